@@ -1,0 +1,68 @@
+// One build for the three bundles (extension, webview, server) plus the bundled VS Code test suite.
+// Type checking is separate: `npm run typecheck` (tsc --noEmit).
+//   node esbuild.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const builds = [
+  {
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: ['src/webview/panel.ts'],
+    outfile: 'media/dist/panel.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    ...common,
+    entryPoints: ['server/src/main.ts'],
+    outfile: 'server/dist/main.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Native addons and their optional native deps are resolved from node_modules at run time.
+    external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'bufferutil', 'utf-8-validate'],
+  },
+  {
+    ...common,
+    sourcemap: 'inline',
+    minify: false,
+    // Every file of the suite is its own entry; suite/index.ts finds the *.test.js files at run time.
+    entryPoints: ['test/vscode/suite/*.ts'],
+    outdir: 'dist-test/vscode/suite',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'mocha'],
+  },
+].filter((b) => b.entryPoints.every((e) => e.includes('*') ? existsSync(e.slice(0, e.lastIndexOf('/'))) : existsSync(e)));
+
+if (watch) {
+  for (const b of builds) {
+    const ctx = await esbuild.context(b);
+    await ctx.watch();
+  }
+  console.log(`watching ${builds.length} bundles`);
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

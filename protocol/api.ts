@@ -1,0 +1,93 @@
+// REST bodies and stable error codes of the companion server's HTTP API (see docs/api.md).
+import { z } from 'zod';
+import { RepoSpec, Selection, TaskOptions, Task, PullRequestInfo } from './task';
+
+export const CreateTaskRequest = z.object({
+  prompt: z.string().trim().min(1, 'prompt must not be empty').max(100_000),
+  repo: RepoSpec,
+  selection: Selection.optional(),
+  options: TaskOptions.optional(),
+});
+export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
+
+export const MessageRequest = z.object({ text: z.string().trim().min(1).max(100_000) });
+export type MessageRequest = z.infer<typeof MessageRequest>;
+
+export const MessageResponse = z.object({
+  kind: z.enum(['steer', 'answer', 'followup']),
+  task: Task,
+});
+export type MessageResponse = z.infer<typeof MessageResponse>;
+
+/**
+ * Which hunks to take. Hunk indexes refer to the file's hunks in GET /v1/tasks/{id}/diff (git's
+ * default 3 lines of context). A file absent from `files` is not taken; omit `accept` to take all.
+ */
+export const AcceptSpec = z.object({
+  files: z
+    .array(
+      z.object({
+        path: z.string().min(1).max(4096),
+        /** Omitted: the whole file. */
+        hunks: z.array(z.number().int().min(0)).max(10_000).optional(),
+      }),
+    )
+    .max(10_000),
+});
+export type AcceptSpec = z.infer<typeof AcceptSpec>;
+
+export const PullRequestRequest = z.object({
+  githubToken: z.string().min(1).max(1000),
+  accept: AcceptSpec.optional(),
+  title: z.string().max(256).optional(),
+  draft: z.boolean().optional(),
+});
+export type PullRequestRequest = z.infer<typeof PullRequestRequest>;
+export const PullRequestResponse = PullRequestInfo;
+export type PullRequestResponse = z.infer<typeof PullRequestResponse>;
+
+export const SelectAttemptRequest = z.object({ attempt: z.number().int().min(0).max(3) });
+
+export const TaskList = z.object({ tasks: z.array(Task) });
+export type TaskList = z.infer<typeof TaskList>;
+
+export const BundleResponse = z.object({ bundleId: z.string() });
+
+export const Health = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  protocolVersion: z.number().int(),
+  sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }),
+});
+export type Health = z.infer<typeof Health>;
+
+/** Stable error codes; the HTTP status for each is fixed. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  sandbox_unavailable: 503,
+  shutting_down: 503,
+  repo_error: 422,
+  github_error: 502,
+  github_unauthorized: 401,
+  github_forbidden: 403,
+  no_remote: 422,
+  not_github_remote: 422,
+  branch_exists: 409,
+  base_moved: 409,
+  nothing_to_commit: 422,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,97 @@
+// Events: an append-only log with a global rising sequence number. Every event a client sees was
+// committed to the store first. Clients resume with the last seq they hold (GET /v1/events?since=N).
+import { z } from 'zod';
+import { ChangedFile, ErrorInfo, PullRequestInfo, Task, TaskStatus, TestResult, Usage } from './task';
+
+const base = {
+  seq: z.number().int().nonnegative(),
+  taskId: z.string(),
+  at: z.string(),
+  /** seq of the event that caused this one (a tool result points at its call), when known. */
+  cause: z.number().int().optional(),
+  /** Best-of-N attempt index; absent means attempt 0. */
+  attempt: z.number().int().min(0).optional(),
+};
+
+export const TaskEvent = z.discriminatedUnion('type', [
+  /** A task was created; carries the whole task. */
+  z.object({ ...base, type: z.literal('task.created'), task: Task }),
+  /** Any change of status; carries the task as it now is. */
+  z.object({ ...base, type: z.literal('task.status'), status: TaskStatus, task: Task }),
+  /** The task was removed by the user. */
+  z.object({ ...base, type: z.literal('task.deleted') }),
+  /** A streamed piece of the agent's visible text. */
+  z.object({ ...base, type: z.literal('agent.delta'), messageId: z.string(), text: z.string() }),
+  /** The agent's complete message for one turn. */
+  z.object({ ...base, type: z.literal('agent.message'), messageId: z.string(), text: z.string() }),
+  /** A reasoning summary, when the model provides one. */
+  z.object({ ...base, type: z.literal('agent.reasoning'), text: z.string() }),
+  /** The agent called a tool. `args` is the parsed arguments (or the raw string when unparsable). */
+  z.object({ ...base, type: z.literal('tool.call'), callId: z.string(), name: z.string(), args: z.unknown() }),
+  /** Streamed output of a running command, chunked and capped. */
+  z.object({
+    ...base,
+    type: z.literal('tool.output'),
+    callId: z.string(),
+    stream: z.enum(['stdout', 'stderr']),
+    chunk: z.string(),
+  }),
+  /** A tool finished. `output` is what the model saw (already capped). */
+  z.object({
+    ...base,
+    type: z.literal('tool.result'),
+    callId: z.string(),
+    name: z.string(),
+    ok: z.boolean(),
+    output: z.string(),
+    exitCode: z.number().int().nullable().optional(),
+    durationMs: z.number().nonnegative(),
+  }),
+  /** The changed files after a command or patch changed something. */
+  z.object({ ...base, type: z.literal('diff.updated'), changedFiles: z.array(ChangedFile) }),
+  /** The agent asks the user; the task waits in `waiting_for_input`. */
+  z.object({ ...base, type: z.literal('question'), questionId: z.string(), text: z.string() }),
+  /** A message from the user: steering a running task, answering a question, or a follow-up. */
+  z.object({
+    ...base,
+    type: z.literal('user.message'),
+    kind: z.enum(['steer', 'answer', 'followup']),
+    text: z.string(),
+  }),
+  /** Token usage so far (cumulative for the task). */
+  z.object({ ...base, type: z.literal('usage'), usage: Usage }),
+  /** Setup phase progress: preparing the workspace, running the setup script. */
+  z.object({ ...base, type: z.literal('setup.log'), text: z.string() }),
+  /** The agent finished with a summary and, when it ran them, the tests' result. */
+  z.object({ ...base, type: z.literal('agent.finished'), summary: z.string(), testResult: TestResult.optional() }),
+  /** A non-fatal problem the user should see (a retried model call, a tool failure of the harness). */
+  z.object({ ...base, type: z.literal('warning'), error: ErrorInfo }),
+  /** A pull request was opened or updated. */
+  z.object({ ...base, type: z.literal('pull_request'), pullRequest: PullRequestInfo, updated: z.boolean() }),
+]);
+export type TaskEvent = z.infer<typeof TaskEvent>;
+export type TaskEventType = TaskEvent['type'];
+
+/** An event before the store gives it seq and time. */
+export type NewEvent = TaskEvent extends infer E
+  ? E extends TaskEvent
+    ? Omit<E, 'seq' | 'at'>
+    : never
+  : never;
+
+/** Frames the server sends on the WebSocket. */
+export const ServerFrame = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), protocolVersion: z.number().int(), serverVersion: z.string(), lastSeq: z.number().int() }),
+  z.object({ type: z.literal('event'), event: TaskEvent }),
+  /** Replay of the log is done; what follows is live. */
+  z.object({ type: z.literal('replayed'), lastSeq: z.number().int() }),
+  z.object({ type: z.literal('error'), error: ErrorInfo }),
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+/** Frames a client may send: subscribe narrows to some tasks (none = all). */
+export const ClientFrame = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), taskIds: z.array(z.string()).max(1000).optional() }),
+  z.object({ type: z.literal('ping') }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;

@@ -1,0 +1,4 @@
+export * from './task';
+export * from './events';
+export * from './api';
+export * from './diff';

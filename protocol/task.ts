@@ -1,0 +1,194 @@
+// Task shapes shared by the server and the extension. Typed once (zod), validated at every boundary.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+export const TaskStatus = z.enum([
+  'queued',
+  'preparing',
+  'running',
+  'waiting_for_input',
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** States in which nothing runs for the task; a message then starts a follow-up. */
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ['preparing', 'running', 'waiting_for_input'];
+export function isFinished(status: TaskStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+const relPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), {
+    message: 'must be a relative path inside the repository',
+  });
+const commitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit id');
+
+/** Where the repository comes from. */
+export const RepoSpec = z.discriminatedUnion('kind', [
+  z.object({
+    /** The server runs on the same machine and reads the repository directly. */
+    kind: z.literal('local'),
+    path: z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path'),
+    /** Commit to start from; default: the repository's HEAD. */
+    commit: commitSha.optional(),
+    /** Apply the working tree's uncommitted changes (tracked and untracked); default true. */
+    includeUncommitted: z.boolean().optional(),
+    branch: z.string().max(255).optional(),
+    remoteUrl: z.string().max(2048).optional(),
+  }),
+  z.object({
+    /** Commits uploaded with POST /v1/bundles, plus the uncommitted changes as a binary git patch. */
+    kind: z.literal('bundle'),
+    bundleId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    commit: commitSha,
+    patch: z.string().max(20 * 1024 * 1024).optional(),
+    branch: z.string().max(255).optional(),
+    remoteUrl: z.string().max(2048).optional(),
+    /** A name to show for the repository (its folder name). */
+    name: z.string().max(255).optional(),
+  }),
+  z.object({
+    /** The server fetches from the remote itself. */
+    kind: z.literal('remote'),
+    url: z.string().min(1).max(2048),
+    commit: commitSha.optional(),
+    branch: z.string().max(255).optional(),
+  }),
+]);
+export type RepoSpec = z.infer<typeof RepoSpec>;
+
+export const Selection = z.object({
+  path: relPath,
+  startLine: z.number().int().min(1),
+  endLine: z.number().int().min(1),
+  text: z.string().max(200_000),
+});
+export type Selection = z.infer<typeof Selection>;
+
+export const NetworkMode = z.enum(['off', 'setup', 'on']);
+export type NetworkMode = z.infer<typeof NetworkMode>;
+
+export const TaskLimits = z.object({
+  maxTurns: z.number().int().min(1).max(1000).optional(),
+  maxWallTimeMs: z.number().int().min(1000).max(24 * 3600_000).optional(),
+  maxTokens: z.number().int().min(1000).optional(),
+  commandTimeoutMs: z.number().int().min(100).max(3600_000).optional(),
+});
+export type TaskLimits = z.infer<typeof TaskLimits>;
+
+export const TaskOptions = z.object({
+  model: z.string().min(1).max(200).optional(),
+  reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
+  /** Best-of-N: independent attempts run in parallel; the user picks one. */
+  attempts: z.number().int().min(1).max(4).optional(),
+  network: NetworkMode.optional(),
+  setupScript: z.string().max(100_000).optional(),
+  limits: TaskLimits.optional(),
+});
+export type TaskOptions = z.infer<typeof TaskOptions>;
+
+export const Usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  reasoningTokens: z.number().int().nonnegative(),
+  /** Estimated from the model's list price when known; null otherwise. */
+  costUsd: z.number().nonnegative().nullable(),
+  modelRequests: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+export const EMPTY_USAGE: Usage = {
+  inputTokens: 0,
+  cachedInputTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+  costUsd: null,
+  modelRequests: 0,
+};
+
+export const ChangedFile = z.object({
+  path: z.string(),
+  status: z.enum(['added', 'modified', 'deleted', 'renamed']),
+  oldPath: z.string().optional(),
+  additions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+  binary: z.boolean().optional(),
+});
+export type ChangedFile = z.infer<typeof ChangedFile>;
+
+export const TestResult = z.object({
+  command: z.string(),
+  passed: z.boolean(),
+  summary: z.string().optional(),
+});
+export type TestResult = z.infer<typeof TestResult>;
+
+export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+export const PullRequestInfo = z.object({
+  url: z.string(),
+  number: z.number().int(),
+  branch: z.string(),
+});
+export type PullRequestInfo = z.infer<typeof PullRequestInfo>;
+
+export const Question = z.object({ id: z.string(), text: z.string() });
+export type Question = z.infer<typeof Question>;
+
+export const AttemptInfo = z.object({
+  index: z.number().int().min(0),
+  status: TaskStatus,
+  changedFiles: z.array(ChangedFile),
+  summary: z.string().optional(),
+  error: ErrorInfo.optional(),
+  usage: Usage,
+});
+export type AttemptInfo = z.infer<typeof AttemptInfo>;
+
+/** The repository as the server resolved it. */
+export const RepoInfo = z.object({
+  kind: z.enum(['local', 'bundle', 'remote']),
+  name: z.string(),
+  path: z.string().optional(),
+  url: z.string().optional(),
+  remoteUrl: z.string().optional(),
+  branch: z.string().optional(),
+  /** The user's commit the task starts from (set once prepared). */
+  commit: z.string().optional(),
+});
+export type RepoInfo = z.infer<typeof RepoInfo>;
+
+export const Task = z.object({
+  id: z.string(),
+  status: TaskStatus,
+  prompt: z.string(),
+  repo: RepoInfo,
+  selection: Selection.optional(),
+  options: TaskOptions,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  usage: Usage,
+  changedFiles: z.array(ChangedFile),
+  summary: z.string().optional(),
+  testResult: TestResult.optional(),
+  error: ErrorInfo.optional(),
+  question: Question.optional(),
+  pullRequest: PullRequestInfo.optional(),
+  /** Present with best-of-N; the top-level fields mirror the selected attempt. */
+  attempts: z.array(AttemptInfo).optional(),
+  selectedAttempt: z.number().int().min(0).optional(),
+  /** The sandbox driver that ran it. */
+  sandbox: z.string().optional(),
+});
+export type Task = z.infer<typeof Task>;

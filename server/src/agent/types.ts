@@ -1,0 +1,64 @@
+// The agent loop's contract with its host (the task runner). The loop knows no HTTP, store or UI:
+// it reports through callbacks and reads user input through the host.
+import type OpenAI from 'openai';
+import type { NewEvent, Selection, TaskLimits, TestResult, Usage, ErrorInfo } from '../../../protocol';
+import type { Sandbox } from '../sandbox/types';
+import type { Workspace } from '../workspace/types';
+
+/** Wire-neutral conversation items, persisted between runs so follow-ups continue the conversation. */
+export type ConversationItem =
+  | { type: 'message'; role: 'system' | 'user' | 'assistant'; text: string }
+  | { type: 'tool_call'; callId: string; name: string; arguments: string }
+  | { type: 'tool_result'; callId: string; output: string }
+  | { type: 'reasoning'; encrypted?: string; summary?: string; id?: string };
+
+/** Events the agent emits; the host adds taskId/attempt and stores them (seq, at). */
+export type AgentEvent = DistributiveOmit<NewEvent, 'taskId'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface AgentHost {
+  emit(event: AgentEvent): void;
+  /** Messages the user sent while the agent worked (steering), oldest first; consumed. */
+  takeUserMessages(): string[];
+  /** Ask the user; resolves with the answer. Rejects with an AbortError when the task is cancelled. */
+  ask(question: string, signal: AbortSignal): Promise<string>;
+  /** Cumulative usage of this run, after every model response. */
+  onUsage(usage: Usage): void;
+  /** After every turn that changed files (the host snapshots and emits diff.updated). */
+  onFilesChanged(): Promise<void>;
+}
+
+export interface AgentRunInput {
+  client: OpenAI;
+  model: string;
+  wireApi: 'responses' | 'chat';
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /** The task prompt (first run) or the follow-up text (later runs). */
+  prompt: string;
+  selection?: Selection;
+  /** Conversation so far (empty on the first run). */
+  history: ConversationItem[];
+  limits: Required<TaskLimits>;
+  sandbox: Sandbox;
+  workspace: Workspace;
+  signal: AbortSignal;
+  /** Usage before this run (follow-ups add to it). */
+  usageSoFar: Usage;
+}
+
+export interface AgentOutcome {
+  status: 'completed' | 'failed' | 'cancelled';
+  summary?: string;
+  testResult?: TestResult;
+  error?: ErrorInfo;
+  /** The whole conversation including this run, to persist. */
+  history: ConversationItem[];
+  usage: Usage;
+}
+
+export const DEFAULT_AGENT_LIMITS: Required<TaskLimits> = {
+  maxTurns: 60,
+  maxWallTimeMs: 30 * 60_000,
+  maxTokens: 2_000_000,
+  commandTimeoutMs: 120_000,
+};

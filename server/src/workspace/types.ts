@@ -1,0 +1,101 @@
+// Per-task workspaces: a bare mirror per repository, a copy-on-write view per task at the user's
+// commit plus their uncommitted changes, and git-computed diffs against that base.
+import type { ChangedFile, RepoSpec } from '../../../protocol';
+
+export interface PrepareOptions {
+  /** Unique key for the workspace (task id, or `${taskId}-${attempt}` for best-of-N). */
+  key: string;
+  repo: RepoSpec;
+  /** Token for fetching a {kind:'remote'} repository over https; memory only. */
+  fetchToken?: string;
+  signal?: AbortSignal;
+  onLog?: (line: string) => void;
+}
+
+export interface ResolvedRepo {
+  /** Display name (folder or repository name). */
+  name: string;
+  /** The user's commit the task starts from. */
+  commit: string;
+  branch?: string;
+  remoteUrl?: string;
+  /** The bare mirror in the data dir that holds the commits. */
+  mirrorDir: string;
+}
+
+export interface ListOptions {
+  /** Directory relative to the workspace root; default root. */
+  dir?: string;
+  /** Max entries; default 2000. */
+  limit?: number;
+  /** Recurse; default true. Respects .gitignore. */
+  recursive?: boolean;
+}
+
+export interface SearchOptions {
+  /** Extended regex (git grep -E); `fixed` for a literal. */
+  fixed?: boolean;
+  ignoreCase?: boolean;
+  /** Limit to paths under this directory / matching this glob. */
+  path?: string;
+  maxResults?: number;
+}
+
+export interface SearchMatch {
+  path: string;
+  line: number;
+  text: string;
+}
+
+/**
+ * File access for the agent's tools. Every path is relative to the workspace root and confined to
+ * it: `..`, absolute paths and symlinks that lead outside are refused with a clear error (thrown as
+ * WorkspacePathError, which tools report to the model).
+ */
+export interface ConfinedFiles {
+  readFile(path: string): Promise<Buffer>;
+  /** Creates parent directories; files are owned by the sandbox uid. */
+  writeFile(path: string, data: string | Buffer): Promise<void>;
+  deleteFile(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  list(options?: ListOptions): Promise<{ entries: string[]; truncated: boolean }>;
+  search(pattern: string, options?: SearchOptions): Promise<{ matches: SearchMatch[]; truncated: boolean }>;
+}
+
+export class WorkspacePathError extends Error {
+  override readonly name = 'WorkspacePathError';
+}
+
+export interface Workspace {
+  readonly key: string;
+  /** Host directory mounted at /workspace in the sandbox. */
+  readonly dir: string;
+  /** Trusted git dir (outside the agent's reach) mounted read-only at /workspace/.git. */
+  readonly gitDir: string;
+  readonly repo: ResolvedRepo;
+  /** Commit with the user's uncommitted changes on top of repo.commit; diffs are against it. */
+  readonly baseRef: string;
+  /** How the copy-on-write view was made. */
+  readonly mode: 'overlay' | 'checkout';
+  readonly files: ConfinedFiles;
+  /** Changed files against the base (tracked, untracked, deleted, renamed). */
+  changedFiles(): Promise<ChangedFile[]>;
+  /** Unified diff (git, 3 lines of context) against the base, optionally for some paths. */
+  diff(paths?: string[]): Promise<string>;
+  /** A file's content at the base or in the agent's current version; null if it does not exist. */
+  readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null>;
+  /** Record the current state as a commit on refs/delegate/<key>; returns the commit id. */
+  snapshot(message: string): Promise<string>;
+  /** Unmount / release. The task's changes stay on disk (and in its snapshot ref) for review. */
+  close(): Promise<void>;
+  /** Remove everything for this workspace (the user removed the task). */
+  destroy(): Promise<void>;
+}
+
+export interface WorkspaceManager {
+  /** Store an uploaded git bundle; returns its id for {kind:'bundle', bundleId}. */
+  importBundle(data: Buffer): Promise<string>;
+  prepare(options: PrepareOptions): Promise<Workspace>;
+  /** Reopen a workspace prepared earlier (after a restart); null when it is gone. */
+  open(key: string): Promise<Workspace | null>;
+}

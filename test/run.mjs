@@ -1,0 +1,55 @@
+// Runs the three test tiers with one runner (mocha) and ends with one summary line:
+//   unit    — plain Node, fast (test/unit)
+//   server  — real processes, sockets, git, sandbox (test/server)
+//   vscode  — the extension inside a real VS Code (code-server + Chromium; test/vscode)
+// Usage: node test/run.mjs [unit|server|vscode ...] [-- mocha args]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+const names = (dash >= 0 ? argv.slice(0, dash) : argv).filter(Boolean);
+const tiers = names.length ? names : ['unit', 'server', 'vscode'];
+const statsDir = mkdtempSync(join(tmpdir(), 'delegate-test-'));
+const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+const reporter = join(root, 'test', 'support', 'statsReporter.cjs');
+
+const commands = {
+  unit: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '10000', '--recursive', '--extension', 'ts', 'test/unit', ...extra]],
+  server: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '60000', '--slow', '2000', '--exit', '--recursive', '--extension', 'ts', 'test/server', ...extra]],
+  vscode: [process.execPath, ['--require', 'tsx/cjs', 'test/vscode/runner.ts', ...extra]],
+};
+
+function run(tier) {
+  const [cmd, args] = commands[tier];
+  const statsFile = join(statsDir, `${tier}.json`);
+  console.log(`\n=== ${tier} tests ===`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, DELEGATE_TEST_STATS: statsFile } });
+    child.on('exit', (code, signal) => {
+      let stats = { passed: 0, failed: 0, pending: 0, failures: [] };
+      if (existsSync(statsFile)) stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+      // A tier that died without reporting (crash, build error) counts as one failure.
+      if (code !== 0 && stats.failed === 0) stats.failed = 1, stats.failures.push({ title: `${tier} tier`, message: `exited with ${code ?? signal}` });
+      resolve({ tier, ...stats });
+    });
+  });
+}
+
+let passed = 0, failed = 0, pending = 0;
+const failures = [];
+for (const tier of tiers) {
+  if (!commands[tier]) { console.error(`unknown tier ${tier}`); process.exit(2); }
+  const r = await run(tier);
+  console.log(`--- ${tier}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} pending` : ''}`);
+  passed += r.passed; failed += r.failed; pending += r.pending;
+  failures.push(...r.failures.map((f) => `[${tier}] ${f.title}: ${f.message}`));
+}
+if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '  ' + f).join('\n'));
+console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
