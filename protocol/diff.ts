@@ -26,7 +26,9 @@ export interface FileDiff {
 
 const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
 
-function stripPrefix(p: string): string | null {
+function stripPrefix(raw: string): string | null {
+  // git ends ---/+++ names that contain spaces with a tab.
+  const p = raw.replace(/\t$/, '');
   if (p === '/dev/null') return null;
   const unquoted = p.startsWith('"') ? JSON.parse(p) as string : p;
   return unquoted.replace(/^[ab]\//, '');

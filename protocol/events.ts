@@ -72,12 +72,11 @@ export const TaskEvent = z.discriminatedUnion('type', [
 export type TaskEvent = z.infer<typeof TaskEvent>;
 export type TaskEventType = TaskEvent['type'];
 
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the store gives it seq and time. */
-export type NewEvent = TaskEvent extends infer E
-  ? E extends TaskEvent
-    ? Omit<E, 'seq' | 'at'>
-    : never
-  : never;
+export type NewEvent = DistributiveOmit<TaskEvent, 'seq' | 'at'>;
+/** An event before the task id is attached (what task-scoped code emits). */
+export type EventInput = DistributiveOmit<NewEvent, 'taskId'>;
 
 /** Frames the server sends on the WebSocket. */
 export const ServerFrame = z.discriminatedUnion('type', [

@@ -1,0 +1,182 @@
+// GET /v1/events?since=N — WebSocket. Replays the log after N, then streams live. The store is the
+// buffer: a client whose socket backs up stops receiving live events and catches up from the store
+// once it drains, so a slow client never holds memory or stalls anyone else.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ClientFrame, PROTOCOL_VERSION, type ServerFrame, type TaskEvent } from '../../../protocol';
+import type { EventBus } from '../eventBus';
+import type { Logger } from '../log';
+import type { Store } from '../store/types';
+import { bearer, tokenMatches } from './http';
+
+export interface EventStreamOptions {
+  store: Store;
+  bus: EventBus;
+  token: string;
+  log: Logger;
+  version: string;
+  /** Stop pushing to a client above this many buffered bytes (default 1 MiB). */
+  highWaterMark?: number;
+  heartbeatMs?: number;
+  /** Events per replay page (default 500). */
+  pageSize?: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  lastSent: number;
+  /** Live events are not pushed; a catch-up from the store is pending or running. */
+  catchingUp: boolean;
+  filter: Set<string> | undefined;
+  alive: boolean;
+}
+
+export class EventStream {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly hwm: number;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: EventStreamOptions) {
+    this.hwm = options.highWaterMark ?? 1024 * 1024;
+    this.pageSize = options.pageSize ?? 500;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024, perMessageDeflate: false });
+    this.unsubscribe = options.bus.subscribe((event) => {
+      for (const client of this.clients) this.onLive(client, event);
+    });
+    this.heartbeat = setInterval(() => {
+      for (const client of this.clients) {
+        if (!client.alive) {
+          client.ws.terminate();
+          continue;
+        }
+        client.alive = false;
+        client.ws.ping();
+      }
+    }, options.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Handle an HTTP upgrade for /v1/events; refuses anything else. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'bad_request', message: text } })}`);
+    };
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(400, 'malformed URL');
+    }
+    if (url.pathname !== '/v1/events') return refuse(404, 'Not Found');
+    // Browsers cannot set headers on a WebSocket: the token may come as ?token= instead.
+    if (!tokenMatches(this.options.token, bearer(req) ?? url.searchParams.get('token'))) return refuse(401, 'Unauthorized');
+    const sinceRaw = url.searchParams.get('since') ?? '0';
+    const since = Number(sinceRaw);
+    if (!Number.isInteger(since) || since < 0) return refuse(400, 'since must be a non-negative integer');
+    const taskIds = url.searchParams.getAll('taskId').filter(Boolean);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, since, taskIds.length ? new Set(taskIds) : undefined));
+  }
+
+  private onConnection(ws: WebSocket, since: number, filter: Set<string> | undefined): void {
+    const client: Client = { ws, lastSent: since, catchingUp: true, filter, alive: true };
+    this.clients.add(client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('close', () => this.clients.delete(client));
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data, isBinary) => this.onClientFrame(client, data.toString(), isBinary));
+    this.send(client, { type: 'hello', protocolVersion: PROTOCOL_VERSION, serverVersion: this.options.version, lastSeq: this.options.store.lastSeq() });
+    this.catchUp(client, true);
+  }
+
+  private onClientFrame(client: Client, text: string, isBinary: boolean): void {
+    let frame;
+    try {
+      frame = isBinary ? undefined : ClientFrame.safeParse(JSON.parse(text));
+    } catch {
+      frame = undefined;
+    }
+    if (!frame || !frame.success) {
+      this.send(client, { type: 'error', error: { code: 'bad_request', message: 'expected a JSON frame {type:"subscribe"|"ping"}' } });
+      return;
+    }
+    const f = frame.data;
+    switch (f.type) {
+      case 'ping':
+        client.alive = true;
+        return;
+      case 'subscribe':
+        client.filter = f.taskIds && f.taskIds.length ? new Set(f.taskIds) : undefined;
+        return;
+      default: {
+        const never: never = f;
+        return never;
+      }
+    }
+  }
+
+  private onLive(client: Client, event: TaskEvent): void {
+    if (client.catchingUp) return;
+    if (event.seq <= client.lastSent) return;
+    if (client.ws.bufferedAmount > this.hwm) {
+      client.catchingUp = true;
+      this.scheduleCatchUp(client);
+      return;
+    }
+    if (event.seq !== client.lastSent + 1) {
+      // A gap (an event published out of order): read it from the store instead of guessing.
+      client.catchingUp = true;
+      this.catchUp(client, false);
+      return;
+    }
+    this.deliver(client, event);
+  }
+
+  private deliver(client: Client, event: TaskEvent): void {
+    client.lastSent = event.seq;
+    if (client.filter && !client.filter.has(event.taskId)) return;
+    this.send(client, { type: 'event', event });
+  }
+
+  private scheduleCatchUp(client: Client): void {
+    const timer = setTimeout(() => this.catchUp(client, false), 25);
+    timer.unref();
+  }
+
+  /** Send from the store until the client is current, pausing whenever its socket backs up. */
+  private catchUp(client: Client, first: boolean): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    for (;;) {
+      if (client.ws.bufferedAmount > this.hwm) {
+        this.scheduleCatchUp(client);
+        return;
+      }
+      const page = this.options.store.eventsSince(client.lastSent, this.pageSize);
+      for (const event of page) this.deliver(client, event);
+      if (page.length < this.pageSize) break;
+    }
+    // Synchronous from the last read to here: no event can be committed in between, so the client
+    // is exactly current and live delivery can take over.
+    client.catchingUp = false;
+    if (first) this.send(client, { type: 'replayed', lastSeq: client.lastSent });
+  }
+
+  private send(client: Client, frame: ServerFrame): void {
+    if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify(frame));
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const client of this.clients) client.ws.close(1001, 'server shutting down');
+    this.wss.close();
+  }
+}

@@ -1,0 +1,197 @@
+// The HTTP edge: routing, bearer-token auth, bounded body reading, typed errors. Handlers live one
+// per file in ./routes and are dispatched through the route table, never a switch.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
+import type { Logger } from '../log';
+
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  log: Logger;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+  /** Path with `:name` parameters, e.g. /v1/tasks/:id/diff */
+  path: string;
+  /** Default true: requires the bearer token. */
+  auth?: boolean;
+  handle(ctx: RequestContext): Promise<void>;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  keys: string[];
+}
+
+export function compileRoutes(routes: Route[]): CompiledRoute[] {
+  return routes.map((r) => {
+    const keys: string[] = [];
+    const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+      keys.push(k);
+      return '([^/]+)';
+    });
+    return { ...r, regex: new RegExp(`^${pattern}$`), keys };
+  });
+}
+
+/** Compares hashes so neither timing nor length leaks the token. */
+export function tokenMatches(expected: string, given: string | undefined | null): boolean {
+  if (!given) return false;
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store', ...headers });
+  res.end(data);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+}
+
+/** Reads the body up to `limit` bytes; past it answers 413 without buffering the rest. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(new HttpError('payload_too_large', `request body is ${declared} bytes; the limit here is ${limit}`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        req.resume();
+        reject(new HttpError('payload_too_large', `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    req.on('error', (err) => {
+      if (!done) {
+        done = true;
+        reject(new HttpError('bad_request', `could not read the request body: ${err.message}`));
+      }
+    });
+  });
+}
+
+export async function readJson<S extends z.ZodType>(ctx: RequestContext, schema: S, limit = 64 * 1024): Promise<z.infer<S>> {
+  const type = ctx.req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    throw new HttpError('unsupported_media_type', `expected content-type application/json, got ${type || 'none'}`);
+  }
+  const body = await readBody(ctx.req, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError('validation_failed', formatZodError(parsed.error));
+  return parsed.data;
+}
+
+export function formatZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
+    .join('; ');
+}
+
+export function createRequestHandler(options: {
+  routes: Route[];
+  token: string;
+  log: Logger;
+  isShuttingDown: () => boolean;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const compiled = compileRoutes(options.routes);
+  return (req, res) => {
+    const started = performance.now();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      sendError(res, new HttpError('bad_request', 'malformed request URL'));
+      return;
+    }
+    const run = async () => {
+      if (options.isShuttingDown()) throw new HttpError('shutting_down', 'the server is shutting down');
+      const byPath = compiled.filter((r) => r.regex.test(url.pathname));
+      if (byPath.length === 0) throw new HttpError('not_found', `no route for ${url.pathname}`);
+      const route = byPath.find((r) => r.method === req.method);
+      // Authenticate before revealing which methods exist.
+      if ((route?.auth ?? byPath[0]!.auth) !== false && !tokenMatches(options.token, bearer(req))) {
+        throw new HttpError('unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+      }
+      if (!route) throw new HttpError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`, { allow: byPath.map((r) => r.method).join(', ') });
+      const m = route.regex.exec(url.pathname)!;
+      const params: Record<string, string> = {};
+      route.keys.forEach((k, i) => {
+        try {
+          params[k] = decodeURIComponent(m[i + 1]!);
+        } catch {
+          throw new HttpError('bad_request', `malformed percent-encoding in ${url.pathname}`);
+        }
+      });
+      await route.handle({ req, res, url, params, log: options.log });
+    };
+    run()
+      .catch((err: unknown) => {
+        if (err instanceof HttpError) {
+          sendError(res, err);
+        } else {
+          options.log.error('request failed', { method: req.method, path: url.pathname, err: err as Error });
+          sendError(res, new HttpError('internal', 'internal server error'));
+        }
+      })
+      .finally(() => {
+        options.log.debug('request', { method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) });
+      });
+  };
+}

@@ -1,0 +1,21 @@
+import { CreateTaskRequest } from '../../../../protocol';
+import { HttpError, readJson, sendJson, type Route } from '../http';
+import type { ApiDeps } from './deps';
+
+/** Bundle tasks may carry the user's uncommitted changes as a patch: allow up to 25 MB. */
+const LIMIT = 25 * 1024 * 1024;
+
+export const createTask = (deps: ApiDeps): Route => ({
+  method: 'POST',
+  path: '/v1/tasks',
+  async handle(ctx) {
+    const body = await readJson(ctx, CreateTaskRequest, LIMIT);
+    if (body.repo.kind === 'remote' && /^[a-z]+:\/\/[^/]*@/i.test(body.repo.url) && !/^ssh:\/\/git@/i.test(body.repo.url)) {
+      throw new HttpError('validation_failed', 'repo.url: credentials in the URL are refused; the server fetches with the token you pass per request');
+    }
+    if (body.selection && body.selection.endLine < body.selection.startLine) {
+      throw new HttpError('validation_failed', 'selection: endLine is before startLine');
+    }
+    sendJson(ctx.res, 201, deps.tasks.create(body));
+  },
+});

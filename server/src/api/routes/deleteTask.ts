@@ -1,0 +1,11 @@
+import type { Route } from '../http';
+import type { ApiDeps } from './deps';
+
+export const deleteTask = (deps: ApiDeps): Route => ({
+  method: 'DELETE',
+  path: '/v1/tasks/:id',
+  async handle({ res, params }) {
+    await deps.tasks.remove(params.id!);
+    res.writeHead(204).end();
+  },
+});

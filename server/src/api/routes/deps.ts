@@ -1,0 +1,15 @@
+import type { Config } from '../../config';
+import type { Health } from '../../../../protocol';
+import type { Store } from '../../store/types';
+import type { TaskService } from '../../tasks/service';
+import type { WorkspaceManager } from '../../workspace/types';
+
+/** What route handlers may use; built once in main. */
+export interface ApiDeps {
+  config: Config;
+  version: string;
+  store: Store;
+  tasks: TaskService;
+  workspaces: WorkspaceManager;
+  health: () => Health;
+}

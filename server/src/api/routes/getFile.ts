@@ -1,0 +1,27 @@
+import { HttpError, type Route } from '../http';
+import type { ApiDeps } from './deps';
+
+/** GET /v1/tasks/:id/file?path=P&side=base|head — raw bytes of one version of a file. */
+export const getFile = (deps: ApiDeps): Route => ({
+  method: 'GET',
+  path: '/v1/tasks/:id/file',
+  async handle({ res, params, url }) {
+    const path = url.searchParams.get('path');
+    const side = url.searchParams.get('side') ?? 'head';
+    if (!path || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) {
+      throw new HttpError('validation_failed', 'path: a relative path inside the repository is required');
+    }
+    if (side !== 'base' && side !== 'head') throw new HttpError('validation_failed', 'side: expected base or head');
+    const workspace = await deps.tasks.workspace(params.id!);
+    let data: Buffer | null;
+    try {
+      data = await workspace.readVersion(side, path);
+    } catch (err) {
+      if ((err as Error).name === 'WorkspacePathError') throw new HttpError('validation_failed', (err as Error).message);
+      throw err;
+    }
+    if (data === null) throw new HttpError('not_found', `${path} does not exist on the ${side} side`);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length, 'cache-control': 'no-store' });
+    res.end(data);
+  },
+});

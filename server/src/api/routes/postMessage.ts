@@ -1,0 +1,12 @@
+import { MessageRequest } from '../../../../protocol';
+import { readJson, sendJson, type Route } from '../http';
+import type { ApiDeps } from './deps';
+
+export const postMessage = (deps: ApiDeps): Route => ({
+  method: 'POST',
+  path: '/v1/tasks/:id/messages',
+  async handle(ctx) {
+    const body = await readJson(ctx, MessageRequest, 256 * 1024);
+    sendJson(ctx.res, 202, deps.tasks.message(ctx.params.id!, body.text));
+  },
+});

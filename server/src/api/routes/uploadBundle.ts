@@ -1,0 +1,23 @@
+import { HttpError, readBody, sendJson, type Route } from '../http';
+import type { ApiDeps } from './deps';
+
+const LIMIT = 512 * 1024 * 1024;
+
+/** POST /v1/bundles — raw `git bundle` bytes → {bundleId} for {kind:"bundle"} tasks. */
+export const uploadBundle = (deps: ApiDeps): Route => ({
+  method: 'POST',
+  path: '/v1/bundles',
+  async handle(ctx) {
+    const type = ctx.req.headers['content-type'] ?? '';
+    if (!/^application\/(octet-stream|x-git-bundle)\b/i.test(type)) {
+      throw new HttpError('unsupported_media_type', `expected application/octet-stream, got ${type || 'none'}`);
+    }
+    const data = await readBody(ctx.req, LIMIT);
+    if (data.length === 0) throw new HttpError('validation_failed', 'the bundle is empty');
+    try {
+      sendJson(ctx.res, 201, { bundleId: await deps.workspaces.importBundle(data) });
+    } catch (err) {
+      throw new HttpError('validation_failed', `not a usable git bundle: ${(err as Error).message}`);
+    }
+  },
+});

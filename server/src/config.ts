@@ -1,0 +1,125 @@
+// Command line and environment → one immutable Config. The only place that reads process.env
+// for settings; everything else gets the Config through constructors.
+import { parseArgs } from 'node:util';
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  sandbox: 'auto' | 'bwrap' | 'docker' | 'none';
+  maxParallel: number;
+  model: string;
+  wireApi: 'responses' | 'chat';
+  /** From --token / DELEGATE_TOKEN; undefined → read or generate DATA_DIR/token. */
+  token: string | undefined;
+  githubApiUrl: string;
+  dockerImage: string;
+  openaiBaseUrl: string | undefined;
+  openaiApiKey: string | undefined;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const HELP = `Usage: delegate-server [options]
+
+Runs the Delegate companion server: an HTTP + WebSocket API on loopback that takes coding tasks from
+the VS Code extension and runs an AI agent on them inside a sandbox.
+
+Options:
+  --host HOST            Address to bind (default 127.0.0.1; anything else is reachable from the
+                         network — the token is still required)
+  --port PORT            Port (default 7420; 0 picks a free one)
+  --data-dir DIR         SQLite store, repositories, workspaces, token
+                         (default $DELEGATE_DATA_DIR, else $XDG_DATA_HOME/delegate, else ~/.local/share/delegate)
+  --sandbox KIND         auto | bwrap | docker | none (default auto: docker when an engine answers,
+                         else bubblewrap; "none" runs commands UNSANDBOXED on this machine)
+  --max-parallel N       Agents running at once (default: number of cores, at least 2)
+  --model NAME           Default model (default gpt-5-codex); tasks may choose another
+  --wire-api API         responses | chat (default responses; chat for OpenAI-compatible servers
+                         that only speak Chat Completions)
+  --token TOKEN          API token (default $DELEGATE_TOKEN, else generated into DATA_DIR/token)
+  --github-api-url URL   GitHub API root (default https://api.github.com; GitHub Enterprise:
+                         https://HOST/api/v3)
+  --docker-image NAME    Image for the docker sandbox (default delegate-sandbox:bookworm)
+  --log-level LEVEL      debug | info | warn | error (default info)
+  -h, --help             Show this help
+
+Environment:
+  OPENAI_BASE_URL, OPENAI_API_KEY   The model endpoint (any OpenAI-compatible server)
+  DELEGATE_TOKEN, DELEGATE_DATA_DIR As --token and --data-dir
+`;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DELEGATE_DATA_DIR) return env.DELEGATE_DATA_DIR;
+  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
+  return join(base, 'delegate');
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        sandbox: { type: 'string' },
+        'max-parallel': { type: 'string' },
+        model: { type: 'string' },
+        'wire-api': { type: 'string' },
+        token: { type: 'string' },
+        'github-api-url': { type: 'string' },
+        'docker-image': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const str = (k: string) => values[k] as string | undefined;
+  const port = Number(str('port') ?? 7420);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: not a port: ${str('port')}`);
+  const maxParallel = Number(str('max-parallel') ?? Math.max(2, availableParallelism()));
+  if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 256) {
+    throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
+  }
+  const sandbox = str('sandbox') ?? 'auto';
+  if (!['auto', 'bwrap', 'docker', 'none'].includes(sandbox)) throw new ConfigError(`--sandbox: expected auto|bwrap|docker|none, got ${sandbox}`);
+  const wireApi = str('wire-api') ?? 'responses';
+  if (wireApi !== 'responses' && wireApi !== 'chat') throw new ConfigError(`--wire-api: expected responses|chat, got ${wireApi}`);
+  const logLevel = str('log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level: expected debug|info|warn|error`);
+  const githubApiUrl = (str('github-api-url') ?? 'https://api.github.com').replace(/\/+$/, '');
+  try {
+    new URL(githubApiUrl);
+  } catch {
+    throw new ConfigError(`--github-api-url: not a URL: ${githubApiUrl}`);
+  }
+  const token = str('token') ?? (env.DELEGATE_TOKEN || undefined);
+  if (token !== undefined && token.length < 16) throw new ConfigError('the token must be at least 16 characters');
+  return {
+    host: str('host') ?? '127.0.0.1',
+    port,
+    dataDir: str('data-dir') ?? defaultDataDir(env),
+    sandbox: sandbox as Config['sandbox'],
+    maxParallel,
+    model: str('model') ?? 'gpt-5-codex',
+    wireApi,
+    token,
+    githubApiUrl,
+    dockerImage: str('docker-image') ?? 'delegate-sandbox:bookworm',
+    openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
+    openaiApiKey: env.OPENAI_API_KEY || undefined,
+    logLevel: logLevel as Config['logLevel'],
+  };
+}

@@ -1,0 +1,185 @@
+// The server's composition root: configuration → store → sandbox/workspaces/agent → scheduler →
+// HTTP + WebSocket. Everything is built here and passed through constructors.
+import { createServer } from 'node:http';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
+import { PROTOCOL_VERSION } from '../../protocol';
+import { ConfigError, HELP, parseConfig, type Config } from './config';
+import { createLogger, Scrubber, type Logger } from './log';
+import { SqliteStore } from './store/sqlite';
+import { EventBus } from './eventBus';
+import { createRequestHandler } from './api/http';
+import { EventStream } from './api/events';
+import { routes } from './api/routes';
+import { Scheduler } from './tasks/scheduler';
+import { TaskRunner } from './tasks/runner';
+import { TaskService, type PullRequestOpener } from './tasks/service';
+import { TaskEvents } from './tasks/taskEvents';
+import { WorkspaceCache } from './tasks/workspaceCache';
+import { createSandboxDriver } from './sandbox';
+import { SANDBOX_UID } from './sandbox/types';
+import { createWorkspaceManager } from './workspace';
+import { runAgent } from './agent';
+import { openPullRequest } from './github';
+
+export const VERSION = '0.1.0';
+
+export async function main(argv: string[]): Promise<void> {
+  let config: Config | 'help';
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`delegate-server: ${err.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const server = await startServer(config);
+  const stop = (signal: string) => {
+    server.log.info('shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+export interface RunningServer {
+  url: string;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+function resolveToken(config: Config, log: Logger): string {
+  if (config.token) return config.token;
+  const file = join(config.dataDir, 'token');
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length >= 16) return token;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  log.info('generated an API token', { file });
+  return token;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const scrubber = new Scrubber();
+  scrubber.add(config.openaiApiKey);
+  const log = createLogger({ level: config.logLevel, scrubber });
+  const token = resolveToken(config, log);
+  scrubber.add(token);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    log.warn('LISTENING BEYOND LOOPBACK: anyone who can reach this address and has the token can run code in sandboxes here', { host: config.host });
+  }
+
+  const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
+  const bus = new EventBus();
+  const events = new TaskEvents(store, bus);
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, log: logAdapter(log) });
+  if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
+  else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log) });
+  const workspaces = new WorkspaceCache(manager, store);
+  const client = config.openaiApiKey || config.openaiBaseUrl
+    ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000 })
+    : null;
+  if (!client) log.warn('no model endpoint configured (OPENAI_API_KEY / OPENAI_BASE_URL); tasks will fail with model_not_configured');
+
+  let shuttingDown = false;
+  const questions = new Map<string, { id: string; resolve: (answer: string) => void }>();
+  const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }));
+  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, isShuttingDown: () => shuttingDown });
+  const opener: PullRequestOpener = async ({ task, workspace, patch, request, existing }) => {
+    scrubber.add(request.githubToken);
+    try {
+      return await openPullRequest({
+        mirrorDir: workspace.repo.mirrorDir,
+        baseCommit: workspace.repo.commit,
+        baseBranch: task.repo.branch ?? workspace.repo.branch ?? 'main',
+        remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl,
+        patch,
+        taskId: task.id,
+        prompt: task.prompt,
+        summary: task.summary,
+        changedFiles: task.changedFiles,
+        testResult: task.testResult,
+        usage: task.usage,
+        title: request.title,
+        draft: request.draft,
+        githubToken: request.githubToken,
+        apiBaseUrl: config.githubApiUrl,
+        existing,
+      });
+    } finally {
+      // Keep scrubbing this token for a while: async log lines may still mention it.
+      setTimeout(() => scrubber.remove(request.githubToken), 60_000).unref();
+    }
+  };
+  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, openPullRequest: opener, log });
+  tasks.recover();
+
+  const health = () => ({
+    ok: Boolean(sandbox.driver),
+    version: VERSION,
+    protocolVersion: PROTOCOL_VERSION,
+    sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}) },
+  });
+  const handler = createRequestHandler({
+    routes: routes({ config, version: VERSION, store, tasks, workspaces: manager, health }),
+    token,
+    log,
+    isShuttingDown: () => shuttingDown,
+  });
+  const http = createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, maxHeaderSize: 32 * 1024 }, handler);
+  http.keepAliveTimeout = 5_000;
+  const stream = new EventStream({ store, bus, token, log, version: VERSION });
+  http.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
+  http.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  log.info('listening', { url, dataDir: config.dataDir, sandbox: sandbox.driver?.name ?? null, maxParallel: config.maxParallel, model: config.model, wireApi: config.wireApi, version: VERSION });
+
+  return {
+    url,
+    log,
+    async close() {
+      shuttingDown = true;
+      stream.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await scheduler.close('server shutting down');
+      await workspaces.closeAll();
+      await sandbox.driver?.close?.();
+      store.close();
+      log.info('stopped');
+    },
+  };
+}
+
+function logAdapter(log: Logger) {
+  return (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => log[level](msg, fields as Record<string, unknown> | undefined);
+}

@@ -1,0 +1,53 @@
+// The store: tasks, attempts, pending user messages and the append-only event log. An interface so
+// a team deployment can put PostgreSQL behind it; SQLite (better-sqlite3) is the embedded default.
+import type { NewEvent, RepoSpec, Task, TaskEvent, Usage, ChangedFile, TestResult, ErrorInfo, TaskStatus } from '../../../protocol';
+import type { ConversationItem } from '../agent/types';
+
+export interface AttemptRecord {
+  taskId: string;
+  index: number;
+  status: TaskStatus;
+  workspaceKey: string;
+  history: ConversationItem[];
+  usage: Usage;
+  changedFiles: ChangedFile[];
+  summary?: string;
+  testResult?: TestResult;
+  error?: ErrorInfo;
+}
+
+export interface PendingMessage {
+  id: number;
+  /** The attempt's workspace key (messages go to one attempt). */
+  key: string;
+  kind: 'steer' | 'answer' | 'followup';
+  text: string;
+}
+
+export interface Store {
+  /** Insert a task with its attempts, its repository spec and its task.created event, atomically. */
+  createTask(task: Task, attempts: AttemptRecord[], repoSpec: RepoSpec): TaskEvent;
+  /** The repository spec the task was created with (kept apart: it can be large). */
+  getRepoSpec(taskId: string): RepoSpec | undefined;
+  getTask(id: string): Task | undefined;
+  listTasks(): Task[];
+  /**
+   * Change a task and append events in one transaction. `events` may reference the updated task
+   * through the callback. Returns the stored events (with seq) in order.
+   */
+  updateTask(id: string, patch: Partial<Task>, events?: (task: Task) => NewEvent[]): { task: Task; events: TaskEvent[] };
+  /** Append events (no task change). */
+  appendEvents(events: NewEvent[]): TaskEvent[];
+  getAttempts(taskId: string): AttemptRecord[];
+  updateAttempt(taskId: string, index: number, patch: Partial<AttemptRecord>): AttemptRecord;
+  /** Events with seq > since, in order, at most `limit`, optionally for some tasks only. */
+  eventsSince(since: number, limit: number, taskIds?: ReadonlySet<string>): TaskEvent[];
+  lastSeq(): number;
+  addMessage(key: string, kind: PendingMessage['kind'], text: string): PendingMessage;
+  /** Unconsumed messages of a kind for an attempt key, marked consumed. */
+  takeMessages(key: string, kind: PendingMessage['kind']): PendingMessage[];
+  /** Unconsumed messages of a kind for an attempt key, left unconsumed. */
+  peekMessages(key: string, kind: PendingMessage['kind']): PendingMessage[];
+  deleteTask(id: string): TaskEvent;
+  close(): void;
+}

@@ -1,0 +1,210 @@
+// Runs one attempt of a task: workspace → sandbox → setup script → agent → final state. Every path
+// ends in a finished attempt status with the work so far kept (snapshot) and the sandbox disposed.
+import { randomUUID } from 'node:crypto';
+import type OpenAI from 'openai';
+import type { ChangedFile, Task, Usage } from '../../../protocol';
+import type { AgentEvent, AgentHost, AgentOutcome, AgentRunInput } from '../agent/types';
+import { DEFAULT_AGENT_LIMITS } from '../agent/types';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import { DEFAULT_LIMITS, type Sandbox, type SandboxDriver } from '../sandbox/types';
+import type { Store, AttemptRecord } from '../store/types';
+import type { Workspace } from '../workspace/types';
+import type { TaskEvents } from './taskEvents';
+import type { WorkspaceCache } from './workspaceCache';
+
+export type RunAgent = (input: AgentRunInput, host: AgentHost) => Promise<AgentOutcome>;
+
+export interface RunnerDeps {
+  store: Store;
+  events: TaskEvents;
+  workspaces: WorkspaceCache;
+  driver: SandboxDriver | null;
+  driverReason: string | undefined;
+  client: OpenAI | null;
+  runAgent: RunAgent;
+  config: Config;
+  log: Logger;
+  /** Pending questions by attempt key, answered through TaskService.message. */
+  questions: Map<string, { id: string; resolve: (answer: string) => void }>;
+  isShuttingDown: () => boolean;
+}
+
+export interface AttemptJob {
+  taskId: string;
+  index: number;
+  key: string;
+  /** Prompt for this run: the task prompt, or a follow-up's text. */
+  prompt: string;
+  followup: boolean;
+}
+
+export class TaskRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  async run(job: AttemptJob, signal: AbortSignal): Promise<void> {
+    const { store, events, log } = this.deps;
+    const tlog = log.child({ taskId: job.taskId, attempt: job.index });
+    const task = store.getTask(job.taskId);
+    if (!task) return;
+    let sandbox: Sandbox | undefined;
+    let workspace: Workspace | undefined;
+    const started = Date.now();
+    try {
+      events.setAttempt(job.taskId, job.index, { status: 'preparing' }, { startedAt: task.startedAt ?? new Date().toISOString() });
+      const { driver } = this.deps;
+      if (!driver) {
+        return this.finish(job, { status: 'failed', error: { code: 'sandbox_unavailable', message: `no sandbox can run here: ${this.deps.driverReason ?? 'unknown reason'}` } });
+      }
+      if (!this.deps.client) {
+        return this.finish(job, { status: 'failed', error: { code: 'model_not_configured', message: 'no model endpoint is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for other OpenAI-compatible servers) for delegate-server' } });
+      }
+      workspace = await this.deps.workspaces.get(job.taskId, job.key, signal, (line) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: line }]));
+      if (!job.followup) {
+        events.updateTask(job.taskId, {
+          repo: { ...task.repo, name: workspace.repo.name, commit: workspace.repo.commit, branch: task.repo.branch ?? workspace.repo.branch, remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl },
+          sandbox: driver.name,
+        });
+      }
+      signal.throwIfAborted();
+      const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
+      sandbox = await driver.create({ id: job.key, workspaceDir: workspace.dir, gitDir: workspace.gitDir, limits: DEFAULT_LIMITS });
+      tlog.info('sandbox ready', { driver: driver.name, mode: workspace.mode, ms: Date.now() - started });
+      if (!job.followup) {
+        const setupError = await this.runSetup(job, task, workspace, sandbox, signal);
+        if (setupError) return this.finish(job, { status: 'failed', error: setupError });
+      }
+      events.setAttempt(job.taskId, job.index, { status: 'running' });
+      const attempt = store.getAttempts(job.taskId).find((a) => a.index === job.index)!;
+      // A follow-up whose conversation was lost (the server stopped mid-run) starts over from the
+      // task prompt, told that the workspace already holds the earlier work.
+      const restart = job.followup && attempt.history.length === 0;
+      const prompt = restart
+        ? `${task.prompt}\n\nNote: an earlier run of this task was interrupted; the workspace already contains its changes.\n\n${job.prompt}`
+        : job.prompt;
+      const outcome = await this.deps.runAgent(
+        {
+          client: this.deps.client,
+          model: task.options.model ?? this.deps.config.model,
+          wireApi: this.deps.config.wireApi,
+          reasoningEffort: task.options.reasoningEffort,
+          prompt,
+          selection: job.followup && !restart ? undefined : task.selection,
+          history: attempt.history,
+          limits,
+          sandbox,
+          workspace,
+          signal,
+          usageSoFar: attempt.usage,
+        },
+        this.host(job, workspace),
+      );
+      const changedFiles = await this.recordWork(job, workspace, 'final state');
+      const status = outcome.status === 'cancelled' && this.deps.isShuttingDown() ? 'interrupted' : outcome.status;
+      this.finish(job, {
+        status,
+        summary: outcome.summary,
+        testResult: outcome.testResult,
+        error: status === 'interrupted' ? interruptedError() : outcome.error,
+        history: outcome.history,
+        usage: outcome.usage,
+        changedFiles,
+      });
+      if (outcome.summary) events.emit(job.taskId, job.index, [{ type: 'agent.finished', summary: outcome.summary, testResult: outcome.testResult }]);
+    } catch (err) {
+      const aborted = signal.aborted;
+      const changedFiles = workspace ? await this.recordWork(job, workspace, 'stopped').catch(() => undefined) : undefined;
+      if (aborted) {
+        this.finish(job, this.deps.isShuttingDown() ? { status: 'interrupted', error: interruptedError(), changedFiles } : { status: 'cancelled', changedFiles });
+      } else {
+        tlog.error('attempt failed', { err: err as Error });
+        this.finish(job, { status: 'failed', error: { code: codeOf(err), message: (err as Error).message ?? String(err) }, changedFiles });
+      }
+    } finally {
+      this.deps.questions.delete(job.key);
+      await sandbox?.dispose().catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }));
+      tlog.info('attempt ended', { ms: Date.now() - started });
+    }
+  }
+
+  private finish(job: AttemptJob, patch: Partial<AttemptRecord>): void {
+    const current = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index);
+    if (!current) return;
+    const clean = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<AttemptRecord>;
+    const finishedPatch: Partial<AttemptRecord> = { ...clean };
+    if (patch.status !== 'failed' && patch.status !== 'interrupted') finishedPatch.error = undefined;
+    this.deps.events.setAttempt(job.taskId, job.index, finishedPatch, { finishedAt: new Date().toISOString(), question: undefined });
+  }
+
+  /** Snapshot the work and refresh the changed files; emits diff.updated when they changed. */
+  private async recordWork(job: AttemptJob, workspace: Workspace, why: string): Promise<ChangedFile[]> {
+    const changedFiles = await workspace.changedFiles();
+    await workspace.snapshot(why);
+    const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
+    if (JSON.stringify(previous) !== JSON.stringify(changedFiles)) {
+      this.deps.events.setAttempt(job.taskId, job.index, { changedFiles }, {}, [{ type: 'diff.updated', changedFiles }]);
+    }
+    return changedFiles;
+  }
+
+  private async runSetup(job: AttemptJob, task: Task, workspace: Workspace, sandbox: Sandbox, signal: AbortSignal) {
+    const { events } = this.deps;
+    let script = task.options.setupScript;
+    if (!script && (await workspace.files.exists('.delegate/setup.sh'))) script = 'sh .delegate/setup.sh';
+    if (!script) return undefined;
+    const network = (task.options.network ?? 'off') !== 'off';
+    events.emit(job.taskId, job.index, [{ type: 'setup.log', text: `$ setup (${network ? 'network on' : 'network off'})` }]);
+    const emitLine = (chunk: string) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: chunk.slice(0, 8192) }]);
+    const result = await sandbox.exec(script, { network, signal, timeoutMs: 10 * 60_000, onStdout: emitLine, onStderr: emitLine });
+    signal.throwIfAborted();
+    if (result.sandboxError) return { code: 'setup_failed', message: `the setup script could not run: ${result.sandboxError}` };
+    if (result.exitCode !== 0) {
+      return { code: 'setup_failed', message: `the setup script ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${(result.stderr || result.stdout).slice(-2000)}` };
+    }
+    await this.recordWork(job, workspace, 'setup');
+    return undefined;
+  }
+
+  private host(job: AttemptJob, workspace: Workspace): AgentHost {
+    const { store, events, questions } = this.deps;
+    return {
+      emit: (event: AgentEvent) => events.emit(job.taskId, job.index, [event]),
+      takeUserMessages: () => store.takeMessages(job.key, 'steer').map((m) => m.text),
+      ask: (question, signal) =>
+        new Promise<string>((resolve, reject) => {
+          const id = randomUUID();
+          const onAbort = () => {
+            questions.delete(job.key);
+            reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+          };
+          if (signal.aborted) return onAbort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          questions.set(job.key, {
+            id,
+            resolve: (answer) => {
+              signal.removeEventListener('abort', onAbort);
+              questions.delete(job.key);
+              events.setAttempt(job.taskId, job.index, { status: 'running' }, { question: undefined });
+              resolve(answer);
+            },
+          });
+          events.setAttempt(job.taskId, job.index, { status: 'waiting_for_input' }, { question: { id: `${job.index}:${id}`, text: question } });
+        }),
+      onUsage: (usage: Usage) => {
+        events.setAttempt(job.taskId, job.index, { usage });
+      },
+      onFilesChanged: async () => {
+        await this.recordWork(job, workspace, 'after tool call');
+      },
+    };
+  }
+}
+
+export function interruptedError() {
+  return { code: 'interrupted', message: 'The server stopped while this task ran. Its work so far is kept; send a follow-up to continue.' };
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[a-z_]+$/.test(code) ? code : 'internal';
+}

@@ -1,0 +1,253 @@
+// What the API can do with tasks. Owns the transitions (create, message, cancel, delete, select)
+// and hands attempts to the scheduler; the runner does the work.
+import { randomUUID } from 'node:crypto';
+import {
+  EMPTY_USAGE,
+  isFinished,
+  parseUnifiedDiff,
+  selectHunks,
+  type AcceptSpec,
+  type CreateTaskRequest,
+  type PullRequestInfo,
+  type PullRequestRequest,
+  type RepoInfo,
+  type Task,
+} from '../../../protocol';
+import type { Logger } from '../log';
+import type { AttemptRecord, Store } from '../store/types';
+import type { Workspace } from '../workspace/types';
+import { HttpError } from '../api/http';
+import type { Scheduler } from './scheduler';
+import { interruptedError, type AttemptJob, type TaskRunner } from './runner';
+import { attemptKey } from './state';
+import type { TaskEvents } from './taskEvents';
+import type { WorkspaceCache } from './workspaceCache';
+
+export interface PullRequestOpener {
+  (params: {
+    task: Task;
+    workspace: Workspace;
+    patch: string;
+    request: PullRequestRequest;
+    existing?: PullRequestInfo;
+  }): Promise<{ ok: true; pullRequest: PullRequestInfo; updated: boolean } | { ok: false; error: { code: string; message: string } }>;
+}
+
+export interface TaskServiceDeps {
+  store: Store;
+  events: TaskEvents;
+  scheduler: Scheduler;
+  runner: TaskRunner;
+  workspaces: WorkspaceCache;
+  questions: Map<string, { id: string; resolve: (answer: string) => void }>;
+  openPullRequest: PullRequestOpener;
+  log: Logger;
+}
+
+export class TaskService {
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  create(body: CreateTaskRequest): Task {
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    const attempts = body.options?.attempts ?? 1;
+    const task: Task = {
+      id,
+      status: 'queued',
+      prompt: body.prompt,
+      repo: repoInfo(body.repo),
+      ...(body.selection ? { selection: body.selection } : {}),
+      options: body.options ?? {},
+      createdAt: now,
+      updatedAt: now,
+      usage: EMPTY_USAGE,
+      changedFiles: [],
+    };
+    const records: AttemptRecord[] = Array.from({ length: attempts }, (_, index) => ({
+      taskId: id,
+      index,
+      status: 'queued',
+      workspaceKey: attemptKey(id, index, attempts),
+      history: [],
+      usage: EMPTY_USAGE,
+      changedFiles: [],
+    }));
+    if (attempts > 1) {
+      task.attempts = records.map((r) => ({ index: r.index, status: r.status, changedFiles: [], usage: EMPTY_USAGE }));
+    }
+    this.deps.events.publishCreated(task, records, body.repo);
+    for (const r of records) this.schedule({ taskId: id, index: r.index, key: r.workspaceKey, prompt: body.prompt, followup: false });
+    this.deps.log.info('task created', { taskId: id, attempts, repo: task.repo.kind });
+    return this.deps.store.getTask(id)!;
+  }
+
+  get(id: string): Task {
+    const task = this.deps.store.getTask(id);
+    if (!task) throw new HttpError('not_found', `no task ${id}`);
+    return task;
+  }
+
+  list(): Task[] {
+    return this.deps.store.listTasks().reverse();
+  }
+
+  /** Steer a running task, answer its question, or follow up a finished one. */
+  message(id: string, text: string): { kind: 'steer' | 'answer' | 'followup'; task: Task } {
+    const task = this.get(id);
+    const attempts = this.deps.store.getAttempts(id);
+    const { events, store } = this.deps;
+    if (task.status === 'waiting_for_input') {
+      const waiting = attempts.filter((a) => this.deps.questions.has(a.workspaceKey));
+      events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
+      for (const a of waiting) this.deps.questions.get(a.workspaceKey)!.resolve(text);
+      return { kind: 'answer', task: this.get(id) };
+    }
+    if (!isFinished(task.status)) {
+      for (const a of attempts) if (!isFinished(a.status)) store.addMessage(a.workspaceKey, 'steer', text);
+      events.emit(id, 0, [{ type: 'user.message', kind: 'steer', text }]);
+      return { kind: 'steer', task: this.get(id) };
+    }
+    // Follow-up: continue the selected attempt in its workspace and conversation.
+    const index = task.selectedAttempt ?? 0;
+    const attempt = attempts.find((a) => a.index === index);
+    if (!attempt) throw new HttpError('conflict', `task ${id} has no attempt ${index}`);
+    store.addMessage(attempt.workspaceKey, 'followup', text);
+    events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }]);
+    this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt: text, followup: true });
+    return { kind: 'followup', task: this.get(id) };
+  }
+
+  async cancel(id: string): Promise<Task> {
+    const task = this.get(id);
+    if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
+    for (const a of this.deps.store.getAttempts(id)) {
+      const r = this.deps.scheduler.cancel(a.workspaceKey);
+      if (r === 'removed') this.deps.events.setAttempt(id, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
+    }
+    for (const a of this.deps.store.getAttempts(id)) await this.deps.scheduler.settled(a.workspaceKey);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const task = this.get(id);
+    if (!isFinished(task.status)) await this.cancel(id);
+    for (const a of this.deps.store.getAttempts(id)) await this.deps.workspaces.destroy(a.workspaceKey).catch(() => undefined);
+    this.deps.events.publishDeleted(id);
+  }
+
+  selectAttempt(id: string, attempt: number): Task {
+    const task = this.get(id);
+    const attempts = this.deps.store.getAttempts(id);
+    const chosen = attempts.find((a) => a.index === attempt);
+    if (!chosen) throw new HttpError('not_found', `task ${id} has no attempt ${attempt}`);
+    if (!isFinished(chosen.status)) throw new HttpError('conflict', `attempt ${attempt} is still ${chosen.status}`);
+    return this.deps.events.setAttempt(task.id, attempt, {}, { selectedAttempt: attempt });
+  }
+
+  /** The workspace of the selected attempt, for diffs and file versions. */
+  async workspace(id: string): Promise<Workspace> {
+    const task = this.get(id);
+    const attempts = this.deps.store.getAttempts(id);
+    const a = attempts.find((x) => x.index === (task.selectedAttempt ?? 0)) ?? attempts[0];
+    const ws = a ? await this.deps.workspaces.find(a.workspaceKey) : null;
+    if (!ws) throw new HttpError('conflict', `task ${id} has no workspace yet (status ${task.status})`);
+    return ws;
+  }
+
+  async pullRequest(id: string, request: PullRequestRequest): Promise<PullRequestInfo> {
+    const task = this.get(id);
+    if (!isFinished(task.status)) throw new HttpError('conflict', `task ${id} is ${task.status}; open a pull request once it has finished`);
+    const workspace = await this.workspace(id);
+    const patch = acceptedPatch(await workspace.diff(), request.accept);
+    if (!patch.trim()) throw new HttpError('nothing_to_commit', 'no accepted changes to commit');
+    const result = await this.deps.openPullRequest({ task, workspace, patch, request, existing: task.pullRequest });
+    if (!result.ok) {
+      const code = result.error.code in ERROR_CODES ? (result.error.code as keyof typeof ERROR_CODES) : 'github_error';
+      throw new HttpError(code, result.error.message);
+    }
+    this.deps.events.updateTask(id, { pullRequest: result.pullRequest }, () => [
+      { type: 'pull_request', taskId: id, pullRequest: result.pullRequest, updated: result.updated },
+    ]);
+    return result.pullRequest;
+  }
+
+  /** After a restart: running work becomes interrupted (kept), queued work is queued again. */
+  recover(): void {
+    const { store, events } = this.deps;
+    for (const task of store.listTasks()) {
+      for (const a of store.getAttempts(task.id)) {
+        if (a.status === 'preparing' || a.status === 'running' || a.status === 'waiting_for_input') {
+          events.setAttempt(task.id, a.index, { status: 'interrupted', error: interruptedError() }, { question: undefined, finishedAt: new Date().toISOString() });
+          void this.refreshChangedFiles(task.id, a);
+        } else if (a.status === 'queued') {
+          const followup = store.peekMessages(a.workspaceKey, 'followup').at(-1);
+          this.schedule({ taskId: task.id, index: a.index, key: a.workspaceKey, prompt: followup?.text ?? task.prompt, followup: Boolean(followup) });
+        }
+      }
+    }
+  }
+
+  private async refreshChangedFiles(taskId: string, a: AttemptRecord): Promise<void> {
+    try {
+      const ws = await this.deps.workspaces.find(a.workspaceKey);
+      if (!ws) return;
+      const changedFiles = await ws.changedFiles();
+      await ws.snapshot('recovered after restart');
+      this.deps.events.setAttempt(taskId, a.index, { changedFiles }, {}, [{ type: 'diff.updated', changedFiles }]);
+    } catch (err) {
+      this.deps.log.warn('could not reopen workspace after restart', { taskId, err: err as Error });
+    }
+  }
+
+  private schedule(job: AttemptJob): void {
+    this.deps.scheduler.enqueue(job.key, async (signal) => {
+      if (job.followup) this.deps.store.takeMessages(job.key, 'followup');
+      await this.deps.runner.run(job, signal);
+    });
+  }
+}
+
+const ERROR_CODES = {
+  github_error: 1, github_unauthorized: 1, github_forbidden: 1, no_remote: 1, not_github_remote: 1,
+  branch_exists: 1, base_moved: 1, nothing_to_commit: 1, rate_limited: 1, conflict: 1, repo_error: 1,
+} as const;
+
+export function acceptedPatch(diff: string, accept: AcceptSpec | undefined): string {
+  const files = parseUnifiedDiff(diff);
+  if (!accept) return selectHunks(files, () => 'all');
+  const chosen = new Map(accept.files.map((f) => [f.path, f.hunks]));
+  for (const path of chosen.keys()) {
+    if (!files.some((f) => f.path === path)) throw new HttpError('validation_failed', `accept: ${path} is not among the task's changed files`);
+  }
+  try {
+    return selectHunks(files, (f) => {
+      if (!chosen.has(f.path)) return 'none';
+      const hunks = chosen.get(f.path);
+      if (hunks === undefined) return 'all';
+      for (const h of hunks) if (h >= f.hunks.length) throw new HttpError('validation_failed', `accept: ${f.path} has no hunk ${h}`);
+      return hunks;
+    });
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError('validation_failed', `accept: ${(err as Error).message}`);
+  }
+}
+
+function repoInfo(spec: CreateTaskRequest['repo']): RepoInfo {
+  switch (spec.kind) {
+    case 'local':
+      return { kind: 'local', name: spec.path.split('/').filter(Boolean).pop() ?? spec.path, path: spec.path, branch: spec.branch, remoteUrl: spec.remoteUrl, commit: spec.commit };
+    case 'bundle':
+      return { kind: 'bundle', name: spec.name ?? 'repository', branch: spec.branch, remoteUrl: spec.remoteUrl, commit: spec.commit };
+    case 'remote':
+      return { kind: 'remote', name: spec.url.replace(/\.git$/, '').split(/[/:]/).pop() ?? spec.url, url: stripCredentials(spec.url), remoteUrl: stripCredentials(spec.url), branch: spec.branch, commit: spec.commit };
+    default: {
+      const never: never = spec;
+      return never;
+    }
+  }
+}
+
+function stripCredentials(url: string): string {
+  return url.replace(/^(https?:\/\/)[^/@]*@/, '$1');
+}

@@ -1,0 +1,57 @@
+// The one way task state changes: store transaction first, then publish the committed events.
+// Attempt changes re-derive the task's public fields and emit task.status when the status moved.
+import type { EventInput, NewEvent, RepoSpec, Task } from '../../../protocol';
+import type { EventBus } from '../eventBus';
+import type { AttemptRecord, Store } from '../store/types';
+import { deriveTask } from './state';
+
+
+export class TaskEvents {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+  ) {}
+
+  publishCreated(task: Task, attempts: AttemptRecord[], repoSpec: RepoSpec): void {
+    this.bus.publish([this.store.createTask(task, attempts, repoSpec)]);
+  }
+
+  publishDeleted(taskId: string): void {
+    this.bus.publish([this.store.deleteTask(taskId)]);
+  }
+
+  emit(taskId: string, attempt: number, events: EventInput[]): void {
+    const stored = this.store.appendEvents(events.map((e) => ({ ...e, taskId, ...(attempt > 0 ? { attempt } : {}) }) as NewEvent));
+    this.bus.publish(stored);
+  }
+
+  updateTask(taskId: string, patch: Partial<Task>, extra: (task: Task) => NewEvent[] = () => []): Task {
+    const before = this.store.getTask(taskId);
+    const { task, events } = this.store.updateTask(taskId, patch, (t) => [
+      ...extra(t),
+      ...(before && before.status !== t.status ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
+    ]);
+    this.bus.publish(events);
+    return task;
+  }
+
+  /**
+   * Update one attempt, re-derive the task from all attempts, and commit both with `events`
+   * (plus task.status if the task's status changed) in order.
+   */
+  setAttempt(taskId: string, index: number, patch: Partial<AttemptRecord>, taskPatch: Partial<Task> = {}, events: EventInput[] = []): Task {
+    this.store.updateAttempt(taskId, index, patch);
+    const attempts = this.store.getAttempts(taskId);
+    const current = this.store.getTask(taskId);
+    if (!current) throw new Error(`no task ${taskId}`);
+    const derived = deriveTask({ ...current, ...taskPatch }, attempts);
+    const statusChanged = derived.status !== current.status;
+    const { task, events: stored } = this.store.updateTask(taskId, { ...taskPatch, ...derived }, (t) => [
+      ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) }) as NewEvent),
+      ...(taskPatch.question ? [{ type: 'question' as const, taskId, questionId: taskPatch.question.id, text: taskPatch.question.text, ...(index > 0 ? { attempt: index } : {}) }] : []),
+      ...(statusChanged ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
+    ]);
+    this.bus.publish(stored);
+    return task;
+  }
+}

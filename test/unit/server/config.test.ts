@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from '../../../server/src/config';
+import { Scrubber } from '../../../server/src/log';
+
+describe('server configuration', () => {
+  it('has loopback defaults and reads the environment', () => {
+    const c = parseConfig([], { DELEGATE_TOKEN: 'x'.repeat(20), OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', HOME: '/home/u' });
+    assert.ok(c !== 'help');
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 7420);
+    assert.equal(c.token, 'x'.repeat(20));
+    assert.equal(c.dataDir, '/home/u/.local/share/delegate');
+    assert.equal(c.openaiBaseUrl, 'http://127.0.0.1:1/v1');
+    assert.equal(c.sandbox, 'auto');
+    assert.ok(c.maxParallel >= 2);
+  });
+
+  it('parses every documented flag', () => {
+    const c = parseConfig(['--host', '::1', '--port', '0', '--data-dir', '/d', '--sandbox', 'bwrap', '--max-parallel', '7', '--model', 'm', '--wire-api', 'chat', '--token', 't'.repeat(16), '--github-api-url', 'https://ghe.example/api/v3/'], {});
+    assert.ok(c !== 'help');
+    assert.deepEqual([c.host, c.port, c.dataDir, c.sandbox, c.maxParallel, c.model, c.wireApi, c.githubApiUrl], ['::1', 0, '/d', 'bwrap', 7, 'm', 'chat', 'https://ghe.example/api/v3']);
+    assert.equal(parseConfig(['--help'], {}), 'help');
+  });
+
+  it('rejects bad values with a clear message', () => {
+    for (const args of [['--port', 'x'], ['--sandbox', 'vm'], ['--wire-api', 'soap'], ['--max-parallel', '0'], ['--token', 'short'], ['--bogus'], ['--github-api-url', 'nope']]) {
+      assert.throws(() => parseConfig(args, {}), ConfigError, args.join(' '));
+    }
+  });
+
+  it('scrubs registered secrets and credential-looking strings', () => {
+    const s = new Scrubber();
+    s.add('my-very-secret-value');
+    const out = s.scrub('a my-very-secret-value b Bearer abcdefghijklmnopqrstuvwxyz sk-abcdefghijklmnopqrstu https://u:p@host/x ghp_abcdefghijklmnopqrstuvwxyz0123');
+    assert.ok(!out.includes('my-very-secret-value'));
+    assert.ok(!out.includes('abcdefghijklmnopqrstuvwxyz'));
+    assert.ok(!out.includes('sk-abc'));
+    assert.ok(!out.includes('u:p@'));
+    assert.ok(!out.includes('ghp_'));
+  });
+});

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { Scheduler } from '../../../server/src/tasks/scheduler';
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe('Scheduler', () => {
+  it('runs at most maxParallel jobs, in FIFO order', async () => {
+    const s = new Scheduler(2, () => undefined);
+    let active = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const releases: (() => void)[] = [];
+    for (let i = 0; i < 6; i++) {
+      s.enqueue(`j${i}`, async () => {
+        order.push(i);
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise<void>((r) => releases.push(r));
+        active--;
+      });
+    }
+    await tick();
+    assert.equal(s.runningCount, 2);
+    assert.equal(s.queuedCount, 4);
+    while (order.length < 6 || active > 0) {
+      releases.shift()?.();
+      await tick();
+    }
+    assert.equal(peak, 2);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('removes queued jobs and aborts running ones', async () => {
+    const s = new Scheduler(1, () => undefined);
+    let aborted = false;
+    s.enqueue('a', (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve()))));
+    let ranB = false;
+    s.enqueue('b', async () => void (ranB = true));
+    await tick();
+    assert.equal(s.cancel('b'), 'removed');
+    assert.equal(s.cancel('a'), 'aborted');
+    await s.settled('a');
+    assert.ok(aborted);
+    await tick();
+    assert.equal(ranB, false);
+    assert.equal(s.cancel('zzz'), 'unknown');
+  });
+
+  it('reports a crashing job and frees its slot', async () => {
+    const errors: string[] = [];
+    const s = new Scheduler(1, (key) => errors.push(key));
+    s.enqueue('bad', async () => {
+      throw new Error('boom');
+    });
+    let ran = false;
+    s.enqueue('next', async () => void (ran = true));
+    await tick();
+    await tick();
+    assert.deepEqual(errors, ['bad']);
+    assert.ok(ran);
+  });
+});

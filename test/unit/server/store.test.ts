@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EMPTY_USAGE, type Task } from '../../../protocol';
+import { SqliteStore } from '../../../server/src/store/sqlite';
+
+function task(id: string): Task {
+  const now = new Date().toISOString();
+  return { id, status: 'queued', prompt: 'p', repo: { kind: 'local', name: 'r', path: '/r' }, options: {}, createdAt: now, updatedAt: now, usage: EMPTY_USAGE, changedFiles: [] };
+}
+const attempt = (taskId: string) => ({ taskId, index: 0, status: 'queued' as const, workspaceKey: taskId, history: [], usage: EMPTY_USAGE, changedFiles: [] });
+
+describe('SQLite store', () => {
+  it('assigns rising sequence numbers and commits task changes with their events', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'delegate-store-')), 'db.sqlite');
+    const store = new SqliteStore(file);
+    const created = store.createTask(task('t1'), [attempt('t1')], { kind: 'local', path: '/r' });
+    assert.equal(created.seq, 1);
+    const { task: t, events } = store.updateTask('t1', { status: 'running' }, (x) => [{ type: 'task.status', taskId: 't1', status: x.status, task: x }]);
+    assert.equal(t.status, 'running');
+    assert.equal(events[0]!.seq, 2);
+    store.appendEvents([{ type: 'setup.log', taskId: 't1', text: 'a' }, { type: 'setup.log', taskId: 't1', text: 'b' }]);
+    assert.equal(store.lastSeq(), 4);
+    assert.deepEqual(store.eventsSince(2, 10).map((e) => e.seq), [3, 4]);
+    store.close();
+    // Reopen: everything is there and numbering continues.
+    const again = new SqliteStore(file);
+    assert.equal(again.getTask('t1')!.status, 'running');
+    assert.deepEqual(again.getRepoSpec('t1'), { kind: 'local', path: '/r' });
+    assert.equal(again.appendEvents([{ type: 'setup.log', taskId: 't1', text: 'c' }])[0]!.seq, 5);
+    again.close();
+  });
+
+  it('pages a filtered log until it has enough matching events', () => {
+    const store = new SqliteStore(':memory:');
+    store.createTask(task('a'), [attempt('a')], { kind: 'local', path: '/a' });
+    store.createTask(task('b'), [attempt('b')], { kind: 'local', path: '/b' });
+    for (let i = 0; i < 50; i++) store.appendEvents([{ type: 'setup.log', taskId: i % 10 === 0 ? 'a' : 'b', text: String(i) }]);
+    const onlyA = store.eventsSince(0, 3, new Set(['a']));
+    assert.equal(onlyA.length, 3);
+    assert.ok(onlyA.every((e) => e.taskId === 'a'));
+  });
+
+  it('keeps messages per attempt and hands each out once', () => {
+    const store = new SqliteStore(':memory:');
+    store.addMessage('k', 'steer', 'one');
+    store.addMessage('k', 'steer', 'two');
+    store.addMessage('k', 'followup', 'later');
+    store.addMessage('other', 'steer', 'x');
+    assert.deepEqual(store.takeMessages('k', 'steer').map((m) => m.text), ['one', 'two']);
+    assert.deepEqual(store.takeMessages('k', 'steer'), []);
+    assert.deepEqual(store.peekMessages('k', 'followup').map((m) => m.text), ['later']);
+    assert.deepEqual(store.takeMessages('other', 'steer').map((m) => m.text), ['x']);
+  });
+
+  it('hides deleted tasks and records the deletion', () => {
+    const store = new SqliteStore(':memory:');
+    store.createTask(task('gone'), [attempt('gone')], { kind: 'local', path: '/g' });
+    const e = store.deleteTask('gone');
+    assert.equal(e.type, 'task.deleted');
+    assert.equal(store.getTask('gone'), undefined);
+    assert.deepEqual(store.listTasks(), []);
+  });
+});
