@@ -45,6 +45,9 @@ export interface TaskServiceDeps {
 }
 
 export class TaskService {
+  /** Tasks with a pull request being made: one at a time per task (they share a branch). */
+  private readonly pullRequestsInFlight = new Set<string>();
+
   constructor(private readonly deps: TaskServiceDeps) {}
 
   create(body: CreateTaskRequest): Task {
@@ -157,10 +160,17 @@ export class TaskService {
   async pullRequest(id: string, request: PullRequestRequest): Promise<PullRequestInfo> {
     const task = this.get(id);
     if (!isFinished(task.status)) throw new HttpError('conflict', `task ${id} is ${task.status}; open a pull request once it has finished`);
-    const workspace = await this.workspace(id);
-    const patch = acceptedPatch(await workspace.diff(), request.accept);
-    if (!patch.trim()) throw new HttpError('nothing_to_commit', 'no accepted changes to commit');
-    const result = await this.deps.openPullRequest({ task, workspace, patch, request, existing: task.pullRequest });
+    if (this.pullRequestsInFlight.has(id)) throw new HttpError('conflict', `a pull request for task ${id} is already being made`);
+    this.pullRequestsInFlight.add(id);
+    let result: Awaited<ReturnType<PullRequestOpener>>;
+    try {
+      const workspace = await this.workspace(id);
+      const patch = acceptedPatch(await workspace.diff(), request.accept);
+      if (!patch.trim()) throw new HttpError('nothing_to_commit', 'no accepted changes to commit');
+      result = await this.deps.openPullRequest({ task, workspace, patch, request, existing: task.pullRequest });
+    } finally {
+      this.pullRequestsInFlight.delete(id);
+    }
     if (!result.ok) {
       const code = result.error.code in ERROR_CODES ? (result.error.code as keyof typeof ERROR_CODES) : 'github_error';
       throw new HttpError(code, result.error.message);
