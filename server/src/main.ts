@@ -1,7 +1,7 @@
 // The server's composition root: configuration → store → sandbox/workspaces/agent → scheduler →
 // HTTP + WebSocket. Everything is built here and passed through constructors.
 import { createServer } from 'node:http';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
@@ -75,7 +75,10 @@ function resolveToken(config: Config, log: Logger): string {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
+  // The sandbox user must be able to pass through the data dir to its workspace (o+x only: it
+  // cannot list it). The token and the database inside are 0600.
+  chmodSync(config.dataDir, (statSync(config.dataDir).mode & 0o777) | 0o011);
   const scrubber = new Scrubber();
   scrubber.add(config.openaiApiKey);
   const log = createLogger({ level: config.logLevel, scrubber });

@@ -1,7 +1,7 @@
 // SQLite store (better-sqlite3, WAL). Synchronous by design: an event is committed before the
 // caller can publish it, and there is no await between a state change and its event.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TaskEvent as TaskEventSchema, type NewEvent, type RepoSpec, type Task, type TaskEvent } from '../../../protocol';
 import type { AttemptRecord, PendingMessage, Store } from './types';
@@ -44,6 +44,8 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
+    // Prompts and conversations are private; SQLite gives its -wal/-shm files the same mode.
+    if (file !== ':memory:') chmodSync(file, 0o600);
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a committed transaction survives a process kill; only an OS crash can lose the
     // last few, which is the trade every embedded WAL store makes for write speed.

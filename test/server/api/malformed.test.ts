@@ -42,8 +42,8 @@ function cases(): Case[] {
     { method: 'POST', path: '/v1/tasks/nope/select-attempt', body: '{"attempt":"one"}', type: json, expect: 422, code: 'validation_failed' },
   ];
   // Random junk JSON: wrong types in every position.
-  const junk = [1, 'x', true, null, [], {}, -1, 1e309, '\u202e'];
-  for (let i = 0; base.length < 960; i++) {
+  const junk = [1, true, null, [], {}, -1, 1e309, { kind: 'x' }];
+  for (let i = 0; base.length < 965; i++) {
     const v = junk[i % junk.length];
     const shape = i % 4;
     const body =
