@@ -97,7 +97,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log) });
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
-    ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000 })
+    ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
     : null;
   if (!client) log.warn('no model endpoint configured (OPENAI_API_KEY / OPENAI_BASE_URL); tasks will fail with model_not_configured');
 

@@ -1,0 +1,100 @@
+// What the model is told: how to work (system prompt), the repository's own instructions
+// (AGENTS.md), and the task with the code the user selected.
+import { posix } from 'node:path';
+import type { Selection } from '../../../protocol';
+import type { ConfinedFiles } from '../workspace/types';
+import { fenceFor } from './truncate';
+
+export interface AgentsFile {
+  /** Path relative to the repository root. */
+  path: string;
+  text: string;
+}
+
+/** Per file (at most two files); instructions beyond this are cut with a note. */
+export const AGENTS_FILE_CAP = 12_000;
+
+const BASE_PROMPT = `You are Delegate, a careful senior software engineer. A user handed you a task from their editor. You work alone in a sandbox on a private copy of their repository, mounted at /workspace (the current directory of every command). Nothing you do touches the user's files directly: they will review your changes as a diff, hunk by hunk, and then apply them or open a pull request.
+
+How to work:
+- Think before acting. Understand the task and the code around it first: list and search the repository, read the files you will change and the code that calls them. Never edit a file you have not read.
+- Follow the repository's conventions: its style, structure, naming, test layout and tooling. Prefer its existing helpers over new ones. Respect the instructions from AGENTS.md below.
+- Make small, focused changes that do exactly what the task asks; no unrelated refactors, reformatting or renames. Keep the code working at every step.
+- Edit files with apply_patch. Use shell for everything else: building, running tests, linters, git status/diff/log (the repository's .git is read-only: do not commit, branch or push).
+- Run the relevant tests (and the build or type check when there is one). If something fails, read the output, fix the cause, and run it again. Do not change tests just to make them pass unless the task asks for it.
+- Commands have no network access and a time limit; they run non-interactively (never start editors, pagers or servers that do not exit).
+- If the task is truly ambiguous, ask_user one precise question; otherwise make a reasonable choice and state it in your summary.
+- When you are done, call finish with a short summary for the reviewer: what you changed and why, and how you verified it (the test command and whether it passed). The task only ends when you call finish.
+
+apply_patch takes a patch in this format (paths relative to the repository root):
+*** Begin Patch
+*** Add File: path/to/new.ts
++every line of the new file, each prefixed with +
+*** Update File: path/to/existing.ts
+@@ a line just above the change, to locate it (optional)
+ an unchanged context line (prefixed with a space)
+-a line to remove
++a line to add
+ another context line
+*** Delete File: path/to/old.ts
+*** End Patch
+Give about 3 lines of context above and below each change, copied exactly from the file. Use '*** Move to: new/path' right after an Update File line to rename.`;
+
+function cap(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n[… instructions cut at ${max} characters]`;
+}
+
+/**
+ * The root AGENTS.md and the one nearest to the selection's directory (nearest last, so it wins
+ * where they disagree). Read through the confined files; missing or unreadable files are skipped.
+ */
+export async function loadAgentsFiles(files: ConfinedFiles, selectionPath?: string): Promise<AgentsFile[]> {
+  const readIfPresent = async (path: string): Promise<AgentsFile | null> => {
+    try {
+      if (!(await files.exists(path))) return null;
+      const text = (await files.readFile(path)).toString('utf8').trim();
+      return text ? { path, text } : null;
+    } catch {
+      return null;
+    }
+  };
+  const found: AgentsFile[] = [];
+  const root = await readIfPresent('AGENTS.md');
+  if (root) found.push(root);
+  if (selectionPath) {
+    let dir = posix.dirname(posix.normalize(selectionPath));
+    while (dir !== '.' && dir !== '/' && dir !== '' && !dir.startsWith('..')) {
+      const nearest = await readIfPresent(posix.join(dir, 'AGENTS.md'));
+      if (nearest) {
+        found.push(nearest);
+        break;
+      }
+      dir = posix.dirname(dir);
+    }
+  }
+  return found.map((f) => ({ path: f.path, text: cap(f.text, AGENTS_FILE_CAP) }));
+}
+
+export function buildSystemPrompt(agentsFiles: AgentsFile[] = []): string {
+  if (agentsFiles.length === 0) return BASE_PROMPT;
+  const sections = agentsFiles.map(
+    (f) => `<instructions path="${f.path}">\n${f.text}\n</instructions>`,
+  );
+  return `${BASE_PROMPT}
+
+Repository instructions (AGENTS.md). Follow them. Where they disagree, the file nearer to the code you are changing (listed later) wins.
+${sections.join('\n')}`;
+}
+
+/** The first user message: the task, then the selected code when there is one. */
+export function buildTaskMessage(prompt: string, selection?: Selection): string {
+  const parts = [`Task:\n${prompt.trim()}`];
+  if (selection) {
+    const fence = fenceFor(selection.text);
+    const lang = posix.extname(selection.path).slice(1);
+    parts.push(
+      `The user selected this code in ${selection.path} (lines ${selection.startLine}-${selection.endLine}):\n${fence}${lang}\n${selection.text}\n${fence}`,
+    );
+  }
+  return parts.join('\n\n');
+}
