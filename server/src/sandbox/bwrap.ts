@@ -1,0 +1,291 @@
+// The bubblewrap driver. Every exec is one short-lived bwrap: its own pid, mount, network, ipc and
+// uts namespaces, the host read-only, the workspace read-write, a private /tmp, a seccomp filter,
+// and the sandbox's cgroup. When the command exits the pid namespace dies and takes every process
+// it left behind with it. See shared/ENVIRONMENT.md for why each flag is here.
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import { posix, dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { SANDBOX_BASE_ENV } from './baseEnv';
+import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
+import { emptyResult, runProcessGroup, type GroupRun } from './processGroup';
+import { encodeSeccompFilter } from './seccomp';
+import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxSpec } from './types';
+
+export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+
+export interface BwrapDriverOptions {
+  cgroups: CgroupDetection;
+  log?: SandboxLog;
+  uid?: number;
+}
+
+const WORKSPACE = '/workspace';
+
+// Joins every cgroup given as arguments, then becomes the next command, so the sandbox is limited
+// from its first instruction on. Runs as root with an empty environment.
+const JOIN_CGROUPS = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done;';
+// The shell exports PWD (and bash SHLVL) to what it execs: bwrap's pid 1 would show them.
+const JOIN_CGROUPS_AND_EXEC = `unset PWD OLDPWD; ${JOIN_CGROUPS} exec "$@"`;
+const JOIN_CGROUPS_AND_EXEC_BASH = `${JOIN_CGROUPS} exec -c "$@"`;
+
+// Host files the sandbox sees read-only. Everything else in /etc stays hidden (it may hold secrets).
+const ETC_FILES = [
+  '/etc/alternatives', '/etc/ssl', '/etc/ca-certificates', '/etc/ld.so.cache', '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d', '/etc/localtime', '/etc/nsswitch.conf', '/etc/hosts', '/etc/gitconfig',
+  '/etc/mime.types', '/etc/protocols', '/etc/services',
+];
+const MERGED_USR_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/** Extra fds, in the order runProcessGroup hands them to the child (3, 4, ...). */
+const FD_SECCOMP = 3;
+const FD_STARTED = 4;
+
+// First thing inside the sandbox: tell the driver that bwrap's setup worked (so a later failure is
+// the command's, not the sandbox's), drop that fd, and become the command.
+const MARK_STARTED = `printf 1 >&${FD_STARTED}; exec ${FD_STARTED}>&-; exec "$@"`;
+const FD_PASSWD = 5;
+const FD_GROUP = 6;
+
+/**
+ * File descriptors this process inherited without close-on-exec (Node's own all have it). They
+ * would pass through sh, setpriv and bwrap into the sandbox, so the wrapper closes them.
+ */
+async function inheritedFds(): Promise<number[]> {
+  const O_CLOEXEC = 0o2000000;
+  const fds: number[] = [];
+  for (const name of await fs.readdir('/proc/self/fd').catch(() => [] as string[])) {
+    const fd = Number(name);
+    if (fd < 3) continue;
+    const info = await fs.readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    const flags = /^flags:\s*([0-7]+)/m.exec(info);
+    if (flags && (parseInt(flags[1]!, 8) & O_CLOEXEC) === 0) fds.push(fd);
+  }
+  return fds;
+}
+
+async function findBinary(name: string): Promise<string | undefined> {
+  for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin']) {
+    const path = `${dir}/${name}`;
+    if (await fs.access(path, fsConstants.X_OK).then(() => true, () => false)) return path;
+  }
+  return undefined;
+}
+
+/** bwrap resolves bind sources as the sandbox uid: every ancestor must be searchable by it. */
+async function checkReachable(path: string, uid: number): Promise<string | undefined> {
+  let dir = path;
+  for (;;) {
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (!st) return `${dir} does not exist`;
+    const searchable = (st.uid === uid && st.mode & 0o100) || (st.gid === uid && st.mode & 0o010) || st.mode & 0o001;
+    if (st.isDirectory() && !searchable) {
+      return `${dir} is not searchable by the sandbox uid ${uid} (mode ${(st.mode & 0o777).toString(8)}); make it o+x or owned by ${uid}`;
+    }
+    if (dir === '/') return undefined;
+    dir = dirname(dir);
+  }
+}
+
+function resolveCwd(cwd: string | undefined): string | undefined {
+  const resolved = posix.resolve(WORKSPACE, cwd ?? '.');
+  return resolved === WORKSPACE || resolved.startsWith(`${WORKSPACE}/`) ? resolved : undefined;
+}
+
+export class BwrapDriver implements SandboxDriver {
+  readonly name = 'bwrap' as const;
+  private readonly uid: number;
+  private readonly log: SandboxLog;
+  private readonly seccomp = encodeSeccompFilter();
+  private readonly passwd: string;
+  private readonly group: string;
+  private binaries: Promise<Launcher | string> | undefined;
+  private probed: Promise<ProbeResult> | undefined;
+  private systemArgs: Promise<string[]> | undefined;
+
+  constructor(private readonly options: BwrapDriverOptions) {
+    this.uid = options.uid ?? SANDBOX_UID;
+    this.log = options.log ?? (() => {});
+    if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
+    this.passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${this.uid}:${this.uid}:Delegate sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+    this.group = `root:x:0:\nsandbox:x:${this.uid}:\nnogroup:x:65534:\n`;
+  }
+
+  probe(): Promise<ProbeResult> {
+    return (this.probed ??= this.runProbe());
+  }
+
+  private async runProbe(): Promise<ProbeResult> {
+    const bins = await this.findBinaries();
+    if (typeof bins === 'string') return { ok: false, reason: bins };
+    const dir = await fs.mkdtemp('/tmp/delegate-probe-');
+    try {
+      await fs.chmod(dir, 0o755);
+      await fs.chown(dir, this.uid, this.uid);
+      const sandbox = await this.create({ id: 'probe', workspaceDir: dir, limits: { memoryBytes: 256 * 1024 ** 2, pids: 64, cpus: 1, diskBytes: 16 * 1024 ** 2 } });
+      const result = await sandbox.exec(['/bin/sh', '-c', 'id -u'], { timeoutMs: 10_000 });
+      await sandbox.dispose();
+      if (result.sandboxError) return { ok: false, reason: `bwrap cannot start a sandbox: ${result.sandboxError}` };
+      if (result.stdout.trim() !== String(this.uid)) return { ok: false, reason: `bwrap trial run failed: exit ${result.exitCode}, ${result.stderr.trim()}` };
+      const limits = this.options.cgroups.ok ? this.options.cgroups.detail : `NO resource limits: ${this.options.cgroups.reason}`;
+      return { ok: true, detail: `bubblewrap as uid ${this.uid}, seccomp, ${limits}` };
+    } catch (err) {
+      return { ok: false, reason: `bwrap probe failed: ${(err as Error).message}` };
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private findBinaries(): Promise<Launcher | string> {
+    return (this.binaries ??= (async () => {
+      const [bwrap, setpriv, bash] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash')]);
+      if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
+      if (!setpriv) return 'setpriv (util-linux) is not installed';
+      // Fds 3..6 are ours in the child; only higher inherited ones need closing.
+      const stray = (await inheritedFds()).filter((fd) => fd > FD_GROUP);
+      if (stray.length === 0) return { bwrap, setpriv, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
+      // dash cannot name fds above 9; bash can.
+      if (!bash) return `inherited file descriptors ${stray.join(', ')} would leak into sandboxes and bash is missing to close them`;
+      const close = stray.map((fd) => `${fd}>&-`).join(' ');
+      return { bwrap, setpriv, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
+    })());
+  }
+
+  /** Host-layout dependent part of the command line; computed once. */
+  private hostArgs(): Promise<string[]> {
+    return (this.systemArgs ??= (async () => {
+      const args = ['--ro-bind', '/usr', '/usr'];
+      for (const path of MERGED_USR_LINKS) {
+        const st = await fs.lstat(path).catch(() => undefined);
+        if (!st) continue;
+        if (st.isSymbolicLink()) args.push('--symlink', await fs.readlink(path), path);
+        else args.push('--ro-bind', path, path);
+      }
+      for (const path of ETC_FILES) args.push('--ro-bind-try', path, path);
+      return args;
+    })());
+  }
+
+  async create(spec: SandboxSpec): Promise<Sandbox> {
+    const bins = await this.findBinaries();
+    if (typeof bins === 'string') throw new Error(bins);
+    for (const path of [spec.workspaceDir, spec.gitDir]) {
+      if (!path) continue;
+      if (!path.startsWith('/')) throw new Error(`sandbox paths must be absolute: ${path}`);
+      const problem = await checkReachable(path, this.uid);
+      if (problem) throw new Error(problem);
+    }
+    let cgroup: SandboxCgroup | undefined;
+    if (this.options.cgroups.ok) cgroup = await createSandboxCgroup(this.options.cgroups.layout, spec.id, spec.limits);
+    else this.log('warn', 'sandbox runs without resource limits', { id: spec.id, reason: this.options.cgroups.reason });
+
+    const tmpSize = String(Math.max(1024 * 1024, Math.floor(spec.limits.diskBytes)));
+    const base = [
+      ...(await this.hostArgs()),
+      '--ro-bind-data', String(FD_PASSWD), '/etc/passwd',
+      '--ro-bind-data', String(FD_GROUP), '/etc/group',
+      '--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys',
+      '--dev', '/dev',
+      '--perms', '1777', '--size', tmpSize, '--tmpfs', '/tmp',
+      '--bind', spec.workspaceDir, WORKSPACE,
+      ...(spec.gitDir ? ['--ro-bind', spec.gitDir, `${WORKSPACE}/.git`] : []),
+      '--unshare-all', '--unshare-user', '--disable-userns',
+      '--uid', String(this.uid), '--gid', String(this.uid), '--hostname', 'sandbox',
+      '--cap-drop', 'ALL', '--die-with-parent', '--new-session',
+      '--seccomp', String(FD_SECCOMP),
+      '--clearenv',
+    ];
+    const prefix = [
+      String(cgroup?.procsFiles.length ?? 0), ...(cgroup?.procsFiles ?? []),
+      bins.setpriv, `--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups', '--no-new-privs',
+      bins.bwrap,
+    ];
+    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group };
+    return new BwrapSandbox(spec, prefix, base, inputs, cgroup);
+  }
+}
+
+interface Launcher {
+  bwrap: string;
+  setpriv: string;
+  /** Runs `script`, which joins the cgroups and execs setpriv + bwrap. */
+  shell: string;
+  script: string;
+}
+
+interface FixedInputs {
+  shell: string;
+  script: string;
+  seccomp: Buffer;
+  passwd: string;
+  group: string;
+}
+
+class BwrapSandbox implements Sandbox {
+  readonly driver = 'bwrap';
+  readonly id: string;
+  readonly workspaceDir: string;
+  private readonly running = new Set<GroupRun>();
+  private disposed: Promise<void> | undefined;
+
+  constructor(
+    spec: SandboxSpec,
+    private readonly prefix: string[],
+    private readonly baseArgs: string[],
+    private readonly inputs: FixedInputs,
+    private readonly cgroup: SandboxCgroup | undefined,
+  ) {
+    this.id = spec.id;
+    this.workspaceDir = spec.workspaceDir;
+  }
+
+  async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
+    const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : command;
+    if (argv.length === 0) return emptyResult(started, { sandboxError: 'empty command' });
+    const cwd = resolveCwd(options.cwd);
+    if (!cwd) return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
+    const env: Record<string, string> = { ...SANDBOX_BASE_ENV, ...options.env };
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
+    const network = options.network ? ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf'] : [];
+    // Mounts first, then make everything not explicitly writable read-only, then the process setup.
+    const args = [...this.baseArgs, ...network, '--remount-ro', '/', '--chdir', cwd, ...envArgs, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', ...argv];
+
+    let commandStarted = false;
+    const run = runProcessGroup(
+      {
+        file: this.inputs.shell,
+        args: ['-c', this.inputs.script, 'sh', ...this.prefix, ...args],
+        env: {},
+        cwd: '/',
+        extraPipes: 4,
+        onSpawn: (child) => {
+          const pipe = (fd: number): Writable & Readable => child.stdio[fd] as Writable & Readable;
+          for (const fd of [FD_SECCOMP, FD_STARTED, FD_PASSWD, FD_GROUP]) pipe(fd).on('error', () => {});
+          pipe(FD_SECCOMP).end(this.inputs.seccomp);
+          pipe(FD_PASSWD).end(this.inputs.passwd);
+          pipe(FD_GROUP).end(this.inputs.group);
+          pipe(FD_STARTED).on('data', () => (commandStarted = true));
+        },
+      },
+      options,
+    );
+    this.running.add(run);
+    const result = await run.result;
+    this.running.delete(run);
+    const { spawnError, ...rest } = result;
+    if (spawnError) return { ...rest, sandboxError: spawnError };
+    if (!commandStarted && !rest.timedOut && !rest.aborted) {
+      return { ...rest, sandboxError: rest.stderr.trim() || `bwrap exited with ${rest.exitCode ?? rest.signal}` };
+    }
+    return rest;
+  }
+
+  dispose(): Promise<void> {
+    return (this.disposed ??= (async () => {
+      for (const run of this.running) run.kill();
+      await Promise.all([...this.running].map((run) => run.result));
+      await this.cgroup?.destroy();
+    })());
+  }
+}

@@ -1,0 +1,72 @@
+// Picks and builds the sandbox driver the server runs tasks in. No driver (null + reason) means
+// the server must refuse to run tasks; it never falls back to running commands unsandboxed.
+import { BwrapDriver, type SandboxLog } from './bwrap';
+import { detectCgroups, sweepStaleCgroups } from './cgroups';
+import { DockerDriver } from './docker';
+import { NoneDriver } from './none';
+import type { SandboxDriver } from './types';
+
+export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
+
+export interface SandboxDriverOptions {
+  /** The server's data directory (reserved for driver state; nothing is written yet). */
+  dataDir: string;
+  /** Docker socket path or DOCKER_HOST-style URL; default DOCKER_HOST, then /var/run/docker.sock. */
+  dockerSocket?: string;
+  /** Default delegate-sandbox:bookworm (scripts/build-sandbox-image.sh). */
+  dockerImage?: string;
+  log?: SandboxLog;
+}
+
+export interface SandboxDriverChoice {
+  driver: SandboxDriver | null;
+  /** Why no driver could be used (driver null), or why auto passed over docker. */
+  reason?: string;
+}
+
+export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
+  const log = options.log ?? (() => {});
+  const docker = async (): Promise<SandboxDriverChoice> => {
+    const driver = new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log });
+    const probe = await driver.probe();
+    return probe.ok ? { driver } : { driver: null, reason: probe.reason };
+  };
+  const bwrap = async (): Promise<SandboxDriverChoice> => {
+    const cgroups = await detectCgroups();
+    if (!cgroups.ok) log('warn', 'sandboxes will run without memory/pids/cpu limits', { reason: cgroups.reason });
+    else {
+      const swept = await sweepStaleCgroups(cgroups.layout);
+      if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
+    }
+    const driver = new BwrapDriver({ cgroups, log });
+    const probe = await driver.probe();
+    if (!probe.ok) return { driver: null, reason: probe.reason };
+    log('info', 'sandbox driver bwrap', { detail: probe.detail });
+    return { driver };
+  };
+
+  switch (kind) {
+    case 'docker':
+      return docker();
+    case 'bwrap':
+      return bwrap();
+    case 'none':
+      return { driver: new NoneDriver(log) };
+    case 'auto': {
+      const viaDocker = await docker();
+      if (viaDocker.driver) return viaDocker;
+      const viaBwrap = await bwrap();
+      if (viaBwrap.driver) return { driver: viaBwrap.driver, reason: `docker not used: ${viaDocker.reason}` };
+      return { driver: null, reason: `no sandbox available. docker: ${viaDocker.reason}; bwrap: ${viaBwrap.reason}` };
+    }
+    default: {
+      const unknown: never = kind;
+      return { driver: null, reason: `unknown sandbox kind ${String(unknown)}` };
+    }
+  }
+}
+
+export { BwrapDriver } from './bwrap';
+export { DockerDriver, DEFAULT_DOCKER_IMAGE } from './docker';
+export { NoneDriver } from './none';
+export * from './types';
