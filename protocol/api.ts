@@ -1,5 +1,5 @@
 // REST bodies and stable error codes of the companion server's HTTP API (see docs/api.md).
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoSpec, Selection, TaskOptions, Task, PullRequestInfo } from './task';
 
 export const CreateTaskRequest = z.object({

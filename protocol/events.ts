@@ -1,6 +1,6 @@
 // Events: an append-only log with a global rising sequence number. Every event a client sees was
 // committed to the store first. Clients resume with the last seq they hold (GET /v1/events?since=N).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChangedFile, ErrorInfo, PullRequestInfo, Task, TaskStatus, TestResult, Usage } from './task';
 
 const base = {

@@ -1,5 +1,5 @@
 // Task shapes shared by the server and the extension. Typed once (zod), validated at every boundary.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 

@@ -113,7 +113,7 @@ export async function api<T = unknown>(server: { url: string; token: string }, m
       ...(body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}),
       ...headers,
     },
-    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: (body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit | undefined,
   });
   const text = await res.text();
   let parsed: unknown = text;

@@ -124,7 +124,7 @@ describe('malformed input', function () {
     const res = await fetch(server.url + c.path, {
       method: c.method,
       headers: { authorization: `Bearer ${server.token}`, ...(c.type ? { 'content-type': c.type } : {}) },
-      body: c.body,
+      body: c.body as BodyInit | undefined,
     });
     return { status: res.status, text: await res.text() };
   }

@@ -1,0 +1,187 @@
+// "Apply to workspace": the taken hunks (accepted or undecided) onto the user's current files, in
+// one WorkspaceEdit so a single undo takes it back. Conflicts are found before anything changes.
+// `(taskId, {confirm:false, applyRest?:boolean})` skips the dialogs (tests, automation).
+import { posix } from 'node:path';
+import * as vscode from 'vscode';
+import type { Task } from '../../protocol';
+import { planApply, summarizePlan, type ApplyPlan, type Conflict, type FileAction } from '../review/applyPlan';
+import { optionsOf, resolveTaskId, showFailure } from './args';
+import type { Command, Services } from './types';
+
+export interface ApplyResult {
+  applied: string[];
+  conflicts: Conflict[];
+  cancelled: boolean;
+}
+
+interface ApplyOptions {
+  confirm: boolean;
+  applyRest: boolean;
+}
+
+export const applyTask: Command = {
+  id: 'delegate.applyTask',
+  async run(s: Services, arg?: unknown, opts?: unknown): Promise<ApplyResult | undefined> {
+    const taskId = await resolveTaskId(s, arg, (status) => status !== 'queued');
+    const task = taskId ? s.model.get(taskId) : undefined;
+    if (!task) return undefined;
+    const options = optionsOf<ApplyOptions>(opts);
+    const root = workspaceRoot(task);
+    if (!root) {
+      showFailure('cannot apply', 'open the task\'s repository as a workspace folder first');
+      return undefined;
+    }
+    const files = await s.diffs.get(task.id);
+    if (!files.ok) {
+      showFailure('cannot load the diff', files.error.message);
+      return undefined;
+    }
+    const plan = await planApply(files.value, (f) => s.review.taken(task.id, f), (p) => readCurrent(root, p));
+    const binaries = await resolveBinaries(s, task.id, root, plan);
+    const conflicts = [...plan.conflicts, ...binaries.conflicts];
+    const cancelled: ApplyResult = { applied: [], conflicts, cancelled: true };
+    if (plan.actions.length === 0) {
+      if (conflicts.length) showFailure('nothing applied', describeConflicts(conflicts));
+      else void vscode.window.showInformationMessage('Delegate: nothing to apply (every hunk is rejected or already applied).');
+      return cancelled;
+    }
+    if (conflicts.length) {
+      const rest = options.applyRest ?? (options.confirm === false ? false : await askApplyRest(conflicts, plan));
+      if (!rest) return cancelled;
+    } else if (options.confirm !== false) {
+      const answer = await vscode.window.showInformationMessage(
+        `Apply ${summarizePlan(plan)} to ${posix.basename(root.path)}?`,
+        { modal: true, detail: plan.actions.map(describeAction).join('\n') },
+        'Apply',
+      );
+      if (answer !== 'Apply') return cancelled;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    const toSave: vscode.Uri[] = [];
+    for (const action of plan.actions) {
+      const uri = vscode.Uri.joinPath(root, action.path);
+      switch (action.kind) {
+        case 'modify': {
+          const doc = await vscode.workspace.openTextDocument(uri);
+          edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), action.text);
+          toSave.push(uri);
+          break;
+        }
+        case 'create':
+          edit.createFile(uri, { contents: new TextEncoder().encode(action.text) });
+          break;
+        case 'delete':
+          edit.deleteFile(uri, { ignoreIfNotExists: true });
+          break;
+        case 'rename':
+          edit.deleteFile(vscode.Uri.joinPath(root, action.from));
+          edit.createFile(uri, { contents: new TextEncoder().encode(action.text) });
+          break;
+        case 'binary': {
+          const bytes = binaries.contents.get(action.path);
+          if (bytes === null) edit.deleteFile(uri, { ignoreIfNotExists: true });
+          else if (bytes) edit.createFile(uri, { overwrite: true, contents: bytes });
+          break;
+        }
+      }
+    }
+    const applied = await vscode.workspace.applyEdit(edit, { isRefactoring: false });
+    if (!applied) {
+      showFailure('apply failed', 'VS Code refused the edit (a file may be read-only)');
+      return cancelled;
+    }
+    for (const uri of toSave) await vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.save();
+    s.log.info(`applied task ${task.id}: ${summarizePlan(plan)}`);
+    void vscode.window.showInformationMessage(
+      `Delegate: applied ${summarizePlan(plan)}.${conflicts.length ? ` Skipped ${conflicts.length} conflicting file(s).` : ''}`,
+    );
+    return { applied: plan.actions.map((a) => a.path), conflicts, cancelled: false };
+  },
+};
+
+/** The folder the task's changes belong to: its local path, else a folder of the same name. */
+export function workspaceRoot(task: Task): vscode.Uri | undefined {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const byPath = task.repo.path ? folders.find((f) => f.uri.fsPath === task.repo.path) : undefined;
+  if (byPath) return byPath.uri;
+  if (task.repo.path) {
+    // A subfolder of the repository may be open; the repository root is still the right base.
+    const inside = folders.find((f) => f.uri.fsPath.startsWith(`${task.repo.path}/`));
+    if (inside) return vscode.Uri.file(task.repo.path);
+  }
+  return (folders.find((f) => f.name === task.repo.name) ?? folders[0])?.uri;
+}
+
+/** The user's text as they see it: the open (possibly unsaved) document, else the file on disk. */
+async function readCurrent(root: vscode.Uri, path: string): Promise<string | null> {
+  const uri = vscode.Uri.joinPath(root, path);
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open) return open.getText();
+  try {
+    return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return null;
+  }
+}
+
+/** Binary files are taken whole, and only over an unchanged base. */
+async function resolveBinaries(
+  s: Services,
+  taskId: string,
+  root: vscode.Uri,
+  plan: ApplyPlan,
+): Promise<{ contents: Map<string, Uint8Array | null>; conflicts: Conflict[] }> {
+  const contents = new Map<string, Uint8Array | null>();
+  const conflicts: Conflict[] = [];
+  for (const action of plan.actions) {
+    if (action.kind !== 'binary') continue;
+    const [base, head] = await Promise.all([
+      s.api.file(taskId, action.oldPath ?? action.path, 'base'),
+      s.api.file(taskId, action.path, 'head'),
+    ]);
+    let current: Uint8Array | null = null;
+    try {
+      current = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(root, action.path));
+    } catch {
+      current = null;
+    }
+    if (!base.ok || !head.ok) conflicts.push({ path: action.path, reason: 'cannot fetch the binary file' });
+    else if (!sameBytes(current, base.value)) conflicts.push({ path: action.path, reason: 'the binary file changed since the task started' });
+    else contents.set(action.path, head.value);
+  }
+  plan.actions = plan.actions.filter((a) => a.kind !== 'binary' || contents.has(a.path));
+  return { contents, conflicts };
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function askApplyRest(conflicts: Conflict[], plan: ApplyPlan): Promise<boolean> {
+  const answer = await vscode.window.showWarningMessage(
+    `${conflicts.length} file(s) conflict with your current changes. Apply the other ${plan.actions.length} file(s)?`,
+    { modal: true, detail: describeConflicts(conflicts) },
+    'Apply the Rest',
+  );
+  return answer === 'Apply the Rest';
+}
+
+function describeConflicts(conflicts: Conflict[]): string {
+  return conflicts.map((c) => `${c.path}: ${c.reason}`).join('\n');
+}
+
+function describeAction(a: FileAction): string {
+  switch (a.kind) {
+    case 'modify':
+      return `${a.path}: ${a.hunks} hunk(s)`;
+    case 'create':
+      return `${a.path}: new file`;
+    case 'delete':
+      return `${a.path}: delete`;
+    case 'rename':
+      return `${a.from} → ${a.path}`;
+    case 'binary':
+      return `${a.path}: binary`;
+  }
+}

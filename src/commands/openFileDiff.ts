@@ -1,0 +1,26 @@
+// One changed file in VS Code's diff editor: base (the task's commit) vs the agent's version, both
+// read-only virtual documents. Opening never takes focus from where the user is typing unless asked.
+import { posix } from 'node:path';
+import * as vscode from 'vscode';
+import { toReviewUri } from '../review/reviewUri';
+import { optionsOf, pathOf, taskIdOf } from './args';
+import type { Command, Services } from './types';
+
+export const openFileDiff: Command = {
+  id: 'delegate.openFileDiff',
+  async run(s: Services, taskArg?: unknown, pathArg?: unknown, opts?: unknown): Promise<void> {
+    const taskId = taskIdOf(taskArg);
+    const path = pathOf(pathArg) ?? pathOf(taskArg);
+    if (!taskId || !path) return;
+    await openDiff(s, taskId, path, optionsOf<{ preserveFocus: boolean }>(opts).preserveFocus ?? false);
+  },
+};
+
+export async function openDiff(s: Services, taskId: string, path: string, preserveFocus: boolean): Promise<void> {
+  const file = s.model.get(taskId)?.changedFiles.find((f) => f.path === path);
+  const basePath = file?.status === 'renamed' && file.oldPath ? file.oldPath : path;
+  const base = toReviewUri({ taskId, path: basePath, side: 'base' });
+  const head = toReviewUri({ taskId, path, side: 'head' });
+  const title = `${posix.basename(path)} (base ↔ agent)`;
+  await vscode.commands.executeCommand('vscode.diff', base, head, title, { preview: true, preserveFocus });
+}

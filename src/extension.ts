@@ -1,0 +1,99 @@
+// Composition root: builds every service by hand and passes dependencies through constructors.
+// activate() returns a read-only test API (model snapshot, review state) instead of exposing internals.
+import * as vscode from 'vscode';
+import type { FileDiff } from '../protocol';
+import { registerCommands } from './commands/registry';
+import type { Services } from './commands/types';
+import { TaskModel, type TaskModelSnapshot } from './model/taskModel';
+import type { TimelineItem } from './model/timeline';
+import { TaskPanel } from './panel/taskPanel';
+import { DiffStore } from './review/diffStore';
+import { ReviewCodeLensProvider } from './review/reviewCodeLens';
+import { ReviewContentProvider } from './review/reviewContent';
+import { ReviewState, type Decision, type ReviewCounts } from './review/reviewState';
+import { Connection } from './server/connection';
+import type { StreamState } from './server/eventStream';
+import { LocalServer } from './server/localServer';
+import { TokenSource } from './server/tokenSource';
+import { Submitter } from './submission';
+import { Notifier } from './views/notifier';
+import { StatusBar } from './views/statusBar';
+import { TaskTreeProvider } from './views/taskTree';
+
+export interface DelegateApi {
+  snapshot(): TaskModelSnapshot;
+  connection(): StreamState;
+  timeline(taskId: string): TimelineItem[];
+  diff(taskId: string): Promise<FileDiff[]>;
+  decisions(taskId: string, path: string): Promise<Decision[]>;
+  reviewCounts(taskId: string): Promise<ReviewCounts>;
+  panelTaskId(): string | undefined;
+  /** Fires whenever the model, the review or the connection changes. */
+  onDidChange: vscode.Event<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): DelegateApi {
+  const log = vscode.window.createOutputChannel('Delegate', { log: true });
+  const own = <T extends vscode.Disposable>(d: T): T => {
+    context.subscriptions.push(d);
+    return d;
+  };
+  own(log);
+  const model = own(new TaskModel());
+  const tokens = new TokenSource(context.secrets);
+  const localServer = own(new LocalServer(log));
+  const serverCwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.extensionUri.fsPath;
+  const connection = own(new Connection(model, tokens, localServer, log, serverCwd));
+  const api = connection.api;
+  const diffs = own(new DiffStore(api));
+  const review = own(new ReviewState(context.workspaceState));
+  const submitter = new Submitter(api, model, log);
+  const panel = own(new TaskPanel(context.extensionUri, model, diffs, review, connection, submitter, log));
+
+  // A changed diff invalidates the parsed copy; the tree, CodeLens and status bar refetch lazily.
+  own(model.onDidChangeDiff((taskId) => diffs.invalidate(taskId)));
+
+  const services: Services = { log, model, connection, api, diffs, review, tokens, submitter, panel };
+  for (const d of registerCommands(services)) own(d);
+
+  const tree = own(new TaskTreeProvider(model, diffs, review));
+  own(vscode.window.createTreeView('delegate.tasks', { treeDataProvider: tree, showCollapseAll: true }));
+  const content = own(new ReviewContentProvider(api, model));
+  own(ReviewContentProvider.register(content));
+  const lenses = own(new ReviewCodeLensProvider(diffs, review));
+  own(ReviewCodeLensProvider.register(lenses));
+  own(new StatusBar(model, connection, diffs, review));
+  own(new Notifier(model));
+
+  connection.start();
+  log.info('Delegate activated');
+
+  const changed = own(new vscode.EventEmitter<void>());
+  own(model.onDidChange(() => changed.fire()));
+  own(model.onDidChangeDiff(() => changed.fire()));
+  own(review.onDidChange(() => changed.fire()));
+  own(connection.onDidChangeState(() => changed.fire()));
+
+  const loadDiff = async (taskId: string): Promise<FileDiff[]> => {
+    const r = await diffs.get(taskId);
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+  return {
+    snapshot: () => model.snapshot(),
+    connection: () => connection.state,
+    timeline: (taskId) => structuredClone(model.timeline(taskId)?.items ?? []),
+    diff: loadDiff,
+    decisions: async (taskId, path) => {
+      const file = (await loadDiff(taskId)).find((f) => f.path === path);
+      return file ? review.decisions(taskId, file) : [];
+    },
+    reviewCounts: async (taskId) => review.counts(taskId, await loadDiff(taskId)),
+    panelTaskId: () => panel.visibleTaskId,
+    onDidChange: changed.event,
+  };
+}
+
+export function deactivate(): void {
+  // Everything is registered in context.subscriptions and disposed by VS Code.
+}

@@ -1,0 +1,171 @@
+// The task model owns every task the server told us about and each task's timeline; views only
+// render it. Events are applied at most once (by seq) so replays after a reconnect are harmless.
+import { isFinished, type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
+import { Signal, type Disposable } from '../util/signal';
+import { Timeline } from './timeline';
+
+export interface Transition {
+  task: Task;
+  previous: TaskStatus | undefined;
+}
+
+export interface TaskModelSnapshot {
+  lastSeq: number;
+  replaying: boolean;
+  tasks: Task[];
+}
+
+export class TaskModel implements Disposable {
+  private readonly tasks = new Map<string, Task>();
+  private readonly timelines = new Map<string, Timeline>();
+  private seq = 0;
+  /** True from (re)connect until the server says the replay is done: no notifications meanwhile. */
+  private replayingLog = true;
+
+  private readonly changed = new Signal<void>();
+  private readonly timelineChanged = new Signal<string>();
+  private readonly diffChanged = new Signal<string>();
+  private readonly transitioned = new Signal<Transition>();
+  private readonly questionAsked = new Signal<{ task: Task; text: string }>();
+  /** The task list (statuses, counts, order) changed. */
+  readonly onDidChange = this.changed.event;
+  /** A task's timeline grew; fired with the task id. */
+  readonly onDidChangeTimeline = this.timelineChanged.event;
+  /** A task's changed files moved on; fired with the task id. */
+  readonly onDidChangeDiff = this.diffChanged.event;
+  /** Live status changes only (never during a replay). */
+  readonly onDidTransition = this.transitioned.event;
+  readonly onDidAskQuestion = this.questionAsked.event;
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get replaying(): boolean {
+    return this.replayingLog;
+  }
+
+  get(id: string): Task | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** Active (queued or running) first, then newest first. */
+  list(): Task[] {
+    return [...this.tasks.values()].sort((a, b) => {
+      const activeA = isFinished(a.status) ? 1 : 0;
+      const activeB = isFinished(b.status) ? 1 : 0;
+      if (activeA !== activeB) return activeA - activeB;
+      return a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1;
+    });
+  }
+
+  timeline(id: string): Timeline | undefined {
+    return this.timelines.get(id);
+  }
+
+  snapshot(): TaskModelSnapshot {
+    return { lastSeq: this.seq, replaying: this.replayingLog, tasks: structuredClone(this.list()) };
+  }
+
+  applyFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'hello':
+        this.replayingLog = frame.lastSeq > this.seq;
+        return;
+      case 'replayed':
+        this.replayingLog = false;
+        this.changed.fire();
+        return;
+      case 'event':
+        this.applyEvent(frame.event);
+        return;
+      case 'error':
+        return;
+      default: {
+        const unreachable: never = frame;
+        return unreachable;
+      }
+    }
+  }
+
+  applyEvent(event: TaskEvent): void {
+    if (event.seq <= this.seq) return;
+    this.seq = event.seq;
+    if (event.type === 'task.deleted') {
+      this.remove(event.taskId);
+      return;
+    }
+    const before = this.tasks.get(event.taskId);
+    const task = this.reduceTask(before, event);
+    if (task) this.tasks.set(task.id, task);
+    if (!this.timelines.has(event.taskId)) this.timelines.set(event.taskId, new Timeline());
+    if (this.timelines.get(event.taskId)!.apply(event)) this.timelineChanged.fire(event.taskId);
+    if (event.type === 'diff.updated') this.diffChanged.fire(event.taskId);
+    if (task && task !== before) {
+      this.changed.fire();
+      if (!this.replayingLog && before?.status !== task.status) this.transitioned.fire({ task, previous: before?.status });
+      if (!this.replayingLog && event.type === 'question') this.questionAsked.fire({ task, text: event.text });
+    }
+  }
+
+  /** A task as a REST answer has it (creation, refresh); an older copy never replaces a newer one. */
+  upsert(task: Task): void {
+    const before = this.tasks.get(task.id);
+    if (before && before.updatedAt > task.updatedAt) return;
+    this.tasks.set(task.id, task);
+    if (!this.timelines.has(task.id)) this.timelines.set(task.id, new Timeline());
+    this.changed.fire();
+    if (before && before.changedFiles.length !== task.changedFiles.length) this.diffChanged.fire(task.id);
+  }
+
+  /** After a replay: the server's list is the truth about which tasks exist. */
+  reconcile(tasks: Task[]): void {
+    const ids = new Set(tasks.map((t) => t.id));
+    for (const id of [...this.tasks.keys()]) if (!ids.has(id)) this.remove(id);
+    for (const task of tasks) this.upsert(task);
+  }
+
+  remove(id: string): void {
+    const had = this.tasks.delete(id);
+    this.timelines.delete(id);
+    if (had) this.changed.fire();
+  }
+
+  /** The server lost its log (a fresh data dir): forget everything and replay from zero. */
+  reset(): void {
+    this.tasks.clear();
+    this.timelines.clear();
+    this.seq = 0;
+    this.replayingLog = true;
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.timelineChanged.dispose();
+    this.diffChanged.dispose();
+    this.transitioned.dispose();
+    this.questionAsked.dispose();
+  }
+
+  private reduceTask(task: Task | undefined, event: TaskEvent): Task | undefined {
+    if (event.type === 'task.created' || event.type === 'task.status') return { ...event.task };
+    if (!task) return undefined;
+    // Best-of-N: the task's top-level fields mirror the selected attempt only.
+    const selected = (event.attempt ?? 0) === (task.selectedAttempt ?? 0);
+    switch (event.type) {
+      case 'diff.updated':
+        return selected ? { ...task, changedFiles: event.changedFiles } : task;
+      case 'usage':
+        return selected ? { ...task, usage: event.usage } : task;
+      case 'question':
+        return { ...task, question: { id: event.questionId, text: event.text } };
+      case 'agent.finished':
+        return selected ? { ...task, summary: event.summary, testResult: event.testResult } : task;
+      case 'pull_request':
+        return { ...task, pullRequest: event.pullRequest };
+      default:
+        return task;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// A task's timeline: the event log folded into what the panel shows (messages assembled from
+// streamed deltas, tool calls joined with their output, questions, steering, the summary).
+import type { TaskEvent } from '../../protocol';
+import type { TimelineItem } from '../webview/messages';
+
+export type { TimelineItem };
+
+/** Output kept per tool call; the rest is elided in the middle so the start and the end stay. */
+const MAX_TOOL_OUTPUT = 32 * 1024;
+const MAX_ITEMS = 2000;
+
+/** Mutable on the extension side only; the panel gets copies. */
+export class Timeline {
+  readonly items: TimelineItem[] = [];
+  private readonly byId = new Map<string, TimelineItem>();
+
+  apply(event: TaskEvent): boolean {
+    const attempt = event.attempt ?? 0;
+    switch (event.type) {
+      case 'task.created':
+      case 'task.deleted':
+      case 'diff.updated':
+      case 'usage':
+        return false;
+      case 'task.status':
+        this.push({ kind: 'status', id: `s${event.seq}`, text: event.status.replace(/_/g, ' ') });
+        return true;
+      case 'agent.delta': {
+        const id = `m${attempt}:${event.messageId}`;
+        const item = this.byId.get(id);
+        if (item?.kind === 'agent') item.text += event.text;
+        else this.push({ kind: 'agent', id, text: event.text, streaming: true, attempt });
+        return true;
+      }
+      case 'agent.message': {
+        const id = `m${attempt}:${event.messageId}`;
+        const item = this.byId.get(id);
+        if (item?.kind === 'agent') {
+          item.text = event.text;
+          item.streaming = false;
+        } else this.push({ kind: 'agent', id, text: event.text, streaming: false, attempt });
+        return true;
+      }
+      case 'agent.reasoning':
+        this.push({ kind: 'reasoning', id: `r${event.seq}`, text: event.text, attempt });
+        return true;
+      case 'tool.call':
+        this.push({
+          kind: 'tool',
+          id: `t${attempt}:${event.callId}`,
+          name: event.name,
+          args: describeArgs(event.args),
+          output: '',
+          state: 'running',
+          exitCode: null,
+          durationMs: null,
+          attempt,
+        });
+        return true;
+      case 'tool.output': {
+        const item = this.byId.get(`t${attempt}:${event.callId}`);
+        if (item?.kind !== 'tool') return false;
+        item.output = cap(item.output + event.chunk);
+        return true;
+      }
+      case 'tool.result': {
+        const item = this.byId.get(`t${attempt}:${event.callId}`);
+        if (item?.kind !== 'tool') return false;
+        // The result is what the model saw; streamed output is richer while it runs.
+        if (event.output.length > 0) item.output = cap(event.output);
+        item.state = event.ok ? 'ok' : 'failed';
+        item.exitCode = event.exitCode ?? null;
+        item.durationMs = event.durationMs;
+        return true;
+      }
+      case 'question':
+        this.push({ kind: 'question', id: `q${event.questionId}`, text: event.text, answered: false });
+        return true;
+      case 'user.message':
+        if (event.kind === 'answer') {
+          for (const item of this.items) if (item.kind === 'question') item.answered = true;
+        }
+        this.push({ kind: 'user', id: `u${event.seq}`, text: event.text, messageKind: event.kind });
+        return true;
+      case 'setup.log': {
+        const last = this.items[this.items.length - 1];
+        if (last?.kind === 'setup') last.text = cap(`${last.text}\n${event.text}`);
+        else this.push({ kind: 'setup', id: `l${event.seq}`, text: event.text });
+        return true;
+      }
+      case 'agent.finished': {
+        // The server may report one finish at both attempt and task level: show it once.
+        const last = [...this.items].reverse().find((i) => i.kind === 'finished' || i.kind === 'user');
+        if (last?.kind === 'finished' && last.attempt === attempt && last.summary === event.summary) return false;
+        for (const item of this.items) if (item.kind === 'agent' && item.attempt === attempt) item.streaming = false;
+        this.push({ kind: 'finished', id: `f${event.seq}`, summary: event.summary, testResult: event.testResult ?? null, attempt });
+        return true;
+      }
+      case 'warning':
+        this.push({ kind: 'warning', id: `w${event.seq}`, text: event.error.message });
+        return true;
+      case 'pull_request':
+        this.push({ kind: 'pullRequest', id: `p${event.seq}`, url: event.pullRequest.url, number: event.pullRequest.number });
+        return true;
+      default: {
+        const unreachable: never = event;
+        return unreachable;
+      }
+    }
+  }
+
+  private push(item: TimelineItem): void {
+    this.items.push(item);
+    this.byId.set(item.id, item);
+    if (this.items.length > MAX_ITEMS) {
+      const dropped = this.items.splice(0, this.items.length - MAX_ITEMS);
+      for (const d of dropped) this.byId.delete(d.id);
+    }
+  }
+}
+
+function describeArgs(args: unknown): string {
+  if (typeof args === 'string') return cap(args);
+  if (args && typeof args === 'object') {
+    const a = args as Record<string, unknown>;
+    // The common tools read best as their main argument.
+    for (const key of ['command', 'cmd', 'patch', 'path', 'query', 'pattern']) {
+      const v = a[key];
+      if (typeof v === 'string') return cap(v);
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return cap(v.join(' '));
+    }
+  }
+  return cap(JSON.stringify(args) ?? '');
+}
+
+function cap(text: string): string {
+  if (text.length <= MAX_TOOL_OUTPUT) return text;
+  const half = MAX_TOOL_OUTPUT / 2;
+  return `${text.slice(0, half)}\n… ${text.length - MAX_TOOL_OUTPUT} characters elided …\n${text.slice(-half)}`;
+}

@@ -1,0 +1,27 @@
+// Review documents live under their own scheme: `delegate-review:/<path>?task=<id>&side=base|head`.
+// The path stays the file's own so VS Code picks the language from its extension.
+import * as vscode from 'vscode';
+
+export const REVIEW_SCHEME = 'delegate-review';
+
+export type Side = 'base' | 'head';
+
+export interface ReviewTarget {
+  taskId: string;
+  path: string;
+  side: Side;
+}
+
+export function toReviewUri(target: ReviewTarget): vscode.Uri {
+  const query = new URLSearchParams({ task: target.taskId, side: target.side }).toString();
+  return vscode.Uri.from({ scheme: REVIEW_SCHEME, path: `/${target.path}`, query });
+}
+
+export function fromReviewUri(uri: vscode.Uri): ReviewTarget | undefined {
+  if (uri.scheme !== REVIEW_SCHEME) return undefined;
+  const params = new URLSearchParams(uri.query);
+  const taskId = params.get('task');
+  const side = params.get('side');
+  if (!taskId || (side !== 'base' && side !== 'head')) return undefined;
+  return { taskId, path: uri.path.replace(/^\//, ''), side };
+}

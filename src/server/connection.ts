@@ -1,0 +1,122 @@
+// The link to the companion server: resolves URL + token from settings, keeps the event stream
+// (reconnect + resume) feeding the task model, and reconciles the task list after every replay.
+import * as vscode from 'vscode';
+import { readSettings } from '../config';
+import type { TaskModel } from '../model/taskModel';
+import { ApiClient, isLoopbackUrl, type ServerEndpoint } from './apiClient';
+import { EventStream, type StreamState } from './eventStream';
+import type { LocalServer } from './localServer';
+import type { TokenSource } from './tokenSource';
+
+export class Connection implements vscode.Disposable {
+  readonly api: ApiClient;
+  private readonly stream: EventStream;
+  private readonly disposables: vscode.Disposable[] = [];
+  private offeredStart = false;
+  /** An outage after we were connected is a restart, not a missing server: no start offer then. */
+  private everConnected = false;
+  private readonly stateEmitter = new vscode.EventEmitter<StreamState>();
+  readonly onDidChangeState = this.stateEmitter.event;
+
+  constructor(
+    private readonly model: TaskModel,
+    private readonly tokens: TokenSource,
+    private readonly localServer: LocalServer,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly serverCwd: string,
+  ) {
+    this.api = new ApiClient(() => this.endpoint());
+    this.stream = new EventStream({ endpoint: () => this.endpoint(), lastSeq: () => model.lastSeq, log });
+    this.disposables.push(
+      this.stateEmitter,
+      this.stream,
+      this.stream.onFrame((frame) => {
+        if (frame.type === 'hello' && frame.lastSeq < model.lastSeq) {
+          // The server lost its log (new data dir): what we hold no longer exists there.
+          log.warn(`the server's log restarted at ${frame.lastSeq} (we had ${model.lastSeq}); resyncing`);
+          model.reset();
+          this.stream.reconnect();
+          return;
+        }
+        model.applyFrame(frame);
+        if (frame.type === 'replayed') void this.refreshTasks();
+      }),
+      this.stream.onState((state) => this.onState(state)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('delegate.serverUrl')) {
+          model.reset();
+          this.stream.reconnect();
+        }
+      }),
+      tokens.onDidChange(() => this.stream.reconnect()),
+    );
+  }
+
+  get state(): StreamState {
+    return this.stream.state;
+  }
+
+  start(): void {
+    void vscode.commands.executeCommand('setContext', 'delegate.connection', 'connecting');
+    this.stream.start();
+  }
+
+  reconnect(): void {
+    this.offeredStart = false;
+    this.stream.reconnect();
+  }
+
+  async endpoint(): Promise<ServerEndpoint> {
+    const settings = readSettings();
+    return { url: settings.serverUrl, token: await this.tokens.resolve(settings.serverUrl, settings.localDataDir) };
+  }
+
+  /** Starts the local server process, on the port of the configured loopback URL. */
+  startLocalServer(): boolean {
+    const settings = readSettings();
+    const port = isLoopbackUrl(settings.serverUrl) ? new URL(settings.serverUrl).port || undefined : undefined;
+    const started = this.localServer.start(settings.serverCommand, this.serverCwd, port);
+    if (started) setTimeout(() => this.stream.reconnect(), 1500);
+    return started;
+  }
+
+  /** Re-reads the task list; the server's list decides which tasks still exist. */
+  async refreshTasks(): Promise<void> {
+    const known = new Set(this.model.list().map((t) => t.id));
+    const r = await this.api.listTasks();
+    if (!r.ok) {
+      this.log.warn(`listing tasks failed: ${r.error.message}`);
+      return;
+    }
+    // Tasks that appeared while the request was in flight are not in its answer; keep them.
+    const listed = new Set(r.value.tasks.map((t) => t.id));
+    for (const id of known) if (!listed.has(id)) this.model.remove(id);
+    for (const task of r.value.tasks) this.model.upsert(task);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private onState(state: StreamState): void {
+    void vscode.commands.executeCommand('setContext', 'delegate.connection', state.kind);
+    this.stateEmitter.fire(state);
+    if (state.kind === 'connected') this.everConnected = true;
+    if (state.kind === 'offline' && !this.offeredStart && !this.everConnected) {
+      const settings = readSettings();
+      if (!isLoopbackUrl(settings.serverUrl) || this.localServer.running) return;
+      if (!/ECONNREFUSED|connect/i.test(state.reason)) return;
+      this.offeredStart = true;
+      if (settings.autoStartServer) {
+        this.startLocalServer();
+        return;
+      }
+      void vscode.window
+        .showInformationMessage(`No Delegate server answers at ${settings.serverUrl}.`, 'Start Local Server', 'Settings')
+        .then((choice) => {
+          if (choice === 'Start Local Server') this.startLocalServer();
+          else if (choice === 'Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'delegate.');
+        });
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// The resumable event stream (GET /v1/events?since=N over WebSocket). The server restarts now and
+// then: the stream reconnects with backoff and resumes from the last sequence number the caller
+// holds, so no event is lost and none is applied twice (the caller drops seq <= last).
+import WebSocket from 'ws';
+import { ServerFrame } from '../../protocol';
+import type { ServerEndpoint } from './apiClient';
+import { joinUrl } from './apiClient';
+import { errorMessage } from '../util/result';
+import { Signal, type Disposable } from '../util/signal';
+
+export type StreamState =
+  | { kind: 'connecting'; attempt: number }
+  | { kind: 'connected'; serverVersion: string }
+  | { kind: 'offline'; reason: string; retryInMs: number };
+
+export interface StreamLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface EventStreamOptions {
+  endpoint: () => Promise<ServerEndpoint>;
+  /** The last seq the caller applied; read at every (re)connect. */
+  lastSeq: () => number;
+  log: StreamLogger;
+  /** Backoff bounds; the delay doubles per failed attempt, with jitter. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** A connection that hears nothing (not even a pong) for this long is considered dead. */
+  idleTimeoutMs?: number;
+}
+
+export class EventStream implements Disposable {
+  private readonly frames = new Signal<ServerFrame>();
+  private readonly states = new Signal<StreamState>();
+  readonly onFrame = this.frames.event;
+  readonly onState = this.states.event;
+  private socket: WebSocket | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private disposed = false;
+  private current: StreamState = { kind: 'offline', reason: 'not started', retryInMs: 0 };
+  /** Bumped per connection so late callbacks of a replaced socket are ignored. */
+  private generation = 0;
+
+  constructor(private readonly options: EventStreamOptions) {}
+
+  get state(): StreamState {
+    return this.current;
+  }
+
+  start(): void {
+    if (this.disposed || this.socket) return;
+    void this.open();
+  }
+
+  /** Drop the current connection (if any) and connect again at once, e.g. after a settings change. */
+  reconnect(): void {
+    if (this.disposed) return;
+    this.closeSocket();
+    clearTimeout(this.retryTimer);
+    this.failures = 0;
+    void this.open();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.retryTimer);
+    this.closeSocket();
+    this.frames.dispose();
+    this.states.dispose();
+  }
+
+  private setState(state: StreamState): void {
+    this.current = state;
+    this.states.fire(state);
+  }
+
+  private async open(): Promise<void> {
+    const generation = ++this.generation;
+    this.setState({ kind: 'connecting', attempt: this.failures + 1 });
+    let endpoint: ServerEndpoint;
+    try {
+      endpoint = await this.options.endpoint();
+    } catch (e) {
+      this.scheduleRetry(generation, errorMessage(e));
+      return;
+    }
+    if (generation !== this.generation || this.disposed) return;
+    const url = joinUrl(endpoint.url.replace(/^http/, 'ws'), `/v1/events?since=${this.options.lastSeq()}`);
+    const socket = new WebSocket(url, {
+      headers: endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {},
+      maxPayload: 16 * 1024 * 1024,
+      handshakeTimeout: 10_000,
+    });
+    this.socket = socket;
+    let closedReason = 'connection closed';
+    socket.on('unexpected-response', (_req, res) => {
+      closedReason = res.statusCode === 401 ? 'the server rejected the token (401)' : `HTTP ${res.statusCode}`;
+      socket.terminate();
+    });
+    socket.on('open', () => this.armIdleTimer(socket, generation));
+    socket.on('pong', () => this.armIdleTimer(socket, generation));
+    socket.on('message', (data) => {
+      if (generation !== this.generation) return;
+      this.armIdleTimer(socket, generation);
+      this.handleMessage(data.toString());
+    });
+    socket.on('error', (e) => {
+      closedReason = errorMessage(e);
+    });
+    socket.on('close', () => {
+      if (generation !== this.generation) return;
+      clearTimeout(this.pingTimer);
+      this.socket = undefined;
+      this.scheduleRetry(generation, closedReason);
+    });
+  }
+
+  private handleMessage(text: string): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      this.options.log.warn('event stream: a frame that is not JSON was dropped');
+      return;
+    }
+    const parsed = ServerFrame.safeParse(data);
+    if (!parsed.success) {
+      this.options.log.warn(`event stream: an invalid frame was dropped: ${parsed.error.message.slice(0, 300)}`);
+      return;
+    }
+    const frame = parsed.data;
+    if (frame.type === 'hello') {
+      this.failures = 0;
+      this.setState({ kind: 'connected', serverVersion: frame.serverVersion });
+    } else if (frame.type === 'error') {
+      this.options.log.warn(`event stream: server error ${frame.error.code}: ${frame.error.message}`);
+    }
+    this.frames.fire(frame);
+  }
+
+  /** Pings keep proxies from closing an idle socket and detect a server that vanished silently. */
+  private armIdleTimer(socket: WebSocket, generation: number): void {
+    clearTimeout(this.pingTimer);
+    const idle = this.options.idleTimeoutMs ?? 45_000;
+    this.pingTimer = setTimeout(() => {
+      if (generation !== this.generation) return;
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.ping();
+      this.pingTimer = setTimeout(() => {
+        if (generation === this.generation) socket.terminate();
+      }, idle / 3);
+    }, (idle * 2) / 3);
+  }
+
+  private scheduleRetry(generation: number, reason: string): void {
+    if (this.disposed || generation !== this.generation) return;
+    const min = this.options.minDelayMs ?? 250;
+    const max = this.options.maxDelayMs ?? 10_000;
+    const base = Math.min(max, min * 2 ** this.failures);
+    const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+    this.failures++;
+    this.setState({ kind: 'offline', reason, retryInMs: delay });
+    this.options.log.info(`event stream: ${reason}; reconnecting in ${delay} ms`);
+    this.retryTimer = setTimeout(() => {
+      if (generation === this.generation && !this.disposed) void this.open();
+    }, delay);
+  }
+
+  private closeSocket(): void {
+    this.generation++;
+    clearTimeout(this.pingTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.removeAllListeners('close');
+      socket.on('error', () => undefined);
+      socket.terminate();
+    }
+  }
+}

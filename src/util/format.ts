@@ -1,0 +1,24 @@
+// Short human strings shared by the tree, the status bar and the panel.
+
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatCost(costUsd: number | null): string {
+  if (costUsd === null) return '';
+  return costUsd < 0.01 ? '<$0.01' : `$${costUsd.toFixed(2)}`;
+}
+
+export function formatTokens(n: number): string {
+  return n >= 10_000 ? `${Math.round(n / 1000)}k` : String(n);
+}
+
+export function firstLine(text: string, max = 80): string {
+  const line = text.trim().split('\n', 1)[0] ?? '';
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -1,0 +1,46 @@
+// Notifications for what needs the user: a task finished (Review) or asks a question (Answer).
+// Only live changes notify; a replay after reconnecting stays quiet.
+import * as vscode from 'vscode';
+import { readSettings } from '../config';
+import type { TaskModel } from '../model/taskModel';
+import { firstLine } from '../util/format';
+
+export class Notifier implements vscode.Disposable {
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(model: TaskModel) {
+    this.subscriptions = [
+      model.onDidTransition(({ task }) => {
+        if (readSettings().notifications !== 'all') return;
+        const name = firstLine(task.prompt, 50);
+        if (task.status === 'completed') {
+          const files = task.changedFiles.length;
+          const actions = files ? ['Review', 'Show'] : ['Show'];
+          void vscode.window
+            .showInformationMessage(`Delegate finished "${name}" (${files} file${files === 1 ? '' : 's'} changed).`, ...actions)
+            .then((choice) => this.act(choice, task.id));
+        } else if (task.status === 'failed') {
+          void vscode.window
+            .showErrorMessage(`Delegate task "${name}" failed: ${task.error?.message ?? 'unknown error'}`, 'Show')
+            .then((choice) => this.act(choice, task.id));
+        }
+      }),
+      model.onDidAskQuestion(({ task, text }) => {
+        if (readSettings().notifications === 'off') return;
+        void vscode.window
+          .showInformationMessage(`Delegate asks: ${firstLine(text, 200)}`, 'Answer', 'Show')
+          .then((choice) => this.act(choice, task.id));
+      }),
+    ];
+  }
+
+  private act(choice: string | undefined, taskId: string): void {
+    if (choice === 'Review') void vscode.commands.executeCommand('delegate.reviewTask', taskId);
+    else if (choice === 'Show') void vscode.commands.executeCommand('delegate.openPanel', taskId);
+    else if (choice === 'Answer') void vscode.commands.executeCommand('delegate.followUp', taskId);
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+// One status bar item: connection, how many tasks run, and the review progress of the task whose
+// review diff is in front of the user.
+import * as vscode from 'vscode';
+import { ACTIVE_STATUSES } from '../../protocol';
+import type { TaskModel } from '../model/taskModel';
+import type { DiffStore } from '../review/diffStore';
+import { describeCounts, type ReviewState } from '../review/reviewState';
+import { fromReviewUri } from '../review/reviewUri';
+import type { Connection } from '../server/connection';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('delegate.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(
+    private readonly model: TaskModel,
+    private readonly connection: Connection,
+    private readonly diffs: DiffStore,
+    private readonly review: ReviewState,
+  ) {
+    this.item.name = 'Delegate';
+    this.item.command = 'delegate.openPanel';
+    const update = () => this.update();
+    this.subscriptions = [
+      model.onDidChange(update),
+      connection.onDidChangeState(update),
+      review.onDidChange(update),
+      diffs.onDidChange(update),
+      vscode.window.onDidChangeActiveTextEditor(update),
+    ];
+    this.update();
+    this.item.show();
+  }
+
+  private update(): void {
+    const state = this.connection.state;
+    const running = this.model.list().filter((t) => ACTIVE_STATUSES.includes(t.status)).length;
+    const queued = this.model.list().filter((t) => t.status === 'queued').length;
+    let text: string;
+    if (state.kind === 'connected') {
+      text = running ? `$(loading~spin) Delegate: ${running} running` : '$(rocket) Delegate';
+      if (queued) text += `, ${queued} queued`;
+      this.item.tooltip = `Connected to the Delegate server (${state.serverVersion}). Click to open the task panel.`;
+      this.item.backgroundColor = undefined;
+    } else {
+      text = state.kind === 'connecting' ? '$(sync~spin) Delegate: connecting' : '$(debug-disconnect) Delegate: offline';
+      this.item.tooltip = state.kind === 'offline' ? `Not connected: ${state.reason}` : 'Connecting to the Delegate server…';
+      this.item.backgroundColor = state.kind === 'offline' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    }
+    const target = vscode.window.activeTextEditor && fromReviewUri(vscode.window.activeTextEditor.document.uri);
+    if (target) {
+      const files = this.diffs.peek(target.taskId);
+      if (files) text += ` · ${describeCounts(this.review.counts(target.taskId, files))}`;
+    }
+    this.item.text = text;
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,99 @@
+// Messages between the extension and the task panel's webview, typed once and validated on both
+// sides (the webview is a separate, less trusted context; the extension may be newer than a
+// restored webview).
+import * as z from 'zod';
+import { NetworkMode, Selection, Task, TestResult } from '../../protocol';
+
+export const TimelineItem = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('agent'), id: z.string(), text: z.string(), streaming: z.boolean(), attempt: z.number() }),
+  z.object({ kind: z.literal('reasoning'), id: z.string(), text: z.string(), attempt: z.number() }),
+  z.object({
+    kind: z.literal('tool'),
+    id: z.string(),
+    name: z.string(),
+    args: z.string(),
+    output: z.string(),
+    state: z.enum(['running', 'ok', 'failed']),
+    exitCode: z.number().nullable(),
+    durationMs: z.number().nullable(),
+    attempt: z.number(),
+  }),
+  z.object({ kind: z.literal('question'), id: z.string(), text: z.string(), answered: z.boolean() }),
+  z.object({ kind: z.literal('user'), id: z.string(), text: z.string(), messageKind: z.enum(['steer', 'answer', 'followup']) }),
+  z.object({ kind: z.literal('status'), id: z.string(), text: z.string() }),
+  z.object({ kind: z.literal('setup'), id: z.string(), text: z.string() }),
+  z.object({ kind: z.literal('warning'), id: z.string(), text: z.string() }),
+  z.object({
+    kind: z.literal('finished'),
+    id: z.string(),
+    summary: z.string(),
+    testResult: TestResult.nullable(),
+    attempt: z.number(),
+  }),
+  z.object({ kind: z.literal('pullRequest'), id: z.string(), url: z.string(), number: z.number() }),
+]);
+export type TimelineItem = z.infer<typeof TimelineItem>;
+
+export const ComposeDefaults = z.object({
+  model: z.string().optional(),
+  attempts: z.number().int().min(1).max(4),
+  network: NetworkMode,
+});
+export type ComposeDefaults = z.infer<typeof ComposeDefaults>;
+
+export const ConnectionView = z.object({
+  kind: z.enum(['connecting', 'connected', 'offline']),
+  detail: z.string(),
+});
+
+export const HostMessage = z.discriminatedUnion('type', [
+  /** Show the prompt editor, optionally with the selection it will carry. */
+  z.object({
+    type: z.literal('compose'),
+    selection: Selection.optional(),
+    repoName: z.string().optional(),
+    prompt: z.string().optional(),
+    defaults: ComposeDefaults,
+  }),
+  /** Show one task; sent again whenever it or its timeline changes. */
+  z.object({
+    type: z.literal('task'),
+    task: Task,
+    items: z.array(TimelineItem),
+    review: z.string().nullable(),
+  }),
+  z.object({ type: z.literal('connection'), connection: ConnectionView }),
+  z.object({ type: z.literal('submitted'), taskId: z.string() }),
+  z.object({ type: z.literal('error'), message: z.string() }),
+]);
+export type HostMessage = z.infer<typeof HostMessage>;
+
+export const PanelAction = z.enum(['cancel', 'review', 'apply', 'pullRequest', 'openPullRequest', 'remove', 'sendRejections']);
+export type PanelAction = z.infer<typeof PanelAction>;
+
+export const WebviewMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({
+    type: z.literal('submit'),
+    prompt: z.string().trim().min(1).max(100_000),
+    includeSelection: z.boolean(),
+    options: z.object({
+      model: z.string().max(200).optional(),
+      attempts: z.number().int().min(1).max(4),
+      network: NetworkMode,
+    }),
+  }),
+  z.object({ type: z.literal('send'), taskId: z.string(), text: z.string().trim().min(1).max(100_000) }),
+  z.object({ type: z.literal('action'), taskId: z.string(), action: PanelAction }),
+  z.object({ type: z.literal('compose') }),
+]);
+export type WebviewMessage = z.infer<typeof WebviewMessage>;
+
+/** What the webview keeps in getState/setState to come back after being hidden or reloaded. */
+export const PanelState = z.object({
+  view: z.enum(['compose', 'task']),
+  taskId: z.string().optional(),
+  draft: z.string().optional(),
+  expanded: z.array(z.string()).optional(),
+});
+export type PanelState = z.infer<typeof PanelState>;

@@ -1,0 +1,296 @@
+// The task panel's script (runs in the webview, bundled to media/dist/panel.js). It renders what
+// the extension sends and posts user intent back; both directions are validated (messages.ts).
+import type { Task } from '../../protocol';
+import { HostMessage, PanelState, type PanelAction, type TimelineItem, type WebviewMessage } from './messages';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const restored = PanelState.safeParse(vscode.getState());
+const state: PanelState = restored.success ? restored.data : { view: 'compose' };
+const expanded = new Set(state.expanded ?? []);
+let currentTask: Task | undefined;
+
+function send(message: WebviewMessage): void {
+  vscode.postMessage(message);
+}
+
+function save(): void {
+  vscode.setState({ ...state, expanded: [...expanded].slice(-200) } satisfies PanelState);
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+// ---- static layout, built once so typed text survives re-renders -------------------------------
+const app = document.getElementById('app')!;
+const connection = el('div', { class: 'connection', role: 'status' });
+const errorBox = el('div', { class: 'error', role: 'alert', hidden: '' });
+
+const promptInput = el('textarea', { id: 'prompt', rows: '8', placeholder: 'What should the agent do?', 'aria-label': 'Prompt' });
+const selectionBox = el('div', { class: 'selection' });
+const includeSelection = el('input', { type: 'checkbox', id: 'include-selection', checked: '' });
+const modelInput = el('input', { id: 'model', placeholder: 'default model', 'aria-label': 'Model' });
+const attemptsInput = el('select', { id: 'attempts', 'aria-label': 'Attempts' }, ...[1, 2, 3, 4].map((n) => el('option', { value: String(n) }, String(n))));
+const networkInput = el('select', { id: 'network', 'aria-label': 'Network' },
+  el('option', { value: 'off' }, 'off'), el('option', { value: 'setup' }, 'during setup only'), el('option', { value: 'on' }, 'on'));
+const submitButton = el('button', { class: 'primary', id: 'submit' }, 'Delegate');
+const composeView = el('section', { class: 'compose', 'aria-label': 'New task' },
+  el('h2', {}, 'New task'),
+  promptInput,
+  selectionBox,
+  el('div', { class: 'options' },
+    el('label', {}, 'Model ', modelInput),
+    el('label', {}, 'Attempts ', attemptsInput),
+    el('label', {}, 'Network ', networkInput)),
+  el('div', { class: 'actions' }, submitButton, el('span', { class: 'hint' }, 'Ctrl+Enter')));
+
+const taskHeader = el('header', { class: 'task-header' });
+const timeline = el('ol', { class: 'timeline', 'aria-label': 'Timeline' });
+const messageInput = el('textarea', { id: 'message', rows: '3', 'aria-label': 'Message to the agent' });
+const sendButton = el('button', { class: 'primary', id: 'send' }, 'Send');
+const taskView = el('section', { class: 'task', hidden: '' },
+  taskHeader, timeline, el('div', { class: 'composer' }, messageInput, el('div', { class: 'actions' }, sendButton)));
+
+app.append(connection, errorBox, composeView, taskView);
+
+function submitPrompt(): void {
+  const prompt = promptInput.value.trim();
+  if (!prompt) return showError('Describe the task first.');
+  submitButton.disabled = true;
+  send({
+    type: 'submit',
+    prompt,
+    includeSelection: includeSelection.checked,
+    options: {
+      ...(modelInput.value.trim() ? { model: modelInput.value.trim() } : {}),
+      attempts: Number(attemptsInput.value),
+      network: networkInput.value === 'on' || networkInput.value === 'setup' ? networkInput.value : 'off',
+    },
+  });
+}
+submitButton.addEventListener('click', submitPrompt);
+promptInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submitPrompt();
+});
+promptInput.addEventListener('input', () => {
+  state.draft = promptInput.value;
+  save();
+});
+
+function sendMessage(): void {
+  const text = messageInput.value.trim();
+  if (!text || !currentTask) return;
+  send({ type: 'send', taskId: currentTask.id, text });
+  messageInput.value = '';
+}
+sendButton.addEventListener('click', sendMessage);
+messageInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) sendMessage();
+});
+
+function showError(message: string | null): void {
+  errorBox.hidden = message === null;
+  errorBox.textContent = message ?? '';
+}
+
+// ---- rendering -----------------------------------------------------------------------------------
+function showView(view: 'compose' | 'task'): void {
+  composeView.hidden = view !== 'compose';
+  taskView.hidden = view !== 'task';
+  state.view = view;
+  save();
+}
+
+function renderCompose(message: Extract<HostMessage, { type: 'compose' }>): void {
+  showView('compose');
+  currentTask = undefined;
+  submitButton.disabled = false;
+  if (message.prompt && !promptInput.value) promptInput.value = message.prompt;
+  else if (!promptInput.value && state.draft) promptInput.value = state.draft;
+  modelInput.value = message.defaults.model ?? '';
+  attemptsInput.value = String(message.defaults.attempts);
+  networkInput.value = message.defaults.network;
+  selectionBox.replaceChildren();
+  const sel = message.selection;
+  if (sel) {
+    const label = `${sel.path}:${sel.startLine}${sel.endLine !== sel.startLine ? `-${sel.endLine}` : ''}`;
+    selectionBox.append(
+      el('label', {}, includeSelection, ` Include the selection ${label}`),
+      el('pre', { class: 'code' }, sel.text.length > 2000 ? `${sel.text.slice(0, 2000)}\n…` : sel.text),
+    );
+  } else {
+    selectionBox.append(el('p', { class: 'muted' }, message.repoName ? `Repository: ${message.repoName} (no selection)` : 'No selection'));
+  }
+  promptInput.focus();
+}
+
+const ACTIVE = ['queued', 'preparing', 'running', 'waiting_for_input'];
+
+function button(label: string, action: PanelAction, taskId: string, primary = false): HTMLButtonElement {
+  const b = el('button', primary ? { class: 'primary' } : {}, label);
+  b.addEventListener('click', () => send({ type: 'action', taskId, action }));
+  return b;
+}
+
+function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
+  const task = message.task;
+  const switched = currentTask?.id !== task.id;
+  currentTask = task;
+  state.taskId = task.id;
+  showView('task');
+  showError(null);
+  const active = ACTIVE.includes(task.status);
+  const hasChanges = task.changedFiles.length > 0;
+  const buttons: HTMLElement[] = [];
+  if (active) buttons.push(button('Cancel', 'cancel', task.id));
+  if (hasChanges) buttons.push(button('Review', 'review', task.id, !active));
+  if (hasChanges && !active) buttons.push(button('Apply', 'apply', task.id));
+  if (hasChanges && !active && !task.pullRequest) buttons.push(button('Pull Request', 'pullRequest', task.id));
+  if (task.pullRequest) buttons.push(button(`PR #${task.pullRequest.number}`, 'openPullRequest', task.id));
+  if (hasChanges && !active && message.review?.includes('rejected')) buttons.push(button('Send Rejections', 'sendRejections', task.id));
+  if (!active) buttons.push(button('Remove', 'remove', task.id));
+  const newTask = el('button', {}, 'New Task');
+  newTask.addEventListener('click', () => send({ type: 'compose' }));
+  buttons.push(newTask);
+  const u = task.usage;
+  const usage = `${u.inputTokens.toLocaleString()} in · ${u.outputTokens.toLocaleString()} out${u.costUsd !== null ? ` · $${u.costUsd.toFixed(2)}` : ''}`;
+  const adds = task.changedFiles.reduce((n, f) => n + f.additions, 0);
+  const dels = task.changedFiles.reduce((n, f) => n + f.deletions, 0);
+  const header: (Node | null)[] = [
+    el('h2', {}, task.prompt.split('\n', 1)[0] ?? task.id),
+    el('div', { class: 'meta' },
+      el('span', { class: `badge status-${task.status}`, 'data-status': task.status }, task.status.replace(/_/g, ' ')),
+      el('span', {}, `${task.repo.name}${task.repo.branch ? ` · ${task.repo.branch}` : ''}`),
+      el('span', { title: 'token usage' }, usage),
+      hasChanges ? el('span', {}, `${task.changedFiles.length} file(s) +${adds} −${dels}`) : null,
+      message.review ? el('span', { class: 'review' }, message.review) : null),
+    task.error ? el('p', { class: 'error' }, task.error.message) : null,
+    el('div', { class: 'actions' }, ...buttons),
+  ];
+  taskHeader.replaceChildren(...header.filter((n): n is Node => n !== null));
+  messageInput.placeholder =
+    task.status === 'waiting_for_input' ? 'Answer the question…' : active ? 'Steer the agent (read at its next turn)…' : 'Follow up (same workspace)…';
+  sendButton.textContent = task.status === 'waiting_for_input' ? 'Answer' : active ? 'Steer' : 'Follow Up';
+  renderTimeline(message.items, switched);
+}
+
+const rendered = new Map<string, { sig: string; node: HTMLElement }>();
+
+function renderTimeline(items: TimelineItem[], reset: boolean): void {
+  const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+  if (reset) {
+    rendered.clear();
+    timeline.replaceChildren();
+  }
+  const nodes: HTMLElement[] = [];
+  for (const item of items) {
+    const sig = JSON.stringify(item);
+    let entry = rendered.get(item.id);
+    if (!entry || entry.sig !== sig) {
+      entry = { sig, node: renderItem(item) };
+      rendered.set(item.id, entry);
+    }
+    nodes.push(entry.node);
+  }
+  const keep = new Set(items.map((i) => i.id));
+  for (const id of [...rendered.keys()]) if (!keep.has(id)) rendered.delete(id);
+  // Only touch the DOM where something changed, so open <details> and selections survive.
+  nodes.forEach((node, i) => {
+    if (timeline.children[i] !== node) timeline.insertBefore(node, timeline.children[i] ?? null);
+  });
+  while (timeline.children.length > nodes.length) timeline.lastElementChild?.remove();
+  if (nearBottom || reset) window.scrollTo(0, document.body.scrollHeight);
+}
+
+function renderItem(item: TimelineItem): HTMLElement {
+  switch (item.kind) {
+    case 'agent':
+      return el('li', { class: `item agent${item.streaming ? ' streaming' : ''}` }, el('div', { class: 'text' }, item.text));
+    case 'reasoning':
+      return el('li', { class: 'item reasoning' }, el('details', {}, el('summary', {}, 'Reasoning'), el('div', { class: 'text' }, item.text)));
+    case 'tool': {
+      const details = el('details', expanded.has(item.id) ? { open: '' } : {},
+        el('summary', {},
+          el('span', { class: `tool-state ${item.state}` }, item.state === 'running' ? '…' : item.state === 'ok' ? '✓' : '✗'),
+          ` ${item.name} `,
+          el('code', {}, item.args.split('\n', 1)[0]?.slice(0, 120) ?? ''),
+          item.exitCode !== null ? el('span', { class: 'muted' }, ` exit ${item.exitCode}`) : null,
+          item.durationMs !== null ? el('span', { class: 'muted' }, ` ${(item.durationMs / 1000).toFixed(1)}s`) : null),
+        item.args.includes('\n') ? el('pre', { class: 'code' }, item.args) : null,
+        el('pre', { class: 'output' }, item.output || (item.state === 'running' ? 'running…' : '(no output)')));
+      details.addEventListener('toggle', () => {
+        if (details.open) expanded.add(item.id);
+        else expanded.delete(item.id);
+        save();
+      });
+      return el('li', { class: 'item tool' }, details);
+    }
+    case 'question': {
+      const li = el('li', { class: `item question${item.answered ? ' answered' : ''}` }, el('strong', {}, 'Question: '), item.text);
+      if (!item.answered) {
+        const answer = el('button', {}, 'Answer below');
+        answer.addEventListener('click', () => messageInput.focus());
+        li.append(' ', answer);
+      }
+      return li;
+    }
+    case 'user':
+      return el('li', { class: 'item user' }, el('span', { class: 'muted' }, `${item.messageKind}: `), item.text);
+    case 'status':
+      return el('li', { class: 'item status muted' }, `— ${item.text} —`);
+    case 'setup':
+      return el('li', { class: 'item setup' }, el('details', {}, el('summary', {}, 'Setup'), el('pre', { class: 'output' }, item.text)));
+    case 'warning':
+      return el('li', { class: 'item warning' }, `⚠ ${item.text}`);
+    case 'finished':
+      return el('li', { class: 'item finished' },
+        el('strong', {}, 'Summary'), el('div', { class: 'text' }, item.summary),
+        item.testResult ? el('p', { class: item.testResult.passed ? 'pass' : 'fail' },
+          `${item.testResult.passed ? '✓' : '✗'} ${item.testResult.command}${item.testResult.summary ? ` — ${item.testResult.summary}` : ''}`) : null);
+    case 'pullRequest':
+      return el('li', { class: 'item pr' }, `Pull request #${item.number}: `, el('a', { href: item.url }, item.url));
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const parsed = HostMessage.safeParse(event.data);
+  if (!parsed.success) return;
+  const message = parsed.data;
+  switch (message.type) {
+    case 'compose':
+      renderCompose(message);
+      return;
+    case 'task':
+      renderTask(message);
+      return;
+    case 'connection':
+      connection.className = `connection ${message.connection.kind}`;
+      connection.textContent = message.connection.kind === 'connected' ? '' : `${message.connection.kind}: ${message.connection.detail}`;
+      return;
+    case 'submitted':
+      promptInput.value = '';
+      state.draft = '';
+      save();
+      return;
+    case 'error':
+      submitButton.disabled = false;
+      showError(message.message);
+      return;
+  }
+});
+
+send({ type: 'ready' });
