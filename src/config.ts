@@ -1,8 +1,7 @@
 // Typed access to the `delegate.*` settings (declared with descriptions in package.json).
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { NetworkMode } from '../protocol';
+import { defaultDataDir } from '../protocol/dataDir';
 
 export interface DelegateSettings {
   serverUrl: string;
@@ -17,12 +16,11 @@ export interface DelegateSettings {
 
 export function readSettings(): DelegateSettings {
   const c = vscode.workspace.getConfiguration('delegate');
-  const dataHome = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   const network = c.get<string>('defaultNetwork', 'off');
   const notifications = c.get<string>('notifications', 'all');
   return {
     serverUrl: c.get<string>('serverUrl', 'http://127.0.0.1:7420').trim() || 'http://127.0.0.1:7420',
-    localDataDir: c.get<string>('localDataDir', '').trim() || join(dataHome, 'delegate'),
+    localDataDir: c.get<string>('localDataDir', '').trim() || defaultDataDir(),
     serverCommand: c.get<string>('serverCommand', 'npx delegate-server').trim() || 'npx delegate-server',
     autoStartServer: c.get<boolean>('autoStartServer', false),
     defaultModel: c.get<string>('defaultModel', '').trim() || undefined,

@@ -1,8 +1,8 @@
 // Command line and environment → one immutable Config. The only place that reads process.env
 // for settings; everything else gets the Config through constructors.
 import { parseArgs } from 'node:util';
-import { availableParallelism, homedir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { defaultDataDir } from '../../protocol/dataDir';
 
 export interface Config {
   host: string;
@@ -31,7 +31,8 @@ Options:
                          network — the token is still required)
   --port PORT            Port (default 7420; 0 picks a free one)
   --data-dir DIR         SQLite store, repositories, workspaces, token
-                         (default $DELEGATE_DATA_DIR, else $XDG_DATA_HOME/delegate, else ~/.local/share/delegate)
+                         (default $DELEGATE_DATA_DIR; as root /var/lib/delegate; else
+                         $XDG_DATA_HOME/delegate or ~/.local/share/delegate)
   --sandbox KIND         auto | bwrap | docker | none (default auto: docker when an engine answers,
                          else bubblewrap; "none" runs commands UNSANDBOXED on this machine)
   --max-parallel N       Agents running at once (default: number of cores, at least 2)
@@ -54,13 +55,9 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.DELEGATE_DATA_DIR) return env.DELEGATE_DATA_DIR;
-  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
-  return join(base, 'delegate');
-}
+export { defaultDataDir };
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config | 'help' {
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): Config | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -110,7 +107,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   return {
     host: str('host') ?? '127.0.0.1',
     port,
-    dataDir: str('data-dir') ?? defaultDataDir(env),
+    dataDir: str('data-dir') ?? defaultDataDir(env, uid),
     sandbox: sandbox as Config['sandbox'],
     maxParallel,
     model: str('model') ?? 'gpt-5-codex',

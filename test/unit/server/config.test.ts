@@ -4,7 +4,7 @@ import { Scrubber } from '../../../server/src/log';
 
 describe('server configuration', () => {
   it('has loopback defaults and reads the environment', () => {
-    const c = parseConfig([], { DELEGATE_TOKEN: 'x'.repeat(20), OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', HOME: '/home/u' });
+    const c = parseConfig([], { DELEGATE_TOKEN: 'x'.repeat(20), OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', HOME: '/home/u' }, 1000);
     assert.ok(c !== 'help');
     assert.equal(c.host, '127.0.0.1');
     assert.equal(c.port, 7420);
@@ -13,6 +13,10 @@ describe('server configuration', () => {
     assert.equal(c.openaiBaseUrl, 'http://127.0.0.1:1/v1');
     assert.equal(c.sandbox, 'auto');
     assert.ok(c.maxParallel >= 2);
+    const root = parseConfig([], { HOME: '/root' }, 0);
+    assert.ok(root !== 'help' && root.dataDir === '/var/lib/delegate');
+    const env = parseConfig([], { HOME: '/root', DELEGATE_DATA_DIR: '/d' }, 0);
+    assert.ok(env !== 'help' && env.dataDir === '/d');
   });
 
   it('parses every documented flag', () => {
