@@ -1,0 +1,229 @@
+// The real-VS-Code test tier: builds the extension and its test suite, starts the scripted model,
+// the Delegate server, code-server and Chromium, runs the suite inside the extension host
+// (test/vscode/suite), then drives the workbench UI (smoke.ts). Writes the counts to
+// DELEGATE_TEST_STATS and screenshots to test-output/vscode/; exits non-zero on any failure.
+//   node --require tsx/cjs test/vscode/runner.ts [--grep PATTERN] [--suite-only | --smoke-only]
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { installCodeServer, startCodeServer, type CodeServer } from '../support/codeServer';
+import { startFakeModel } from '../support/fakeModel';
+import { startServer, type ServerProcess } from '../support/serverProcess';
+import { startControlServer } from './controlServer';
+import { runSmoke, type TestResult } from './smoke';
+import { LINE_PREFIX, type SuiteResults } from './suite/index';
+import { makeTestWorkspace } from './testWorkspace';
+import { launchBrowser, openWorkbench, workbenchUrl } from './workbench';
+
+const repoRoot = resolve(__dirname, '..', '..');
+// DELEGATE_VSCODE_OUT lets concurrent runs on one checkout keep their screenshots apart.
+const outDir = resolve(process.env.DELEGATE_VSCODE_OUT ?? join(repoRoot, 'test-output', 'vscode'));
+const suiteDir = join(repoRoot, 'dist-test', 'vscode', 'suite');
+const suiteTimeoutMs = Number(process.env.DELEGATE_VSCODE_SUITE_TIMEOUT_MS ?? 15 * 60_000);
+
+interface Args { grep?: string; suite: boolean; smoke: boolean }
+
+function parseArgs(argv: string[]): Args {
+  const grepAt = argv.indexOf('--grep');
+  return {
+    grep: grepAt >= 0 ? argv[grepAt + 1] : undefined,
+    suite: !argv.includes('--smoke-only'),
+    smoke: !argv.includes('--suite-only'),
+  };
+}
+
+const log = (line: string): void => console.log(`[vscode-runner] ${line}`);
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const results: TestResult[] = [];
+  // Undone in reverse order on every path, including Ctrl-C.
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (let c = cleanups.pop(); c; c = cleanups.pop()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`cleanup: ${(e as Error).message}`);
+      }
+    }
+  };
+  const onSignal = (): void => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let codeServer: CodeServer | undefined;
+  let server: ServerProcess | undefined;
+  const consoleLines: string[] = [];
+  try {
+    mkdirSync(outDir, { recursive: true });
+    // Only our own pictures go: a stale failure screenshot would mislead, other files are not ours.
+    for (const f of readdirSync(outDir)) if (f.endsWith('.png')) rmSync(join(outDir, f), { force: true });
+
+    log('building (node esbuild.mjs)');
+    const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error(`build failed (${build.status ?? build.signal})`);
+    if (!existsSync(join(suiteDir, 'index.js'))) throw new Error(`the build made no ${join(suiteDir, 'index.js')}`);
+
+    const installed = installCodeServer();
+    if (!installed.ok) throw new Error(installed.error);
+
+    const tmp = mkdtempSync(join(tmpdir(), 'delegate-vscode-'));
+    cleanups.push(() => removeTree(tmp));
+    // The server's data dir lives inside: its sandbox user (not root) must be able to traverse.
+    chmodSync(tmp, 0o711);
+    const suiteWorkspace = join(tmp, 'workspace');
+    const smokeWorkspace = join(tmp, 'smoke-workspace');
+    makeTestWorkspace(suiteWorkspace);
+    makeTestWorkspace(smokeWorkspace);
+    const resultsFile = join(tmp, 'suite-results.json');
+
+    const fakeModel = await startFakeModel();
+    cleanups.push(() => fakeModel.close());
+    server = await startServer({ modelBaseUrl: fakeModel.baseUrl, dataDir: join(tmp, 'server-data') });
+    cleanups.push(() => server?.stop());
+    log(`server ${server.url} (pid ${server.pid}), model ${fakeModel.baseUrl}`);
+
+    const control = await startControlServer(
+      {
+        restartServer: async () => {
+          const old = server!;
+          await old.kill();
+          server = await old.restart();
+          return { url: server.url };
+        },
+      },
+      log,
+    );
+    cleanups.push(() => control.close());
+
+    codeServer = await startCodeServer({
+      install: installed.install,
+      env: {
+        DELEGATE_TEST_SERVER_URL: server.url,
+        DELEGATE_TOKEN: server.token,
+        DELEGATE_TEST_MODEL_CONTROL_URL: fakeModel.controlUrl,
+        DELEGATE_TEST_CONTROL_URL: control.url,
+        DELEGATE_TEST_WORKSPACE: suiteWorkspace,
+        DELEGATE_TEST_RESULTS: resultsFile,
+        ...(args.grep ? { DELEGATE_TEST_GREP: args.grep } : {}),
+      },
+      userSettings: { 'delegate.serverUrl': server.url, 'delegate.autoStartServer': false },
+    });
+    cleanups.push(() => codeServer?.stop());
+    log(`code-server ${codeServer.url} (pid ${codeServer.pid})`);
+
+    const browser: Browser = await launchBrowser();
+    cleanups.push(() => browser.close());
+
+    if (args.suite) {
+      results.push(...(await runSuite(browser, codeServer, suiteWorkspace, resultsFile, consoleLines)));
+    }
+    if (args.smoke) {
+      results.push(
+        ...(await runSmoke({
+          browser,
+          codeServerUrl: codeServer.url,
+          workspace: smokeWorkspace,
+          extensionPath: repoRoot,
+          outDir,
+          fakeModel,
+          log,
+          onConsole: (line) => consoleLines.push(line),
+        })),
+      );
+    }
+  } catch (e) {
+    results.push({ title: 'vscode harness', ok: false, message: (e as Error).stack ?? String(e) });
+  }
+
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    printTail('workbench console', consoleLines, 150);
+    if (codeServer) printTail('code-server output', codeServer.logs().split('\n'), 80);
+    if (codeServer) printExtensionHostLogs(codeServer.userDataDir);
+    if (server) printTail('delegate-server output', server.logs().split('\n'), 80);
+  }
+  await cleanup();
+
+  const stats = {
+    passed: results.length - failed.length,
+    failed: failed.length,
+    pending: 0,
+    failures: failed.map((r) => ({ title: r.title, message: r.message ?? 'failed' })),
+  };
+  if (process.env.DELEGATE_TEST_STATS) writeFileSync(process.env.DELEGATE_TEST_STATS, JSON.stringify(stats));
+  for (const f of stats.failures) console.log(`  ✗ ${f.title}: ${f.message}`);
+  console.log(`vscode: ${stats.passed} passed, ${stats.failed} failed`);
+  return stats.failed > 0 || stats.passed === 0 ? 1 : 0;
+}
+
+/** Loads the workbench with the extension under development and its tests; returns one result per test. */
+async function runSuite(browser: Browser, cs: CodeServer, workspace: string, resultsFile: string, consoleLines: string[]): Promise<TestResult[]> {
+  log('running the extension test suite inside the extension host');
+  const url = workbenchUrl(cs.url, workspace, { extensionPath: repoRoot, testsPath: suiteDir });
+  const wb = await openWorkbench(browser, url, (line) => {
+    consoleLines.push(line);
+    const at = line.indexOf(LINE_PREFIX);
+    if (at >= 0) console.log(line.slice(at + LINE_PREFIX.length));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), suiteTimeoutMs)));
+  const code = await Promise.race([wb.exited, timedOut]);
+  clearTimeout(timer);
+  if (code === 'timeout') {
+    const shot = join(outDir, 'suite-timeout.png');
+    await wb.page.screenshot({ path: shot }).catch(() => undefined);
+    await wb.page.context().close().catch(() => undefined);
+    return [{ title: 'vscode suite', ok: false, message: `the suite did not finish within ${suiteTimeoutMs} ms (screenshot ${shot})` }];
+  }
+  await wb.page.context().close().catch(() => undefined);
+
+  if (!existsSync(resultsFile)) {
+    return [{ title: 'vscode suite', ok: false, message: `the workbench exited with ${code} but the suite wrote no results (did it load? see the console above)` }];
+  }
+  const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as SuiteResults;
+  const out: TestResult[] = [];
+  for (const title of r.passedTitles) out.push({ title, ok: true });
+  for (const f of r.failures) out.push({ title: f.title, ok: false, message: f.message });
+  if (r.pending > 0) out.push({ title: 'vscode suite', ok: false, message: `${r.pending} pending tests: finish or remove them` });
+  // A failure mocha did not attribute to a test (e.g. a hook or a load error) still fails the tier.
+  if (code !== 0 && r.failures.length === 0) out.push({ title: 'vscode suite', ok: false, message: `the workbench exited with ${code}` });
+  return out;
+}
+
+/** Removes a temp tree, first detaching any mount a killed server's sandbox left inside it. */
+function removeTree(dir: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+function printTail(title: string, lines: string[], n: number): void {
+  console.log(`\n--- ${title} (last ${Math.min(n, lines.length)} of ${lines.length} lines) ---`);
+  for (const l of lines.slice(-n)) console.log(l);
+}
+
+/** The extension host's own log files: activation errors land there, not on the page. */
+function printExtensionHostLogs(userDataDir: string): void {
+  const found = spawnSync('find', [join(userDataDir, 'logs'), '-name', '*.log', '-path', '*exthost*'], { encoding: 'utf8' });
+  const ours = (f: string): boolean => /exthost\.log$|delegate/i.test(f);
+  for (const file of (found.stdout ?? '').split('\n').filter(ours)) {
+    const text = readFileSync(file, 'utf8').trim();
+    if (text) printTail(file.slice(userDataDir.length + 1), text.split('\n'), 60);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
