@@ -7,14 +7,18 @@
 #   OPENAI_BASE_URL, OPENAI_API_KEY  the model endpoint the agent uses (any OpenAI-compatible one)
 #   DELEGATE_PORT (7420)             the server's port
 #   DELEGATE_DEV_PORT (8080)         code-server's port; both listen on 127.0.0.1 only
-#   DELEGATE_DATA_DIR                the server's data dir (default $XDG_DATA_HOME/delegate,
-#                                    else ~/.local/share/delegate: where the extension looks)
+#   DELEGATE_DATA_DIR                the server's data dir (default /var/lib/delegate as root, else
+#                                    $XDG_DATA_HOME/delegate: where the extension looks too)
 #   DELEGATE_DEV_STATE               code-server's user data (default ~/.cache/delegate/dev)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVER_PORT="${DELEGATE_PORT:-7420}"
 CS_PORT="${DELEGATE_DEV_PORT:-8080}"
-DATA_DIR="${DELEGATE_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/delegate}"
+# The server's own default (shared with the extension): /var/lib/delegate as root, else XDG.
+# (protocol/dataDir.ts has the rule).
+if [[ -n "${DELEGATE_DATA_DIR:-}" ]]; then DATA_DIR="$DELEGATE_DATA_DIR"
+elif [[ $(id -u) == 0 ]]; then DATA_DIR=/var/lib/delegate
+else DATA_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/delegate"; fi
 STATE="${DELEGATE_DEV_STATE:-$HOME/.cache/delegate/dev}"
 FOLDER="${1:-$(git -C "$PWD" rev-parse --show-toplevel 2>/dev/null || echo "$ROOT")}"
 [[ -d "$FOLDER" ]] || { echo "dev: no such folder: $FOLDER" >&2; exit 1; }
