@@ -10,6 +10,10 @@ export interface PrepareOptions {
   fetchToken?: string;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
+  /** Cap on what the task may write to its view (overlay mode: tmpfs size). Default 1 GiB. */
+  diskBytes?: number;
+  /** Force a view mode; default: overlay when mounting works, else checkout. */
+  mode?: 'overlay' | 'checkout';
 }
 
 export interface ResolvedRepo {
@@ -80,8 +84,11 @@ export interface Workspace {
   readonly files: ConfinedFiles;
   /** Changed files against the base (tracked, untracked, deleted, renamed). */
   changedFiles(): Promise<ChangedFile[]>;
-  /** Unified diff (git, 3 lines of context) against the base, optionally for some paths. */
-  diff(paths?: string[]): Promise<string>;
+  /**
+   * Unified diff (git, 3 lines of context) against the base, optionally for some paths. Binary
+   * files come as `GIT binary patch` (so the patch applies) unless `binary: false`.
+   */
+  diff(paths?: string[], options?: { binary?: boolean }): Promise<string>;
   /** A file's content at the base or in the agent's current version; null if it does not exist. */
   readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null>;
   /** Record the current state as a commit on refs/delegate/<key>; returns the commit id. */

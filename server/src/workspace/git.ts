@@ -1,0 +1,185 @@
+// Host-side git for workspaces. The agent controls the workspace files, so every invocation runs
+// with an explicit git dir, no system or global config, hooks and fsmonitor off and a minimal
+// environment: nothing the agent can write is ever read as configuration or run as a program.
+import { spawn } from 'node:child_process';
+
+export interface GitRun {
+  /** Trusted git dir; omitted only for commands on the user's own repository (`cwd`). */
+  gitDir?: string;
+  workTree?: string;
+  cwd?: string;
+  /** Index file other than the git dir's own. */
+  indexFile?: string;
+  env?: Record<string, string>;
+  input?: string | Buffer;
+  signal?: AbortSignal;
+  /** Run as this uid/gid (when we are root) so the files git creates belong to the sandbox user. */
+  asUid?: number;
+  /**
+   * A command in the user's own repository: keeps their HOME so their global excludes apply (a
+   * globally ignored `.env` must not travel into the sandbox), still without hooks or fsmonitor.
+   */
+  userRepo?: boolean;
+  /** Transports this command may use (default none: local object access only). */
+  protocols?: ('file' | 'http' | 'https')[];
+  /** Stop reading (and kill git) once stdout exceeds this many bytes. */
+  maxOutputBytes?: number;
+}
+
+export interface GitResult {
+  /** null when git was killed (abort, output cap). */
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+  /** stdout was cut at maxOutputBytes. */
+  truncated: boolean;
+}
+
+export const GIT_IDENTITY = { name: 'Delegate', email: 'delegate@localhost' };
+
+const SAFETY = [
+  '-c', 'core.fsmonitor=false',
+  '-c', 'core.hooksPath=/dev/null',
+  '-c', 'safe.directory=*',
+  '-c', 'core.checkStat=default',
+  '-c', 'core.quotePath=false',
+  '-c', 'advice.addEmbeddedRepo=false',
+  '-c', 'advice.detachedHead=false',
+  '-c', 'credential.helper=',
+  '-c', 'protocol.allow=never',
+  '-c', 'submodule.recurse=false',
+];
+
+function environment(run: GitRun): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '/bin/false',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_AUTHOR_NAME: GIT_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: GIT_IDENTITY.email,
+    GIT_COMMITTER_NAME: GIT_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: GIT_IDENTITY.email,
+  };
+  if (run.userRepo) {
+    if (process.env.HOME) env.HOME = process.env.HOME;
+    if (process.env.XDG_CONFIG_HOME) env.XDG_CONFIG_HOME = process.env.XDG_CONFIG_HOME;
+  } else {
+    env.HOME = '/nonexistent';
+    env.GIT_CONFIG_NOSYSTEM = '1';
+    env.GIT_CONFIG_GLOBAL = '/dev/null';
+    env.GIT_ATTR_NOSYSTEM = '1';
+  }
+  if (run.indexFile) env.GIT_INDEX_FILE = run.indexFile;
+  return { ...env, ...run.env };
+}
+
+export function gitArgs(run: GitRun, args: string[]): string[] {
+  const out = [...SAFETY];
+  for (const p of run.protocols ?? []) out.push('-c', `protocol.${p}.allow=always`);
+  if (run.gitDir) out.push(`--git-dir=${run.gitDir}`);
+  if (run.workTree) out.push(`--work-tree=${run.workTree}`);
+  return [...out, ...args];
+}
+
+/** Runs git; failure is a value (exit code + stderr). Killed as a process group on abort. */
+export function runGit(args: string[], run: GitRun = {}): Promise<GitResult> {
+  return new Promise((resolve) => {
+    if (run.signal?.aborted) {
+      resolve({ code: null, stdout: Buffer.alloc(0), stderr: 'aborted', truncated: false });
+      return;
+    }
+    const asOther = run.asUid !== undefined && process.getuid?.() === 0 && run.asUid !== 0;
+    const child = spawn('git', gitArgs(run, args), {
+      cwd: run.cwd ?? run.workTree ?? run.gitDir ?? '/',
+      env: environment(run),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      ...(asOther ? { uid: run.asUid, gid: run.asUid } : {}),
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    let stderr = '';
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const onAbort = () => kill();
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (truncated) return;
+      if (run.maxOutputBytes !== undefined && size + chunk.length > run.maxOutputBytes) {
+        chunks.push(chunk.subarray(0, run.maxOutputBytes - size));
+        size = run.maxOutputBytes;
+        truncated = true;
+        kill();
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+    });
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err) => {
+      stderr += String(err);
+    });
+    child.on('close', (code) => {
+      run.signal?.removeEventListener('abort', onAbort);
+      resolve({ code: truncated ? null : code, stdout: Buffer.concat(chunks), stderr, truncated });
+    });
+    child.stdin.end(run.input ?? '');
+  });
+}
+
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs git and returns trimmed stdout; throws GitError when git fails. */
+export async function git(args: string[], run: GitRun = {}): Promise<string> {
+  const r = await runGit(args, run);
+  if (r.code !== 0) throw new GitError(`git ${args[0]} failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, r.stderr);
+  return r.stdout.toString('utf8').trim();
+}
+
+/** stdout when git succeeds, else null (for questions like "does this ref exist?"). */
+export async function gitMaybe(args: string[], run: GitRun = {}): Promise<string | null> {
+  const r = await runGit(args, run);
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
+}
+
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0 && !l.startsWith('hint:')) ?? ''
+  );
+}
+
+/** Error with the API's stable code for problems with the user's repository. */
+export function repoError(message: string): Error & { code: 'repo_error' } {
+  return Object.assign(new Error(message), { code: 'repo_error' as const });
+}
+
+/**
+ * Attributes in $GIT_DIR/info/attributes win over any .gitattributes in the tree. Unsetting these
+ * keeps the agent from hiding content from review (`-diff`, `binary`) and makes checkout and add
+ * byte-for-byte identity, so the sandbox sees exactly what the diffs show.
+ */
+export const NEUTRAL_ATTRIBUTES = '* !text !eol !crlf !diff !filter !ident !working-tree-encoding !merge\n';

@@ -1,0 +1,275 @@
+// Prepares and reopens task workspaces:
+//   DATA/repos/<name>.git      bare mirror per repository (packs only)
+//   DATA/bases/<commit>        base tree per commit, owned by the sandbox uid, shared read-only
+//   DATA/tasks/<key>/git       trusted git dir (objects hardlinked from the mirror, index, refs)
+//   DATA/tasks/<key>/view      the view: overlay over the base, or a plain checkout
+//   DATA/tasks/<key>/scratch   per-task tmpfs (size = disk cap) with the overlay's upper/work dirs
+//   DATA/tasks/<key>/state.json  what open() needs after a restart
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { RepoSpec } from '../../../protocol';
+import { firstLine, runGit, repoError } from './git';
+import { KeyedLock } from './keyedLock';
+import { validateKey } from './parse';
+import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
+import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
+import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
+import { checkoutTree, ensureBase, isOverlayMounted, mountOverlay, removeBase, switchView, unmountView, viewPaths } from './view';
+import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
+
+export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+
+export interface WorkspaceManagerOptions {
+  dataDir: string;
+  sandboxUid: number;
+  log?: LogFn;
+}
+
+export const DEFAULT_DISK_BYTES = 1024 ** 3;
+
+export class LocalWorkspaceManager implements WorkspaceManager {
+  private readonly locks = new KeyedLock();
+  /** Bases a prepare or open is mounting right now (not yet visible in any state.json). */
+  private readonly basesInUse = new Map<string, number>();
+  private readonly log: LogFn;
+
+  constructor(private readonly options: WorkspaceManagerOptions) {
+    this.log = options.log ?? (() => undefined);
+  }
+
+  private taskDir(key: string): string {
+    return join(this.options.dataDir, 'tasks', key);
+  }
+
+  /**
+   * The sandbox user must reach the views and bases (bwrap binds them as that user; checkouts run
+   * as that user): every directory above them needs o+x. DATA itself is ours to open up for
+   * traversal only (no listing; the token file stays 0600); a parent we refuse to touch.
+   */
+  private async checkReachable(): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    const data = resolve(this.options.dataDir);
+    for (let dir = data; ; dir = dirname(dir)) {
+      const st = await stat(dir).catch(() => null);
+      if (st && (st.mode & 0o001) === 0) {
+        if (dir !== data) {
+          throw new Error(`data dir ${data}: ${dir} is not traversable by the sandbox user (uid ${this.options.sandboxUid}); chmod o+x it`);
+        }
+        await chmod(dir, (st.mode & 0o7777) | 0o001);
+      }
+      if (dir === dirname(dir)) return;
+    }
+  }
+
+  importBundle(data: Buffer): Promise<string> {
+    return storeBundle(this.options.dataDir, data);
+  }
+
+  async prepare(options: PrepareOptions): Promise<Workspace> {
+    validateKey(options.key);
+    const taskDir = this.taskDir(options.key);
+    return this.locks.run(`task:${options.key}`, async () => {
+      if (await readState(taskDir)) throw new Error(`workspace ${options.key} already exists; open it instead`);
+      await this.removeTaskDir(taskDir); // what a prepare that died half-way left behind
+      await mkdir(join(this.options.dataDir, 'tmp'), { recursive: true });
+      await mkdir(join(this.options.dataDir, 'repos'), { recursive: true });
+      await this.checkReachable();
+      const started = Date.now();
+      const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
+        resolveSource(options.repo, { dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken }),
+      );
+      const commit = source.repo.commit;
+      this.useBase(commit, +1);
+      try {
+        return await this.build(taskDir, options, source);
+      } catch (err) {
+        await this.removeTaskDir(taskDir);
+        throw err;
+      } finally {
+        this.useBase(commit, -1);
+        this.log('info', 'workspace prepared', { key: options.key, ms: Date.now() - started });
+      }
+    });
+  }
+
+  private async build(taskDir: string, options: PrepareOptions, source: ResolvedSource): Promise<Workspace> {
+    const { repo } = source;
+    const uid = this.options.sandboxUid;
+    const gitDir = join(taskDir, 'git');
+    const paths = viewPaths(taskDir);
+    const diskBytes = options.diskBytes ?? DEFAULT_DISK_BYTES;
+    await mkdir(taskDir, { recursive: true });
+    await createTaskGitDir(gitDir, repo.mirrorDir, repo.commit);
+    const indexFile = join(gitDir, 'delegate-index');
+    let mode: 'overlay' | 'checkout' = 'checkout';
+    if (options.mode !== 'checkout' && process.getuid?.() === 0) {
+      const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
+      const failure = await mountOverlay({ paths, baseDir: base.dir, diskBytes, uid });
+      if (failure === null) {
+        await copyFile(base.index, indexFile);
+        mode = 'overlay';
+      } else if (options.mode === 'overlay') {
+        throw new Error(`overlay view unavailable: ${failure}`);
+      } else {
+        this.log('warn', 'overlay view unavailable; using a checkout', { key: options.key, reason: failure });
+      }
+    } else if (options.mode === 'overlay') {
+      throw new Error('overlay view unavailable: not running as root');
+    }
+    if (mode === 'checkout') await this.checkout(gitDir, repo.commit, paths.dir, indexFile, taskDir);
+    let baseRef = repo.commit;
+    if (source.patch) {
+      options.onLog?.('Applying uncommitted changes');
+      const patchFile = join(taskDir, 'uncommitted.patch');
+      await writeFile(patchFile, source.patch, { mode: 0o644 });
+      try {
+        // Into the index (no scan of the view needed for the base commit), then into the view as
+        // the sandbox user so the files it creates are theirs.
+        const apply = ['apply', '--binary', '--whitespace=nowarn'];
+        const cached = await runGit([...apply, '--cached', patchFile], { gitDir, indexFile });
+        const r = cached.code === 0 ? await runGit([...apply, patchFile], { gitDir, workTree: paths.dir, cwd: paths.dir, asUid: uid }) : cached;
+        if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${repo.commit.slice(0, 12)}: ${firstLine(r.stderr)}`);
+      } finally {
+        await rm(patchFile, { force: true });
+      }
+      const provisional = new TaskGit(gitDir, paths.dir, repo.commit, snapshotRef(options.key));
+      baseRef = await provisional.commitTree(await provisional.writeTree(), repo.commit, 'Uncommitted changes (applied by Delegate)');
+    }
+    const branch = repo.branch && isSafeBranch(repo.branch) ? repo.branch : 'delegate';
+    await writeRef(gitDir, 'refs/delegate/base', baseRef);
+    await writeRef(gitDir, `refs/heads/${branch}`, baseRef);
+    await writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    // The index the sandbox's git sees: the base with stat data, so `git status` inside is cheap.
+    await copyFile(indexFile, join(gitDir, 'index'));
+    const state: WorkspaceState = {
+      version: 1,
+      key: options.key,
+      repo,
+      baseRef,
+      mode,
+      diskBytes,
+      createdAt: new Date().toISOString(),
+      closed: false,
+    };
+    await writeState(taskDir, state);
+    return this.instance(taskDir, state);
+  }
+
+  private async checkout(gitDir: string, tree: string, dir: string, indexFile: string, taskDir: string): Promise<void> {
+    const scratchDir = join(taskDir, 'checkout-tmp');
+    try {
+      const index = await checkoutTree({ gitDir, tree, dest: dir, scratchDir, uid: this.options.sandboxUid });
+      await rename(index, indexFile);
+    } finally {
+      await rm(scratchDir, { recursive: true, force: true });
+    }
+  }
+
+  async open(key: string): Promise<Workspace | null> {
+    validateKey(key);
+    const taskDir = this.taskDir(key);
+    return this.locks.run(`task:${key}`, async () => {
+      let state = await readState(taskDir);
+      if (!state) return null;
+      const paths = viewPaths(taskDir);
+      const gitDir = join(taskDir, 'git');
+      const indexFile = join(gitDir, 'delegate-index');
+      const taskGit = new TaskGit(gitDir, paths.dir, state.baseRef, snapshotRef(key));
+      const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
+      const live = state.mode === 'overlay' ? await isOverlayMounted(paths) : await exists(paths.dir);
+      if (!live) {
+        this.log('info', 'rebuilding workspace view', { key, mode: state.mode, from: target });
+        state = { ...state, mode: await this.rebuild(state, taskDir, gitDir, indexFile, target) };
+      }
+      state = { ...state, closed: false };
+      await writeState(taskDir, state);
+      return this.instance(taskDir, state);
+    });
+  }
+
+  /** A fresh view at `target` (the last snapshot): the base again, then git brings it forward. */
+  private async rebuild(state: WorkspaceState, taskDir: string, gitDir: string, indexFile: string, target: string): Promise<'overlay' | 'checkout'> {
+    const paths = viewPaths(taskDir);
+    const uid = this.options.sandboxUid;
+    const commit = state.repo.commit;
+    await unmountView(paths);
+    if (state.mode === 'overlay') {
+      this.useBase(commit, +1);
+      try {
+        // The task's own git dir has every object the base needs, even if the mirror is gone.
+        const base = await this.locks.run(`base:${commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir, commit, uid }));
+        const failure = await mountOverlay({ paths, baseDir: base.dir, diskBytes: state.diskBytes, uid });
+        if (failure === null) {
+          await copyFile(base.index, indexFile);
+          await switchView({ gitDir, dir: paths.dir, index: indexFile, from: commit, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
+          await rm(join(taskDir, 'switch-tmp'), { recursive: true, force: true });
+          return 'overlay';
+        }
+        this.log('warn', 'overlay view unavailable on reopen; using a checkout', { key: state.key, reason: failure });
+      } finally {
+        this.useBase(commit, -1);
+      }
+    }
+    await rm(paths.dir, { recursive: true, force: true });
+    await this.checkout(gitDir, target, paths.dir, indexFile, taskDir);
+    return 'checkout';
+  }
+
+  private instance(taskDir: string, state: WorkspaceState): Workspace {
+    return new TaskWorkspace({ taskDir, state, uid: this.options.sandboxUid, onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit) });
+  }
+
+  private useBase(commit: string, delta: number): void {
+    const n = (this.basesInUse.get(commit) ?? 0) + delta;
+    if (n > 0) this.basesInUse.set(commit, n);
+    else this.basesInUse.delete(commit);
+  }
+
+  /** Removes a commit's base tree once no task uses it (bases are otherwise kept for reuse). */
+  private async dropBaseIfUnused(commit: string): Promise<void> {
+    await this.locks.run(`base:${commit}`, async () => {
+      if (this.basesInUse.has(commit)) return;
+      const tasks = join(this.options.dataDir, 'tasks');
+      for (const key of await readdir(tasks).catch(() => [] as string[])) {
+        const s = await readState(join(tasks, key));
+        if (s?.mode === 'overlay' && s.repo.commit === commit) return;
+      }
+      await removeBase(this.options.dataDir, commit);
+    });
+  }
+
+  private async removeTaskDir(taskDir: string): Promise<void> {
+    if (!(await exists(taskDir))) return;
+    await unmountView(viewPaths(taskDir));
+    await rm(taskDir, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function sourceIdentity(repo: RepoSpec): string {
+  switch (repo.kind) {
+    case 'local':
+      return `local:${repo.path}`;
+    case 'bundle':
+      return `bundle:${repo.remoteUrl ?? repo.name ?? 'default'}`;
+    case 'remote':
+      return `remote:${repo.url}`;
+  }
+}
+
+function resolveSource(repo: RepoSpec, ctx: SourceContext): Promise<ResolvedSource> {
+  switch (repo.kind) {
+    case 'local':
+      return resolveLocal(repo, ctx);
+    case 'bundle':
+      return resolveBundle(repo, ctx);
+    case 'remote':
+      return resolveRemote(repo, ctx);
+  }
+}

@@ -1,0 +1,250 @@
+// Where a task's commit comes from: the user's local repository, an uploaded bundle or a remote.
+// Each source is fetched into a bare mirror per repository; the user's uncommitted changes come
+// back as a binary patch that is applied in the task's view.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { RepoSpec } from '../../../protocol';
+import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
+import { mirrorName, stripCredentials } from './parse';
+import type { ResolvedRepo } from './types';
+
+export interface SourceContext {
+  dataDir: string;
+  signal?: AbortSignal;
+  onLog?: (line: string) => void;
+  fetchToken?: string;
+}
+
+export interface ResolvedSource {
+  repo: ResolvedRepo;
+  /** Binary patch of the user's uncommitted changes (tracked + untracked), if any. */
+  patch?: string;
+}
+
+const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Without undefined members, so the value survives a JSON round trip unchanged. */
+function resolved(repo: ResolvedRepo): ResolvedRepo {
+  return Object.fromEntries(Object.entries(repo).filter(([, v]) => v !== undefined)) as unknown as ResolvedRepo;
+}
+
+export async function ensureMirror(mirrorDir: string): Promise<void> {
+  try {
+    await stat(join(mirrorDir, 'HEAD'));
+    return;
+  } catch {
+    // create below
+  }
+  const tmp = `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
+  await git(['init', '--bare', '-q', tmp]);
+  // Packs only (no loose objects) so task git dirs can hardlink everything they need.
+  for (const [k, v] of [
+    ['fetch.unpackLimit', '1'],
+    ['transfer.unpackLimit', '1'],
+    ['gc.auto', '0'],
+    ['core.logAllRefUpdates', 'false'],
+  ] as const) {
+    await git(['config', k, v], { gitDir: tmp });
+  }
+  await writeFile(join(tmp, 'info', 'attributes'), NEUTRAL_ATTRIBUTES);
+  try {
+    await rename(tmp, mirrorDir);
+  } catch {
+    // someone else created it first
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function hasCommit(gitDir: string, commit: string): Promise<boolean> {
+  // Pinned commits are loose refs (mirrors are never packed): a stat instead of a process.
+  if (COMMIT_RE.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
+  return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code === 0;
+}
+
+async function pin(mirrorDir: string, commit: string): Promise<void> {
+  await git(['update-ref', `refs/pins/${commit}`, commit], { gitDir: mirrorDir });
+}
+
+export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, ctx: SourceContext): Promise<ResolvedSource> {
+  let path: string;
+  try {
+    path = await realpath(spec.path);
+  } catch {
+    throw repoError(`repository path ${spec.path} does not exist`);
+  }
+  const user: GitRun = { cwd: path, userRepo: true, signal: ctx.signal };
+  // One rev-parse answers most questions; an unborn HEAD makes it fail, hence the fallback.
+  const probe = ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-path', 'index', '--git-path', 'objects'];
+  let info = (await gitMaybe([...probe, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], user))?.split('\n');
+  if (!info) {
+    info = (await gitMaybe(probe, user))?.split('\n');
+    if (!info) throw repoError(`${spec.path} is not a git repository with a work tree`);
+  }
+  const [top = path, indexPath = '', objectsPath = '', head = null, symbolic = null] = info;
+  const commit = spec.commit ?? head;
+  if (!commit) throw repoError(`${spec.path} has no commits yet; commit something first`);
+  const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
+  const origin = spec.remoteUrl ?? ((await gitMaybe(['config', '--get', 'remote.origin.url'], { ...user, cwd: top })) || undefined);
+  const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('local', top));
+  await ensureMirror(mirrorDir);
+  if (!(await hasCommit(mirrorDir, commit))) {
+    ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
+      gitDir: mirrorDir,
+      protocols: ['file'],
+      signal: ctx.signal,
+    });
+    if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
+  }
+  const patch = spec.includeUncommitted === false || !head ? undefined : await uncommittedPatch({ top, head, indexPath, objectsPath }, ctx);
+  if (patch && spec.commit && head && spec.commit !== head) {
+    ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
+  }
+  return {
+    repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
+    patch: patch || undefined,
+  };
+}
+
+/**
+ * The user's uncommitted changes against HEAD — tracked edits and untracked files that are not
+ * ignored — as a binary patch. A copy of their index and a private object directory (borrowing
+ * theirs) keep their repository untouched.
+ */
+async function uncommittedPatch(where: { top: string; head: string; indexPath: string; objectsPath: string }, ctx: SourceContext): Promise<string> {
+  const { top, head, indexPath, objectsPath } = where;
+  const user: GitRun = { cwd: top, userRepo: true, signal: ctx.signal };
+  const tmp = await mkdtemp(join(ctx.dataDir, 'tmp', 'uncommitted-'));
+  try {
+    const index = join(tmp, 'index');
+    await copyFile(indexPath, index).catch(() => undefined);
+    await mkdir(join(tmp, 'objects'), { recursive: true });
+    const env = { GIT_OBJECT_DIRECTORY: join(tmp, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objectsPath };
+    const run: GitRun = { ...user, indexFile: index, env };
+    const added = await runGit(['add', '-A', '--ignore-errors', '--', '.'], run);
+    if (added.code !== 0 && added.code !== 1) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(added.stderr)}`);
+    const diff = await runGit(
+      ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all', '--src-prefix=a/', '--dst-prefix=b/', head],
+      run,
+    );
+    if (diff.code !== 0) throw repoError(`could not diff uncommitted changes in ${top}: ${firstLine(diff.stderr)}`);
+    return diff.stdout.toString('utf8');
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function bundlePath(dataDir: string, bundleId: string): string {
+  return join(dataDir, 'bundles', `${bundleId}.bundle`);
+}
+
+/** The refs a bundle carries (`git bundle list-heads`), which also checks its format. */
+export async function bundleHeads(file: string): Promise<{ ref: string; commit: string }[] | null> {
+  const r = await runGit(['bundle', 'list-heads', file], { cwd: '/' });
+  if (r.code !== 0) return null;
+  return r.stdout
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [commit = '', ref = ''] = l.split(' ');
+      return { commit, ref };
+    });
+}
+
+export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>, ctx: SourceContext): Promise<ResolvedSource> {
+  const file = bundlePath(ctx.dataDir, spec.bundleId);
+  const heads = await bundleHeads(file);
+  if (!heads) throw repoError(`bundle ${spec.bundleId} is unknown or not a valid git bundle; upload it again`);
+  const identity = spec.remoteUrl ? stripCredentials(spec.remoteUrl) : (spec.name ?? 'default');
+  const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('bundle', identity));
+  await ensureMirror(mirrorDir);
+  if (!(await hasCommit(mirrorDir, spec.commit))) {
+    ctx.onLog?.(`Importing bundle ${spec.bundleId}`);
+    const refspecs = heads.filter((h) => h.ref === 'HEAD' || h.ref.startsWith('refs/')).map((h) => `+${h.ref}:refs/imported/${spec.bundleId}/${h.ref}`);
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', file, ...refspecs], {
+      gitDir: mirrorDir,
+      protocols: ['file'],
+      signal: ctx.signal,
+    });
+    if (r.code !== 0) {
+      const missing = /prerequisite/i.test(r.stderr);
+      throw repoError(
+        missing
+          ? `bundle ${spec.bundleId} builds on commits the server does not have; send a bundle with full history`
+          : `could not import bundle ${spec.bundleId}: ${firstLine(r.stderr)}`,
+      );
+    }
+    if (!(await hasCommit(mirrorDir, spec.commit))) throw repoError(`bundle ${spec.bundleId} does not contain commit ${spec.commit}`);
+  }
+  await pin(mirrorDir, spec.commit);
+  return {
+    repo: resolved({
+      name: spec.name ?? basename(identity).replace(/\.git$/, ''),
+      commit: spec.commit,
+      branch: spec.branch,
+      remoteUrl: spec.remoteUrl ? stripCredentials(spec.remoteUrl) : undefined,
+      mirrorDir,
+    }),
+    patch: spec.patch || undefined,
+  };
+}
+
+/** Git's http.extraHeader for a token, passed through the environment only (never argv or disk). */
+export function tokenEnv(token: string | undefined): Record<string, string> {
+  if (!token) return {};
+  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` };
+}
+
+export async function resolveRemote(spec: Extract<RepoSpec, { kind: 'remote' }>, ctx: SourceContext): Promise<ResolvedSource> {
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    throw repoError(`remote ${spec.url} is not a URL; use https://…`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw repoError(`remote ${spec.url}: only http(s) remotes are supported`);
+  if (url.username || url.password) throw repoError('remote URLs must not carry credentials; pass the token separately');
+  const clean = url.toString();
+  const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('remote', clean));
+  await ensureMirror(mirrorDir);
+  const run: GitRun = { gitDir: mirrorDir, protocols: ['http', 'https'], env: tokenEnv(ctx.fetchToken), signal: ctx.signal };
+  let commit = spec.commit;
+  if (!commit || !(await hasCommit(mirrorDir, commit))) {
+    const source = spec.branch ? `refs/heads/${spec.branch}` : 'HEAD';
+    const target = spec.branch ? `refs/remotes/origin/${spec.branch}` : 'refs/remotes/origin/HEAD';
+    ctx.onLog?.(`Fetching ${spec.branch ?? 'HEAD'} from ${clean}`);
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', clean, `+${source}:${target}`], run);
+    if (r.code !== 0) throw repoError(`could not fetch ${spec.branch ?? 'HEAD'} from ${clean}: ${firstLine(r.stderr)}`);
+    const tip = await git(['rev-parse', '--verify', `${target}^{commit}`], { gitDir: mirrorDir });
+    commit ??= tip;
+    if (!(await hasCommit(mirrorDir, commit))) {
+      const c = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', clean, `${commit}:refs/pins/${commit}`], run);
+      if (c.code !== 0) throw repoError(`could not fetch commit ${commit} from ${clean}: ${firstLine(c.stderr)}`);
+    }
+  }
+  if (!COMMIT_RE.test(commit)) throw repoError(`bad commit id ${commit}`);
+  await pin(mirrorDir, commit);
+  const name = basename(url.pathname.replace(/\/+$/, '')).replace(/\.git$/, '') || url.hostname;
+  return { repo: resolved({ name, commit, branch: spec.branch, remoteUrl: clean, mirrorDir }) };
+}
+
+/** Stores an uploaded bundle under its content hash after checking that git can read it. */
+export async function storeBundle(dataDir: string, data: Buffer): Promise<string> {
+  const id = createHash('sha256').update(data).digest('hex').slice(0, 40);
+  const dir = join(dataDir, 'bundles');
+  await mkdir(dir, { recursive: true });
+  const final = bundlePath(dataDir, id);
+  const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, data, { mode: 0o600 });
+  const heads = await bundleHeads(tmp);
+  if (!heads || heads.length === 0) {
+    await rm(tmp, { force: true });
+    throw repoError('the upload is not a git bundle with at least one ref (git bundle create … HEAD)');
+  }
+  await rename(tmp, final);
+  return id;
+}
+

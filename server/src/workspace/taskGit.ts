@@ -1,0 +1,166 @@
+// The trusted per-task git dir: outside the agent's reach, mounted read-only at /workspace/.git.
+// It holds the task's base commit, a persistent index that `git add -A` refreshes cheaply after
+// every agent command, and the snapshot ref.
+import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ChangedFile } from '../../../protocol';
+import { git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
+import { parseChanges, pathspec } from './parse';
+
+const CONFIG = `[core]
+\trepositoryformatversion = 0
+\tfilemode = true
+\tbare = false
+\tlogallrefupdates = false
+\tsymlinks = true
+# The sandbox user sees other uids and cannot refresh the read-only index: compare less stat data.
+\tcheckStat = minimal
+[gc]
+\tauto = 0
+`;
+
+/**
+ * Creates the git dir by hand (cheaper than `git init` + config calls) and hardlinks the mirror's
+ * packs so it is self-contained: inside the sandbox only this dir is visible, so alternates
+ * pointing at the mirror would not resolve there.
+ */
+export async function createTaskGitDir(gitDir: string, mirrorDir: string, commit: string): Promise<void> {
+  for (const d of ['objects/pack', 'objects/info', 'refs/heads', 'refs/tags', 'info']) await mkdir(join(gitDir, d), { recursive: true });
+  await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/delegate\n');
+  await writeFile(join(gitDir, 'config'), CONFIG);
+  await writeFile(join(gitDir, 'info', 'attributes'), NEUTRAL_ATTRIBUTES);
+  await writeFile(join(gitDir, 'description'), 'Delegate task workspace\n');
+  const packDir = join(mirrorDir, 'objects', 'pack');
+  for (const name of await readdir(packDir).catch(() => [] as string[])) {
+    if (!/\.(pack|idx|rev)$/.test(name)) continue;
+    const from = join(packDir, name);
+    const to = join(gitDir, 'objects', 'pack', name);
+    await link(from, to).catch(() => copyFile(from, to));
+  }
+  // Mirrors keep packs only; loose objects mean someone else wrote there: then check, and fetch.
+  const loose = (await readdir(join(mirrorDir, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
+  if (loose && (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code !== 0) {
+    // Loose objects in the mirror (written by someone else): fetch what the commit needs.
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', mirrorDir, `${commit}:refs/delegate/source`], { gitDir, protocols: ['file'] });
+    if (r.code !== 0) throw new Error(`could not copy ${commit} into the task: ${firstLine(r.stderr)}`);
+  }
+}
+
+/** Writes a loose ref by hand (fresh git dir, no packed-refs): saves a process per ref. */
+export async function writeRef(gitDir: string, ref: string, value: string): Promise<void> {
+  const file = join(gitDir, ref);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${value}\n`);
+}
+
+/** A conservative subset of git's branch name rules. */
+export function isSafeBranch(name: string): boolean {
+  return (
+    /^[A-Za-z0-9._/-]{1,200}$/.test(name) &&
+    !/(^|\/)\.|\.\.|\/\/|\.lock(\/|$)|^\/|\/$|\.$|^-/.test(name)
+  );
+}
+
+export class TaskGit {
+  readonly indexFile: string;
+
+  constructor(
+    readonly gitDir: string,
+    readonly workTree: string,
+    readonly baseRef: string,
+    readonly snapshotRef: string,
+  ) {
+    this.indexFile = join(gitDir, 'delegate-index');
+  }
+
+  private run(extra: Partial<GitRun> = {}): GitRun {
+    // cwd in the git dir: the view may be gone (closed, rebooted) when we only need objects.
+    return { gitDir: this.gitDir, workTree: this.workTree, indexFile: this.indexFile, cwd: this.gitDir, ...extra };
+  }
+
+  /** Brings the persistent index up to date with the view: only changed files are hashed. */
+  async refresh(): Promise<void> {
+    // --ignore-errors: an agent-made nested repository without commits must not block the rest.
+    const r = await runGit(['add', '-A', '--ignore-errors', '--', '.'], this.run({ cwd: this.workTree }));
+    if (r.code !== 0 && r.code !== 1) throw new Error(`git add failed: ${firstLine(r.stderr)}`);
+  }
+
+  /** Files changed between two tree-ishes, or between `from` and the index. */
+  async changes(from: string, to?: string): Promise<ChangedFile[]> {
+    const args = ['diff', '-z', '-M', '--raw', '--numstat', '--no-ext-diff', '--no-textconv', '--no-color', '--no-relative'];
+    const out = await git(to ? [...args, from, to, '--'] : [...args, '--cached', from, '--'], this.run());
+    return parseChanges(out);
+  }
+
+  async diff(from: string, to: string | undefined, paths: string[] | undefined, binary: boolean): Promise<string> {
+    const args = ['diff', '-M', '-U3', '--no-ext-diff', '--no-textconv', '--no-color', '--no-relative', '--src-prefix=a/', '--dst-prefix=b/'];
+    if (binary) args.push('--binary');
+    args.push(...(to ? [from, to] : ['--cached', from]), '--');
+    if (paths) {
+      if (paths.length === 0) return '';
+      args.push(...paths.map(pathspec));
+    }
+    const r = await runGit(args, this.run());
+    if (r.code !== 0) throw new Error(`git diff failed: ${firstLine(r.stderr)}`);
+    return r.stdout.toString('utf8');
+  }
+
+  async writeTree(): Promise<string> {
+    return git(['write-tree'], this.run());
+  }
+
+  async treeOf(rev: string): Promise<string> {
+    return git(['rev-parse', '--verify', `${rev}^{tree}`], this.run());
+  }
+
+  async commitTree(tree: string, parent: string, message: string): Promise<string> {
+    return git(['commit-tree', tree, '-p', parent, '-F', '-'], this.run({ input: message }));
+  }
+
+  async lastSnapshot(): Promise<string | null> {
+    return (await gitMaybe(['rev-parse', '--verify', '-q', `${this.snapshotRef}^{commit}`], this.run())) || null;
+  }
+
+  /** The last snapshot and its tree, remembered between calls (saves two processes per snapshot). */
+  private last: { commit: string | null; tree: string } | null = null;
+
+  /** Commits the refreshed index on the snapshot ref (no new commit when nothing changed). */
+  async snapshot(message: string): Promise<string> {
+    await this.refresh();
+    const tree = await this.writeTree();
+    if (!this.last) {
+      const previous = await this.lastSnapshot();
+      this.last = { commit: previous, tree: await this.treeOf(previous ?? this.baseRef) };
+    }
+    const previous = this.last.commit;
+    const parent = previous ?? this.baseRef;
+    if (this.last.tree === tree) {
+      if (!previous) {
+        await git(['update-ref', this.snapshotRef, parent, ''], this.run());
+        this.last = { commit: parent, tree };
+      }
+      return parent;
+    }
+    const commit = await this.commitTree(tree, parent, message);
+    // Compare-and-swap on the old value: if anyone else moved the ref, forget what we remembered.
+    const r = await runGit(['update-ref', '-m', 'snapshot', this.snapshotRef, commit, previous ?? ''], this.run());
+    if (r.code !== 0) {
+      this.last = null;
+      throw new Error(`snapshot ref moved underneath: ${firstLine(r.stderr)}`);
+    }
+    this.last = { commit, tree };
+    return commit;
+  }
+
+  /** A file's blob at a commit; null when absent or not a file. Symlinks give their target. */
+  async readBlob(rev: string, path: string): Promise<Buffer | null> {
+    if (path.includes('\n')) return null;
+    const r = await runGit(['cat-file', '--batch'], this.run({ input: `${rev}:${path}\n` }));
+    if (r.code !== 0) return null;
+    const nl = r.stdout.indexOf(10);
+    const header = r.stdout.subarray(0, nl).toString('utf8').split(' ');
+    if (header[1] !== 'blob') return null;
+    const size = Number(header[2]);
+    return r.stdout.subarray(nl + 1, nl + 1 + size);
+  }
+}

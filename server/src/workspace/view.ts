@@ -1,0 +1,152 @@
+// The task's copy-on-write view of the repository. 'overlay': a shared base tree per commit (checked
+// out once, owned by the sandbox uid) under a kernel overlay whose upper layer lives on a per-task
+// tmpfs sized to the disk cap. 'checkout': a plain checkout when mounting is not possible.
+import { spawn } from 'node:child_process';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { firstLine, runGit } from './git';
+import { parseMountInfo } from './parse';
+
+export interface ViewPaths {
+  /** The view itself (overlay mount point, or the checkout). */
+  dir: string;
+  /** tmpfs mount point holding the overlay's upper and work dirs. */
+  scratch: string;
+}
+
+export function viewPaths(taskDir: string): ViewPaths {
+  return { dir: join(taskDir, 'view'), scratch: join(taskDir, 'scratch') };
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** Runs a system command (mount, umount, chown); failure is a value. */
+export function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', (err) => resolve({ code: null, stderr: String(err) }));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+export async function mountedFsType(path: string): Promise<string | null> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const entries = parseMountInfo(text).filter((e) => e.mountPoint === path);
+  return entries.at(-1)?.fsType ?? null;
+}
+
+/**
+ * Checks `tree` out into `dest` with a fresh index file that records the files' stat data, as the
+ * sandbox user so the files are theirs without a chown pass. The index lives in a directory that
+ * user can write; the caller moves it where it belongs.
+ */
+export async function checkoutTree(opts: { gitDir: string; tree: string; dest: string; scratchDir: string; uid: number }): Promise<string> {
+  const { gitDir, tree, dest, scratchDir, uid } = opts;
+  await mkdir(dest, { recursive: true });
+  await mkdir(scratchDir, { recursive: true });
+  if (isRoot()) {
+    await chown(dest, uid, uid);
+    await chown(scratchDir, uid, uid);
+  }
+  const indexFile = join(scratchDir, 'index');
+  const r1 = await runGit(['read-tree', tree], { gitDir, indexFile, asUid: uid });
+  if (r1.code !== 0) throw new Error(`read-tree ${tree} failed: ${firstLine(r1.stderr)}`);
+  const r2 = await runGit(['checkout-index', '-a', '-f', '-q', '-u'], { gitDir, workTree: dest, indexFile, asUid: uid });
+  if (r2.code !== 0) throw new Error(`checkout of ${tree} failed: ${firstLine(r2.stderr)}`);
+  return indexFile;
+}
+
+/** The shared base tree for a commit, created once: `DATA/bases/<commit>` and its index. */
+export async function ensureBase(opts: { dataDir: string; gitDir: string; commit: string; uid: number }): Promise<{ dir: string; index: string }> {
+  const bases = join(opts.dataDir, 'bases');
+  const dir = join(bases, opts.commit);
+  const index = `${dir}.index`;
+  try {
+    await stat(dir);
+    await stat(index);
+    return { dir, index };
+  } catch {
+    // build below
+  }
+  await mkdir(bases, { recursive: true });
+  const tmp = await mkdtemp(join(bases, '.tmp-'));
+  try {
+    await chmod(tmp, 0o755); // the sandbox user checks the tree out inside
+    const tree = join(tmp, 'tree');
+    const tmpIndex = await checkoutTree({ gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
+    // The index first: the directory's existence is what marks the base complete.
+    await rename(tmpIndex, index);
+    await rm(dir, { recursive: true, force: true });
+    await rename(tree, dir);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return { dir, index };
+}
+
+export async function removeBase(dataDir: string, commit: string): Promise<void> {
+  const dir = join(dataDir, 'bases', commit);
+  await rm(`${dir}.index`, { force: true });
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Mounts tmpfs (size = disk cap) + overlay over the base. Returns an error message on failure. */
+export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; diskBytes: number; uid: number }): Promise<string | null> {
+  const { paths, baseDir, diskBytes, uid } = opts;
+  if (!isRoot()) return 'not running as root';
+  if (/[,:\s\\]/.test(baseDir + paths.scratch)) return 'data dir path has characters overlay options cannot carry';
+  await mkdir(paths.dir, { recursive: true });
+  await mkdir(paths.scratch, { recursive: true });
+  const size = Math.max(1 << 20, Math.floor(diskBytes));
+  const t = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755,nosuid,nodev`, 'tmpfs', paths.scratch]);
+  if (t.code !== 0) return `tmpfs mount failed: ${firstLine(t.stderr)}`;
+  const upper = join(paths.scratch, 'upper');
+  const work = join(paths.scratch, 'work');
+  await mkdir(upper);
+  await mkdir(work);
+  // The upper root becomes the view's root directory: the sandbox user must own it to create files.
+  await chown(upper, uid, uid);
+  const o = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir]);
+  if (o.code !== 0) {
+    await unmount(paths.scratch);
+    return `overlay mount failed: ${firstLine(o.stderr)}`;
+  }
+  return null;
+}
+
+/** Unmounts if mounted; lazily when busy (a sandbox still holding it). */
+export async function unmount(path: string): Promise<void> {
+  for (let i = 0; i < 4 && (await mountedFsType(path)); i++) {
+    const r = await run('umount', [path]);
+    if (r.code !== 0) await run('umount', ['-l', path]);
+  }
+}
+
+export async function unmountView(paths: ViewPaths): Promise<void> {
+  await unmount(paths.dir);
+  await unmount(paths.scratch);
+}
+
+export async function isOverlayMounted(paths: ViewPaths): Promise<boolean> {
+  return (await mountedFsType(paths.dir)) === 'overlay' && (await mountedFsType(paths.scratch)) === 'tmpfs';
+}
+
+/**
+ * Brings a fresh view (base tree of `from` + index `index`) to `to`, as `git checkout` would:
+ * changed files written, deleted ones removed. Written as the sandbox user so files are theirs.
+ */
+export async function switchView(opts: { gitDir: string; dir: string; index: string; from: string; to: string; scratchDir: string; uid: number }): Promise<void> {
+  if (opts.from === opts.to) return;
+  await mkdir(opts.scratchDir, { recursive: true });
+  if (isRoot()) await chown(opts.scratchDir, opts.uid, opts.uid);
+  const tmpIndex = join(opts.scratchDir, 'index');
+  await copyFile(opts.index, tmpIndex);
+  if (isRoot()) await chown(tmpIndex, opts.uid, opts.uid);
+  const r = await runGit(['read-tree', '-m', '-u', opts.from, opts.to], { gitDir: opts.gitDir, workTree: opts.dir, indexFile: tmpIndex, asUid: opts.uid });
+  if (r.code !== 0) throw new Error(`restoring the workspace failed: ${firstLine(r.stderr)}`);
+  await rename(tmpIndex, opts.index);
+}

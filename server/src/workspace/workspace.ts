@@ -1,0 +1,175 @@
+// One task's workspace: the view, its trusted git dir, diffs against the base and snapshots.
+import { rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ChangedFile } from '../../../protocol';
+import { ConfinedFileAccess } from './confinedFiles';
+import { KeyedLock } from './keyedLock';
+import { splitRelativePath } from './parse';
+import { TaskGit } from './taskGit';
+import type { ConfinedFiles, ResolvedRepo, Workspace } from './types';
+import { unmountView, viewPaths } from './view';
+
+export const WorkspaceState = z.object({
+  version: z.literal(1),
+  key: z.string(),
+  repo: z.object({
+    name: z.string(),
+    commit: z.string(),
+    branch: z.string().optional(),
+    remoteUrl: z.string().optional(),
+    mirrorDir: z.string(),
+  }),
+  baseRef: z.string(),
+  mode: z.enum(['overlay', 'checkout']),
+  diskBytes: z.number(),
+  createdAt: z.string(),
+  closed: z.boolean(),
+});
+export type WorkspaceState = z.infer<typeof WorkspaceState>;
+
+export function stateFile(taskDir: string): string {
+  return join(taskDir, 'state.json');
+}
+
+export async function readState(taskDir: string): Promise<WorkspaceState | null> {
+  try {
+    const parsed = WorkspaceState.safeParse(JSON.parse(await readFile(stateFile(taskDir), 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeState(taskDir: string, state: WorkspaceState): Promise<void> {
+  const tmp = `${stateFile(taskDir)}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2));
+  await rename(tmp, stateFile(taskDir));
+}
+
+export function snapshotRef(key: string): string {
+  return `refs/delegate/${key}`;
+}
+
+export interface TaskWorkspaceDeps {
+  taskDir: string;
+  state: WorkspaceState;
+  uid: number;
+  /** Called after destroy() removed the task (the manager may drop the shared base). */
+  onDestroyed: (state: WorkspaceState) => Promise<void>;
+}
+
+export class TaskWorkspace implements Workspace {
+  readonly files: ConfinedFiles & ConfinedFileAccess;
+  private readonly git: TaskGit;
+  private readonly lock = new KeyedLock();
+  private state: WorkspaceState;
+  private destroyed = false;
+
+  constructor(private readonly deps: TaskWorkspaceDeps) {
+    this.state = deps.state;
+    this.git = new TaskGit(this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key));
+    this.files = new ConfinedFileAccess({
+      root: this.dir,
+      uid: deps.uid,
+      gitDir: this.gitDir,
+      indexFile: this.git.indexFile,
+      checkOpen: () => this.checkOpen(),
+    });
+  }
+
+  get key(): string {
+    return this.state.key;
+  }
+  get dir(): string {
+    return viewPaths(this.deps.taskDir).dir;
+  }
+  get gitDir(): string {
+    return join(this.deps.taskDir, 'git');
+  }
+  get repo(): ResolvedRepo {
+    return this.state.repo;
+  }
+  get baseRef(): string {
+    return this.state.baseRef;
+  }
+  get mode(): 'overlay' | 'checkout' {
+    return this.state.mode;
+  }
+
+  private checkOpen(): void {
+    if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+    if (this.state.closed) throw new Error(`workspace ${this.key} is closed; open it again to use its files`);
+  }
+
+  /** Index work is serialized: concurrent `git add` runs would collide on index.lock. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run('index', fn);
+  }
+
+  /** The commit holding the current work when the view is not live (closed). */
+  private async closedHead(): Promise<string> {
+    return (await this.git.lastSnapshot()) ?? this.baseRef;
+  }
+
+  changedFiles(): Promise<ChangedFile[]> {
+    return this.exclusive(async () => {
+      if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+      if (this.state.closed) return this.git.changes(this.baseRef, await this.closedHead());
+      await this.git.refresh();
+      return this.git.changes(this.baseRef);
+    });
+  }
+
+  diff(paths?: string[], options?: { binary?: boolean }): Promise<string> {
+    const clean = paths?.map((p) => splitRelativePath(p).join('/'));
+    return this.exclusive(async () => {
+      if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+      const binary = options?.binary ?? true;
+      if (this.state.closed) return this.git.diff(this.baseRef, await this.closedHead(), clean, binary);
+      await this.git.refresh();
+      return this.git.diff(this.baseRef, undefined, clean, binary);
+    });
+  }
+
+  async readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null> {
+    const clean = splitRelativePath(path).join('/');
+    if (clean === '' || clean === '.git' || clean.startsWith('.git/')) return null;
+    if (side === 'base') return this.git.readBlob(this.baseRef, clean);
+    if (this.state.closed) return this.git.readBlob(await this.closedHead(), clean);
+    this.checkOpen();
+    try {
+      return await this.files.readEntry(clean, true);
+    } catch (err) {
+      if (err instanceof Error && /is a directory|not a directory|does not exist/.test(err.message)) return null;
+      throw err;
+    }
+  }
+
+  snapshot(message: string): Promise<string> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      return this.git.snapshot(message);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.destroyed || this.state.closed) return;
+      await this.git.snapshot('Workspace closed');
+      if (this.state.mode === 'overlay') await unmountView(viewPaths(this.deps.taskDir));
+      this.state = { ...this.state, closed: true };
+      await writeState(this.deps.taskDir, this.state);
+    });
+  }
+
+  destroy(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.destroyed) return;
+      this.destroyed = true;
+      await unmountView(viewPaths(this.deps.taskDir));
+      await rm(this.deps.taskDir, { recursive: true, force: true });
+      await this.deps.onDestroyed(this.state);
+    });
+  }
+}

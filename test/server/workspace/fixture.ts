@@ -1,0 +1,61 @@
+// Shared setup for workspace tests: a temp root reachable by the sandbox uid, a manager over it,
+// and cleanup that unmounts whatever is still mounted below the root, even after a failure.
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createWorkspaceManager, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
+import { parseMountInfo } from '../../../server/src/workspace/parse';
+
+export const MODES = ['overlay', 'checkout'] as const;
+export type Mode = (typeof MODES)[number];
+export const SANDBOX_UID = 1500;
+
+export interface Fixture {
+  root: string;
+  dataDir: string;
+  manager: WorkspaceManager;
+  /** A new manager over the same data dir, as after a server restart. */
+  restart(): WorkspaceManager;
+  prepare(options: PrepareOptions): Promise<Workspace>;
+  cleanup(): Promise<void>;
+}
+
+export function mountsUnder(root: string): string[] {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === root || p.startsWith(root + '/'));
+}
+
+export function makeFixture(name: string): Fixture {
+  const root = mkdtempSync(join(tmpdir(), `delegate-ws-${name}-`));
+  chmodSync(root, 0o755); // the sandbox uid checks out bases and views below it
+  const dataDir = join(root, 'data');
+  const logs: string[] = [];
+  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, log: (level, msg) => logs.push(`${level} ${msg}`) });
+  const prepared: Workspace[] = [];
+  const fixture: Fixture = {
+    root,
+    dataDir,
+    manager: create(),
+    restart: create,
+    async prepare(options) {
+      const ws = await fixture.manager.prepare(options);
+      prepared.push(ws);
+      return ws;
+    },
+    async cleanup() {
+      for (const ws of prepared) await ws.destroy().catch(() => undefined);
+      // Deepest first; lazily if something still holds a mount.
+      for (const m of mountsUnder(root).sort((a, b) => b.length - a.length)) {
+        try {
+          execFileSync('umount', [m]);
+        } catch {
+          execFileSync('umount', ['-l', m]);
+        }
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
