@@ -28,6 +28,8 @@ export interface DelegateApi {
   decisions(taskId: string, path: string): Promise<Decision[]>;
   reviewCounts(taskId: string): Promise<ReviewCounts>;
   panelTaskId(): string | undefined;
+  /** The sidebar row of a task (or of one of its changed files) as the tree renders it. */
+  treeItem(taskId: string, path?: string): { label: string; description: string; contextValue: string };
   /** Fires whenever the model, the review or the connection changes. */
   onDidChange: vscode.Event<void>;
 }
@@ -90,6 +92,11 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
     },
     reviewCounts: async (taskId) => review.counts(taskId, await loadDiff(taskId)),
     panelTaskId: () => panel.visibleTaskId,
+    treeItem: (taskId, path) => {
+      const item = tree.getTreeItem(path === undefined ? { kind: 'task', taskId } : { kind: 'file', taskId, path });
+      const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+      return { label, description: typeof item.description === 'string' ? item.description : '', contextValue: item.contextValue ?? '' };
+    },
     onDidChange: changed.event,
   };
 }

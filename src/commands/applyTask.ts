@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { Task } from '../../protocol';
 import { planApply, summarizePlan, type ApplyPlan, type Conflict, type FileAction } from '../review/applyPlan';
+import { splice } from '../review/textSplice';
 import { optionsOf, resolveTaskId, showFailure } from './args';
 import type { Command, Services } from './types';
 
@@ -57,14 +58,18 @@ export const applyTask: Command = {
       if (answer !== 'Apply') return cancelled;
     }
     const edit = new vscode.WorkspaceEdit();
-    const toSave: vscode.Uri[] = [];
+    // Saved afterwards so Apply lands on disk like the created files do. Saving adds no undo stop
+    // (one undo on the document still takes the whole Apply back, see test/vscode/suite/undo),
+    // but a document the user had unsaved edits in stays unsaved: saving would write their work.
+    const toSave: vscode.TextDocument[] = [];
     for (const action of plan.actions) {
       const uri = vscode.Uri.joinPath(root, action.path);
       switch (action.kind) {
         case 'modify': {
           const doc = await vscode.workspace.openTextDocument(uri);
-          edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), action.text);
-          toSave.push(uri);
+          const change = splice(doc.getText(), action.text);
+          if (change) edit.replace(uri, new vscode.Range(doc.positionAt(change.start), doc.positionAt(change.end)), change.text);
+          if (!doc.isDirty) toSave.push(doc);
           break;
         }
         case 'create':
@@ -90,7 +95,7 @@ export const applyTask: Command = {
       showFailure('apply failed', 'VS Code refused the edit (a file may be read-only)');
       return cancelled;
     }
-    for (const uri of toSave) await vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.save();
+    for (const doc of toSave) await doc.save();
     s.log.info(`applied task ${task.id}: ${summarizePlan(plan)}`);
     void vscode.window.showInformationMessage(
       `Delegate: applied ${summarizePlan(plan)}.${conflicts.length ? ` Skipped ${conflicts.length} conflicting file(s).` : ''}`,

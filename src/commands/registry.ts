@@ -12,6 +12,7 @@ import { openPanel } from './openPanel';
 import { openPullRequest } from './openPullRequest';
 import { removeTask } from './removeTask';
 import { reviewTask } from './reviewTask';
+import { selectAttempt } from './selectAttempt';
 import { sendRejections } from './sendRejections';
 import { reconnect, setServerToken, startLocalServer } from './serverCommands';
 import type { Command, Services } from './types';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   removeTask,
   followUp,
   reviewTask,
+  selectAttempt,
   openFileDiff,
   acceptHunk,
   rejectHunk,

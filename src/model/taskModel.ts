@@ -2,6 +2,7 @@
 // render it. Events are applied at most once (by seq) so replays after a reconnect are harmless.
 import { isFinished, type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
 import { Signal, type Disposable } from '../util/signal';
+import { reduceAttempt, sameFiles } from './attempts';
 import { Timeline } from './timeline';
 
 export interface Transition {
@@ -100,7 +101,9 @@ export class TaskModel implements Disposable {
     if (task) this.tasks.set(task.id, task);
     if (!this.timelines.has(event.taskId)) this.timelines.set(event.taskId, new Timeline());
     if (this.timelines.get(event.taskId)!.apply(event)) this.timelineChanged.fire(event.taskId);
-    if (event.type === 'diff.updated') this.diffChanged.fire(event.taskId);
+    // A diff.updated of the mirrored attempt may change contents without changing the counts.
+    const mirrored = event.type === 'diff.updated' && (event.attempt ?? 0) === (task?.selectedAttempt ?? 0);
+    if (mirrored || diffMoved(before, task)) this.diffChanged.fire(event.taskId);
     if (task && task !== before) {
       this.changed.fire();
       if (!this.replayingLog && before?.status !== task.status) this.transitioned.fire({ task, previous: before?.status });
@@ -114,8 +117,9 @@ export class TaskModel implements Disposable {
     if (before && before.updatedAt > task.updatedAt) return;
     this.tasks.set(task.id, task);
     if (!this.timelines.has(task.id)) this.timelines.set(task.id, new Timeline());
+    if (before && this.timelines.get(task.id)!.noteSelection(task)) this.timelineChanged.fire(task.id);
     this.changed.fire();
-    if (before && before.changedFiles.length !== task.changedFiles.length) this.diffChanged.fire(task.id);
+    if (before && diffMoved(before, task)) this.diffChanged.fire(task.id);
   }
 
   /** After a replay: the server's list is the truth about which tasks exist. */
@@ -151,13 +155,15 @@ export class TaskModel implements Disposable {
   private reduceTask(task: Task | undefined, event: TaskEvent): Task | undefined {
     if (event.type === 'task.created' || event.type === 'task.status') return { ...event.task };
     if (!task) return undefined;
-    // Best-of-N: the task's top-level fields mirror the selected attempt only.
+    // Best-of-N: the task's top-level fields mirror the selected attempt only; usage is the sum.
+    const multi = (task.attempts?.length ?? 0) > 1;
     const selected = (event.attempt ?? 0) === (task.selectedAttempt ?? 0);
+    if (multi) task = reduceAttempt(task, event);
     switch (event.type) {
       case 'diff.updated':
         return selected ? { ...task, changedFiles: event.changedFiles } : task;
       case 'usage':
-        return selected ? { ...task, usage: event.usage } : task;
+        return multi ? task : { ...task, usage: event.usage };
       case 'question':
         return { ...task, question: { id: event.questionId, text: event.text } };
       case 'agent.finished':
@@ -168,4 +174,14 @@ export class TaskModel implements Disposable {
         return task;
     }
   }
+}
+
+/**
+ * The review diff of a task is stale when the files it mirrors moved on: new changed files, or
+ * another best-of-N attempt selected (its files may even have the same names and counts).
+ */
+function diffMoved(before: Task | undefined, after: Task | undefined): boolean {
+  if (!before || !after) return false;
+  if ((before.selectedAttempt ?? 0) !== (after.selectedAttempt ?? 0)) return true;
+  return !sameFiles(before.changedFiles, after.changedFiles);
 }

@@ -1,7 +1,8 @@
 // A task's timeline: the event log folded into what the panel shows (messages assembled from
 // streamed deltas, tool calls joined with their output, questions, steering, the summary).
-import type { TaskEvent } from '../../protocol';
+import type { Task, TaskEvent } from '../../protocol';
 import type { TimelineItem } from '../webview/messages';
+import { toolLabel } from './toolLabel';
 
 export type { TimelineItem };
 
@@ -13,6 +14,9 @@ const MAX_ITEMS = 2000;
 export class Timeline {
   readonly items: TimelineItem[] = [];
   private readonly byId = new Map<string, TimelineItem>();
+  /** What the last task.status said, so a repeat (a best-of-N selection) adds no duplicate line. */
+  private lastStatus: string | undefined;
+  private lastSelected: number | undefined;
 
   apply(event: TaskEvent): boolean {
     const attempt = event.attempt ?? 0;
@@ -22,9 +26,15 @@ export class Timeline {
       case 'diff.updated':
       case 'usage':
         return false;
-      case 'task.status':
-        this.push({ kind: 'status', id: `s${event.seq}`, text: event.status.replace(/_/g, ' ') });
-        return true;
+      case 'task.status': {
+        let changed = false;
+        if (event.status !== this.lastStatus) {
+          this.push({ kind: 'status', id: `s${event.seq}`, text: event.status.replace(/_/g, ' ') });
+          changed = true;
+        }
+        this.lastStatus = event.status;
+        return this.noteSelection(event.task, `a${event.seq}`) || changed;
+      }
       case 'agent.delta': {
         const id = `m${attempt}:${event.messageId}`;
         const item = this.byId.get(id);
@@ -49,6 +59,7 @@ export class Timeline {
           kind: 'tool',
           id: `t${attempt}:${event.callId}`,
           name: event.name,
+          label: toolLabel(event.name, event.args),
           args: describeArgs(event.args),
           output: '',
           state: 'running',
@@ -73,9 +84,14 @@ export class Timeline {
         item.durationMs = event.durationMs;
         return true;
       }
-      case 'question':
-        this.push({ kind: 'question', id: `q${event.questionId}`, text: event.text, answered: false });
+      case 'question': {
+        // The server announces one question twice (the agent's tool call, then the task waiting
+        // for input, each with its own id): an open question of the same attempt shows once.
+        const open = this.items.some((i) => i.kind === 'question' && !i.answered && i.attempt === attempt && i.text === event.text);
+        if (open) return false;
+        this.push({ kind: 'question', id: `q${attempt}:${event.questionId}`, text: event.text, answered: false, attempt });
         return true;
+      }
       case 'user.message':
         if (event.kind === 'answer') {
           for (const item of this.items) if (item.kind === 'question') item.answered = true;
@@ -83,9 +99,10 @@ export class Timeline {
         this.push({ kind: 'user', id: `u${event.seq}`, text: event.text, messageKind: event.kind });
         return true;
       case 'setup.log': {
-        const last = this.items[this.items.length - 1];
-        if (last?.kind === 'setup') last.text = cap(`${last.text}\n${event.text}`);
-        else this.push({ kind: 'setup', id: `l${event.seq}`, text: event.text });
+        // Parallel attempts interleave their setup logs: each attempt keeps its own block.
+        const block = this.openSetup(attempt);
+        if (block) block.text = cap(`${block.text}\n${event.text}`);
+        else this.push({ kind: 'setup', id: `l${event.seq}`, text: event.text, attempt });
         return true;
       }
       case 'agent.finished': {
@@ -97,7 +114,7 @@ export class Timeline {
         return true;
       }
       case 'warning':
-        this.push({ kind: 'warning', id: `w${event.seq}`, text: event.error.message });
+        this.push({ kind: 'warning', id: `w${event.seq}`, text: event.error.message, attempt });
         return true;
       case 'pull_request':
         this.push({ kind: 'pullRequest', id: `p${event.seq}`, url: event.pullRequest.url, number: event.pullRequest.number });
@@ -107,6 +124,29 @@ export class Timeline {
         return unreachable;
       }
     }
+  }
+
+  /**
+   * Best-of-N: one line when the task starts to mirror another attempt. Also called for a task
+   * from a REST answer, since the server announces a selection that keeps the status by no event.
+   */
+  noteSelection(task: Task, id = `a:${task.updatedAt}`): boolean {
+    const total = task.attempts?.length ?? 0;
+    const selected = task.selectedAttempt;
+    if (total < 2 || selected === undefined || selected === this.lastSelected) return false;
+    this.lastSelected = selected;
+    this.push({ kind: 'status', id, text: `attempt ${selected + 1} of ${total} selected` });
+    return true;
+  }
+
+  /** The attempt's setup block that nothing of the same attempt has followed yet. */
+  private openSetup(attempt: number): Extract<TimelineItem, { kind: 'setup' }> | undefined {
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const item = this.items[i]!;
+      if (!('attempt' in item) || item.attempt !== attempt) continue;
+      return item.kind === 'setup' ? item : undefined;
+    }
+    return undefined;
   }
 
   private push(item: TimelineItem): void {

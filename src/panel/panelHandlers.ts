@@ -58,6 +58,10 @@ export const PANEL_HANDLERS: Handlers = {
     await vscode.commands.executeCommand(ACTION_COMMANDS[message.action], message.taskId);
   },
 
+  selectAttempt: async (message) => {
+    await vscode.commands.executeCommand('delegate.selectAttempt', message.taskId, message.attempt);
+  },
+
   compose: async (_message, ctx) => {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file');
     const r = await ctx.submitter.capture(editor);

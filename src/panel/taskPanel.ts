@@ -169,7 +169,7 @@ export class TaskPanel implements vscode.Disposable {
       type: 'task',
       task,
       items: structuredClone(this.model.timeline(task.id)?.items ?? []),
-      review: counts && counts.total ? describeCounts(counts) : null,
+      review: counts && counts.total ? { label: describeCounts(counts), rejected: counts.rejected } : null,
     });
   }
 

@@ -1,7 +1,9 @@
 // Accept / Reject above every hunk on the agent's side of a review diff, with the hunk's state.
+// vscode.diff(base, head) puts the head document (side=head) on the modified side, the only side
+// with lenses; the diff editor shows them because package.json defaults diffEditor.codeLens on.
 import * as vscode from 'vscode';
 import type { DiffStore } from './diffStore';
-import type { ReviewState } from './reviewState';
+import { describeDecision, type ReviewState } from './reviewState';
 import { fromReviewUri, REVIEW_SCHEME } from './reviewUri';
 
 export class ReviewCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
@@ -23,11 +25,13 @@ export class ReviewCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     if (!file) return [];
     const decisions = this.review.decisions(target.taskId, file);
     return file.hunks.flatMap((hunk, index) => {
-      const line = Math.min(Math.max(0, hunk.newStart - 1), Math.max(0, document.lineCount - 1));
+      // A pure deletion (no new lines) starts after line newStart of the agent's side.
+      const first = hunk.newLines === 0 ? hunk.newStart : hunk.newStart - 1;
+      const line = Math.min(Math.max(0, first), Math.max(0, document.lineCount - 1));
       const range = new vscode.Range(line, 0, line, 0);
       const args = [target.taskId, target.path, index];
       const decision = decisions[index] ?? 'undecided';
-      const label = `Hunk ${index + 1}/${file.hunks.length}: ${decision}`;
+      const label = `Hunk ${index + 1} of ${file.hunks.length}: ${describeDecision(decision)}`;
       return [
         new vscode.CodeLens(range, { title: label, command: '' }),
         new vscode.CodeLens(range, {

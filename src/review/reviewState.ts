@@ -89,10 +89,21 @@ export class ReviewState implements Disposable {
   }
 }
 
+/**
+ * The review in a few words. Undecided hunks are applied like accepted ones, so they count as
+ * accepted here: "2 hunks: 1 accepted, 1 rejected", "2 hunks, none rejected" — never "0/2
+ * accepted", which reads as if nothing would be applied.
+ */
 export function describeCounts(c: ReviewCounts): string {
-  const parts = [`${c.accepted}/${c.total} hunks accepted`];
-  if (c.rejected) parts.push(`${c.rejected} rejected`);
-  return parts.join(', ');
+  const hunks = `${c.total} hunk${c.total === 1 ? '' : 's'}`;
+  if (c.rejected === 0) return `${hunks}, none rejected`;
+  if (c.rejected === c.total) return `${hunks}, ${c.total === 1 ? 'rejected' : 'all rejected'}`;
+  return `${hunks}: ${c.total - c.rejected} accepted, ${c.rejected} rejected`;
+}
+
+/** How one hunk's decision reads above it in the review diff. */
+export function describeDecision(decision: Decision): string {
+  return decision === 'undecided' ? 'not reviewed, will be applied' : decision;
 }
 
 function key(taskId: string): string {

@@ -64,9 +64,9 @@ export class ApiClient {
     return r.ok ? ok(undefined) : r;
   }
 
-  async selectAttempt(id: string, attempt: number, signal?: AbortSignal): Promise<Result<void>> {
-    const r = await this.send('POST', `/v1/tasks/${enc(id)}/select-attempt`, { body: { attempt }, signal });
-    return r.ok ? ok(undefined) : r;
+  /** Makes the task mirror one best-of-N attempt; answers the task as it now is. */
+  selectAttempt(id: string, attempt: number, signal?: AbortSignal): Promise<Result<Task>> {
+    return this.json('POST', `/v1/tasks/${enc(id)}/select-attempt`, Task, { body: { attempt }, signal });
   }
 
   createPullRequest(id: string, body: PullRequestRequest, signal?: AbortSignal): Promise<Result<PullRequestResponse>> {

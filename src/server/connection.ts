@@ -2,6 +2,7 @@
 // (reconnect + resume) feeding the task model, and reconciles the task list after every replay.
 import * as vscode from 'vscode';
 import { readSettings } from '../config';
+import { hasAttempts } from '../model/attempts';
 import type { TaskModel } from '../model/taskModel';
 import { ApiClient, isLoopbackUrl, type ServerEndpoint } from './apiClient';
 import { EventStream, type StreamState } from './eventStream';
@@ -40,6 +41,12 @@ export class Connection implements vscode.Disposable {
         }
         model.applyFrame(frame);
         if (frame.type === 'replayed') void this.refreshTasks();
+        if (frame.type === 'event' && frame.event.type === 'agent.finished' && !model.replaying) {
+          // One best-of-N attempt ended while others run: the stream says nothing about its status
+          // until the whole task moves, so ask for it (its "Use this one" becomes possible now).
+          const task = model.get(frame.event.taskId);
+          if (task && hasAttempts(task)) void this.refreshTask(task.id);
+        }
       }),
       this.stream.onState((state) => this.onState(state)),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -78,6 +85,13 @@ export class Connection implements vscode.Disposable {
     const started = this.localServer.start(settings.serverCommand, this.serverCwd, port);
     if (started) setTimeout(() => this.stream.reconnect(), 1500);
     return started;
+  }
+
+  /** Re-reads one task (REST is the truth about fields no event carries). */
+  async refreshTask(id: string): Promise<void> {
+    const r = await this.api.getTask(id);
+    if (r.ok) this.model.upsert(r.value);
+    else this.log.warn(`reading task ${id} failed: ${r.error.message}`);
   }
 
   /** Re-reads the task list; the server's list decides which tasks still exist. */

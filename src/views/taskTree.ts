@@ -3,6 +3,7 @@
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import { isFinished, type ChangedFile, type Task, type TaskStatus } from '../../protocol';
+import { attemptDescription, attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
 import type { TaskModel } from '../model/taskModel';
 import type { DiffStore } from '../review/diffStore';
 import { describeCounts, type ReviewState } from '../review/reviewState';
@@ -76,6 +77,8 @@ export class TaskTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     const [icon, color] = ICONS[task.status];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     const parts = [statusLabel(task.status), formatElapsed(elapsedMs(task))];
+    const attempt = attemptDescription(task);
+    if (attempt) parts.push(attempt);
     const adds = task.changedFiles.reduce((n, f) => n + f.additions, 0);
     const dels = task.changedFiles.reduce((n, f) => n + f.deletions, 0);
     if (task.changedFiles.length) parts.push(`+${adds} −${dels}`);
@@ -98,8 +101,7 @@ export class TaskTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     if (dir !== '.') parts.unshift(dir);
     const diff = this.diffs.peek(task.id)?.find((f) => f.path === file.path);
     if (diff && diff.hunks.length) {
-      const c = this.review.counts(task.id, [diff]);
-      parts.push(`${c.accepted}/${c.total} accepted${c.rejected ? `, ${c.rejected} rejected` : ''}`);
+      parts.push(describeCounts(this.review.counts(task.id, [diff])));
     }
     item.description = parts.join(' · ');
     item.tooltip = `${file.path} (${file.status})`;
@@ -127,12 +129,14 @@ function elapsedMs(task: Task): number {
   return end - start;
 }
 
-/** Drives the context menus: `delegateTask <phase> <status> [changes] [pr]`. */
+/** Drives the context menus: `delegateTask <phase> <status> [changes] [pr] [attempts]`. */
 export function contextValue(task: Task): string {
   const phase = task.status === 'queued' ? 'queued' : isFinished(task.status) ? 'finished' : 'active';
   const parts = ['delegateTask', phase, task.status];
   if (task.changedFiles.length) parts.push('changes');
   if (task.pullRequest) parts.push('pr');
+  // Last, so the menus' `changes$` / `pr$` patterns only need an optional ` attempts`.
+  if (hasAttempts(task)) parts.push('attempts');
   return parts.join(' ');
 }
 
@@ -143,6 +147,9 @@ function tooltip(task: Task, progress: string | undefined): vscode.MarkdownStrin
   if (task.error) md.appendMarkdown(`\n\n$(error) `).appendText(task.error.message);
   if (task.question) md.appendMarkdown(`\n\n$(question) `).appendText(task.question.text);
   if (progress) md.appendMarkdown(`\n\n${progress}`);
+  for (const row of attemptRows(task)) {
+    md.appendMarkdown(`\n\n${row.selected ? '$(check) ' : ''}**${row.title}** — `).appendText(describeAttempt(row));
+  }
   const u = task.usage;
   md.appendMarkdown(`\n\n${u.inputTokens} in / ${u.outputTokens} out tokens${u.costUsd !== null ? ` · $${u.costUsd.toFixed(2)}` : ''}`);
   return md;

@@ -2,7 +2,8 @@
 // sides (the webview is a separate, less trusted context; the extension may be newer than a
 // restored webview).
 import * as z from 'zod';
-import { NetworkMode, Selection, Task, TestResult } from '../../protocol';
+// Straight from the module, not the index: the webview bundle need not carry events and diffs.
+import { NetworkMode, Selection, Task, TestResult } from '../../protocol/task';
 
 export const TimelineItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('agent'), id: z.string(), text: z.string(), streaming: z.boolean(), attempt: z.number() }),
@@ -11,6 +12,9 @@ export const TimelineItem = z.discriminatedUnion('kind', [
     kind: z.literal('tool'),
     id: z.string(),
     name: z.string(),
+    /** One readable line: the files a patch touches, the command, the path read. */
+    label: z.string(),
+    /** The call's main argument in full (the patch, the command). */
     args: z.string(),
     output: z.string(),
     state: z.enum(['running', 'ok', 'failed']),
@@ -18,11 +22,11 @@ export const TimelineItem = z.discriminatedUnion('kind', [
     durationMs: z.number().nullable(),
     attempt: z.number(),
   }),
-  z.object({ kind: z.literal('question'), id: z.string(), text: z.string(), answered: z.boolean() }),
+  z.object({ kind: z.literal('question'), id: z.string(), text: z.string(), answered: z.boolean(), attempt: z.number() }),
   z.object({ kind: z.literal('user'), id: z.string(), text: z.string(), messageKind: z.enum(['steer', 'answer', 'followup']) }),
   z.object({ kind: z.literal('status'), id: z.string(), text: z.string() }),
-  z.object({ kind: z.literal('setup'), id: z.string(), text: z.string() }),
-  z.object({ kind: z.literal('warning'), id: z.string(), text: z.string() }),
+  z.object({ kind: z.literal('setup'), id: z.string(), text: z.string(), attempt: z.number() }),
+  z.object({ kind: z.literal('warning'), id: z.string(), text: z.string(), attempt: z.number() }),
   z.object({
     kind: z.literal('finished'),
     id: z.string(),
@@ -60,7 +64,8 @@ export const HostMessage = z.discriminatedUnion('type', [
     type: z.literal('task'),
     task: Task,
     items: z.array(TimelineItem),
-    review: z.string().nullable(),
+    /** The review in words ("2 hunks: 1 accepted, 1 rejected") and how many hunks are rejected. */
+    review: z.object({ label: z.string(), rejected: z.number().int().nonnegative() }).nullable(),
   }),
   z.object({ type: z.literal('connection'), connection: ConnectionView }),
   z.object({ type: z.literal('submitted'), taskId: z.string() }),
@@ -85,6 +90,8 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('send'), taskId: z.string(), text: z.string().trim().min(1).max(100_000) }),
   z.object({ type: z.literal('action'), taskId: z.string(), action: PanelAction }),
+  /** "Use this one" on a best-of-N attempt (0-based index, as the server counts). */
+  z.object({ type: z.literal('selectAttempt'), taskId: z.string(), attempt: z.number().int().min(0).max(3) }),
   z.object({ type: z.literal('compose') }),
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
@@ -95,5 +102,7 @@ export const PanelState = z.object({
   taskId: z.string().optional(),
   draft: z.string().optional(),
   expanded: z.array(z.string()).optional(),
+  /** Best-of-N: the timeline shows one attempt only (absent: all of them). */
+  attemptFilter: z.number().int().min(0).optional(),
 });
 export type PanelState = z.infer<typeof PanelState>;

@@ -1,6 +1,7 @@
 // The task panel's script (runs in the webview, bundled to media/dist/panel.js). It renders what
 // the extension sends and posts user intent back; both directions are validated (messages.ts).
-import type { Task } from '../../protocol';
+import type { Task } from '../../protocol/task';
+import { attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
 import { HostMessage, PanelState, type PanelAction, type TimelineItem, type WebviewMessage } from './messages';
 
 interface VsCodeApi {
@@ -150,6 +151,8 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
   const task = message.task;
   const switched = currentTask?.id !== task.id;
   currentTask = task;
+  if (switched && state.taskId !== task.id) delete state.attemptFilter;
+  if (!hasAttempts(task)) delete state.attemptFilter;
   state.taskId = task.id;
   showView('task');
   showError(null);
@@ -161,7 +164,7 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
   if (hasChanges && !active) buttons.push(button('Apply', 'apply', task.id));
   if (hasChanges && !active && !task.pullRequest) buttons.push(button('Pull Request', 'pullRequest', task.id));
   if (task.pullRequest) buttons.push(button(`PR #${task.pullRequest.number}`, 'openPullRequest', task.id));
-  if (hasChanges && !active && message.review?.includes('rejected')) buttons.push(button('Send Rejections', 'sendRejections', task.id));
+  if (hasChanges && !active && (message.review?.rejected ?? 0) > 0) buttons.push(button('Send Rejections', 'sendRejections', task.id));
   if (!active) buttons.push(button('Remove', 'remove', task.id));
   const newTask = el('button', {}, 'New Task');
   newTask.addEventListener('click', () => send({ type: 'compose' }));
@@ -177,15 +180,62 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
       el('span', {}, `${task.repo.name}${task.repo.branch ? ` · ${task.repo.branch}` : ''}`),
       el('span', { title: 'token usage' }, usage),
       hasChanges ? el('span', {}, `${task.changedFiles.length} file(s) +${adds} −${dels}`) : null,
-      message.review ? el('span', { class: 'review' }, message.review) : null),
+      message.review ? el('span', { class: 'review' }, message.review.label) : null),
     task.error ? el('p', { class: 'error' }, task.error.message) : null,
     el('div', { class: 'actions' }, ...buttons),
+    renderAttempts(task),
   ];
   taskHeader.replaceChildren(...header.filter((n): n is Node => n !== null));
   messageInput.placeholder =
     task.status === 'waiting_for_input' ? 'Answer the question…' : active ? 'Steer the agent (read at its next turn)…' : 'Follow up (same workspace)…';
   sendButton.textContent = task.status === 'waiting_for_input' ? 'Answer' : active ? 'Steer' : 'Follow Up';
-  renderTimeline(message.items, switched);
+  lastItems = message.items;
+  renderTimeline(filterItems(message.items), switched);
+}
+
+let lastItems: TimelineItem[] = [];
+
+/** Best-of-N: one row per attempt with its result and "Use this one"; nothing for one attempt. */
+function renderAttempts(task: Task): HTMLElement | null {
+  const rows = attemptRows(task);
+  if (rows.length === 0) return null;
+  const list = el('ol', { class: 'attempts', 'aria-label': 'Attempts' });
+  for (const row of rows) {
+    const use = el('button', row.selectable ? { class: 'use-attempt' } : { class: 'use-attempt', disabled: '' }, row.selected ? 'Selected' : 'Use this one');
+    use.setAttribute('aria-label', row.selected ? `${row.title} is selected` : `Use ${row.title}`);
+    use.addEventListener('click', () => send({ type: 'selectAttempt', taskId: task.id, attempt: row.index }));
+    const note = row.error ?? row.summary;
+    list.append(el('li', { class: `attempt${row.selected ? ' selected' : ''}`, 'data-attempt': String(row.index) },
+      el('div', { class: 'attempt-head' },
+        el('strong', {}, row.title),
+        el('span', { class: `badge status-${row.status}` }, row.status.replace(/_/g, ' ')),
+        el('span', { class: 'muted' }, describeAttempt(row).split(' · ').slice(1).join(' · ')),
+        use),
+      note ? el('div', { class: row.error ? 'attempt-note attempt-error' : 'attempt-note' }, note.split('\n', 1)[0] ?? '') : null));
+  }
+  const filter = el('select', { 'aria-label': 'Timeline of' },
+    el('option', { value: '' }, 'all attempts'),
+    ...rows.map((r) => el('option', { value: String(r.index) }, r.title)));
+  filter.value = state.attemptFilter === undefined ? '' : String(state.attemptFilter);
+  filter.addEventListener('change', () => {
+    if (filter.value === '') delete state.attemptFilter;
+    else state.attemptFilter = Number(filter.value);
+    save();
+    renderTimeline(filterItems(lastItems), true);
+  });
+  return el('section', { class: 'attempts-box', 'aria-label': 'Best of N' }, list, el('label', { class: 'muted' }, 'Timeline of ', filter));
+}
+
+/** With the attempt filter on, the other attempts' items go; task-wide items always stay. */
+function filterItems(items: TimelineItem[]): TimelineItem[] {
+  const only = state.attemptFilter;
+  return only === undefined ? items : items.filter((i) => !('attempt' in i) || i.attempt === only);
+}
+
+/** "A2" before an item of attempt 2 when the task ran several attempts. */
+function attemptTag(item: TimelineItem): HTMLElement | null {
+  if (!currentTask || !hasAttempts(currentTask) || !('attempt' in item)) return null;
+  return el('span', { class: 'attempt-tag', title: `attempt ${item.attempt + 1}` }, `A${item.attempt + 1}`);
 }
 
 const rendered = new Map<string, { sig: string; node: HTMLElement }>();
@@ -217,6 +267,15 @@ function renderTimeline(items: TimelineItem[], reset: boolean): void {
 }
 
 function renderItem(item: TimelineItem): HTMLElement {
+  const node = renderItemBody(item);
+  const tag = attemptTag(item);
+  // Inside a <details> the tag belongs in its one-line summary, in a message before its first word.
+  const first = node.firstElementChild;
+  if (tag) (node.querySelector('summary') ?? (first?.classList.contains('text') ? first : node)).prepend(tag);
+  return node;
+}
+
+function renderItemBody(item: TimelineItem): HTMLElement {
   switch (item.kind) {
     case 'agent':
       return el('li', { class: `item agent${item.streaming ? ' streaming' : ''}` }, el('div', { class: 'text' }, item.text));
@@ -226,11 +285,11 @@ function renderItem(item: TimelineItem): HTMLElement {
       const details = el('details', expanded.has(item.id) ? { open: '' } : {},
         el('summary', {},
           el('span', { class: `tool-state ${item.state}` }, item.state === 'running' ? '…' : item.state === 'ok' ? '✓' : '✗'),
-          ` ${item.name} `,
-          el('code', {}, item.args.split('\n', 1)[0]?.slice(0, 120) ?? ''),
+          ' ',
+          el('code', { title: item.name }, item.label),
           item.exitCode !== null ? el('span', { class: 'muted' }, ` exit ${item.exitCode}`) : null,
           item.durationMs !== null ? el('span', { class: 'muted' }, ` ${(item.durationMs / 1000).toFixed(1)}s`) : null),
-        item.args.includes('\n') ? el('pre', { class: 'code' }, item.args) : null,
+        item.args.includes('\n') || item.label.endsWith('…') ? el('pre', { class: 'code' }, item.args) : null,
         el('pre', { class: 'output' }, item.output || (item.state === 'running' ? 'running…' : '(no output)')));
       details.addEventListener('toggle', () => {
         if (details.open) expanded.add(item.id);
