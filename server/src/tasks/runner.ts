@@ -40,6 +40,9 @@ export interface AttemptJob {
 }
 
 export class TaskRunner {
+  /** Last snapshot per attempt key: a new one means the diff changed. */
+  private readonly snapshots = new Map<string, string>();
+
   constructor(private readonly deps: RunnerDeps) {}
 
   async run(job: AttemptJob, signal: AbortSignal): Promise<void> {
@@ -122,6 +125,7 @@ export class TaskRunner {
       }
     } finally {
       this.deps.questions.delete(job.key);
+      this.snapshots.delete(job.key);
       await sandbox?.dispose().catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }));
       tlog.info('attempt ended', { ms: Date.now() - started });
     }
@@ -139,9 +143,12 @@ export class TaskRunner {
   /** Snapshot the work and refresh the changed files; emits diff.updated when they changed. */
   private async recordWork(job: AttemptJob, workspace: Workspace, why: string): Promise<ChangedFile[]> {
     const changedFiles = await workspace.changedFiles();
-    await workspace.snapshot(why);
+    // The snapshot id changes with any content change, even one that keeps the line counts.
+    const snapshot = await workspace.snapshot(why);
+    const previousSnapshot = this.snapshots.get(job.key);
+    this.snapshots.set(job.key, snapshot);
     const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
-    if (JSON.stringify(previous) !== JSON.stringify(changedFiles)) {
+    if ((previousSnapshot !== undefined && snapshot !== previousSnapshot) || JSON.stringify(previous) !== JSON.stringify(changedFiles)) {
       this.deps.events.setAttempt(job.taskId, job.index, { changedFiles }, {}, [{ type: 'diff.updated', changedFiles }]);
     }
     return changedFiles;

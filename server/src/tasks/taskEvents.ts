@@ -45,11 +45,17 @@ export class TaskEvents {
     const current = this.store.getTask(taskId);
     if (!current) throw new Error(`no task ${taskId}`);
     const derived = deriveTask({ ...current, ...taskPatch }, attempts);
-    const statusChanged = derived.status !== current.status;
+    // task.status carries the whole task: send it when the task's status moves, and also when an
+    // attempt's status or the selected attempt changes (best-of-N), so every client stays current.
+    // The question itself is announced by the agent's own `question` event.
+    const announce =
+      derived.status !== current.status ||
+      (patch.status !== undefined && attempts.length > 1) ||
+      ('selectedAttempt' in taskPatch && taskPatch.selectedAttempt !== current.selectedAttempt) ||
+      'question' in taskPatch;
     const { task, events: stored } = this.store.updateTask(taskId, { ...taskPatch, ...derived }, (t) => [
       ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) }) as NewEvent),
-      ...(taskPatch.question ? [{ type: 'question' as const, taskId, questionId: taskPatch.question.id, text: taskPatch.question.text, ...(index > 0 ? { attempt: index } : {}) }] : []),
-      ...(statusChanged ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
+      ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
     ]);
     this.bus.publish(stored);
     return task;

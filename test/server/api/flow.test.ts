@@ -107,6 +107,8 @@ describe('a task from start to finish through the API', function () {
     assert.equal(waiting.question?.text, 'Which name?');
     // The steering message reached the model on the request after it was sent.
     assert.ok(model.requests.some((r) => JSON.stringify(r).includes('Please prefer short names.')));
+    const questions = (await allEvents(server, t.id)).filter((e) => e.type === 'question');
+    assert.equal(questions.length, 1, 'the question is announced once');
     const answer = await api<{ kind: string }>(server, 'POST', `/v1/tasks/${t.id}/messages`, { text: 'Call it sum.' });
     assert.equal(answer.body.kind, 'answer');
     const done = await waitForTask(server, t.id, isDone);
