@@ -114,6 +114,18 @@ export const EMPTY_USAGE: Usage = {
   modelRequests: 0,
 };
 
+/** Usage of two runs together (best-of-N attempts, follow-ups). */
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    costUsd: a.costUsd === null && b.costUsd === null ? null : (a.costUsd ?? 0) + (b.costUsd ?? 0),
+    modelRequests: a.modelRequests + b.modelRequests,
+  };
+}
+
 export const ChangedFile = z.object({
   path: z.string(),
   status: z.enum(['added', 'modified', 'deleted', 'renamed']),

@@ -1,7 +1,7 @@
 // Best-of-N as the views show it: one row per attempt and the "attempt 2 of 3" label. Pure (no
 // `vscode`), shared by the tree, the quick pick and the panel's webview script.
 import type { TaskEvent } from '../../protocol/events';
-import { isFinished, type AttemptInfo, type ChangedFile, type Task, type Usage } from '../../protocol/task';
+import { addUsage, EMPTY_USAGE, isFinished, type AttemptInfo, type ChangedFile, type Task } from '../../protocol/task';
 
 export interface AttemptRow {
   index: number;
@@ -88,24 +88,11 @@ export function reduceAttempt(task: Task, event: TaskEvent): Task {
       return task;
   }
   const attempts = task.attempts.map((a, i) => (i === at ? after : a));
-  return { ...task, attempts, usage: attempts.reduce((u, a) => addUsage(u, a.usage), zeroUsage()) };
+  return { ...task, attempts, usage: attempts.reduce((u, a) => addUsage(u, a.usage), EMPTY_USAGE) };
 }
 
 export function sameFiles(a: readonly ChangedFile[], b: readonly ChangedFile[]): boolean {
   return a.length === b.length && a.every((f, i) => JSON.stringify(f) === JSON.stringify(b[i]));
 }
 
-function zeroUsage(): Usage {
-  return { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null, modelRequests: 0 };
-}
 
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-    costUsd: a.costUsd === null && b.costUsd === null ? null : (a.costUsd ?? 0) + (b.costUsd ?? 0),
-    modelRequests: a.modelRequests + b.modelRequests,
-  };
-}

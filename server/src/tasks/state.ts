@@ -1,21 +1,12 @@
 // Pure functions from attempts to the task's public view. With one attempt the task mirrors it;
 // with best-of-N the task is active while any attempt is, and mirrors the selected attempt.
-import { EMPTY_USAGE, type AttemptInfo, type Task, type TaskStatus, type Usage } from '../../../protocol';
+import { addUsage, EMPTY_USAGE, type AttemptInfo, type Task, type TaskStatus } from '../../../protocol';
+
+export { addUsage };
 import type { AttemptRecord } from '../store/types';
 
 export function attemptKey(taskId: string, index: number, attempts: number): string {
   return attempts > 1 ? `${taskId}-${index}` : taskId;
-}
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-    costUsd: a.costUsd === null && b.costUsd === null ? null : (a.costUsd ?? 0) + (b.costUsd ?? 0),
-    modelRequests: a.modelRequests + b.modelRequests,
-  };
 }
 
 const ACTIVE_ORDER: TaskStatus[] = ['waiting_for_input', 'running', 'preparing', 'queued'];
