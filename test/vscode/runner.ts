@@ -1,15 +1,19 @@
 // The real-VS-Code test tier: builds the extension and its test suite, starts the scripted model,
-// the Delegate server, code-server and Chromium, runs the suite inside the extension host
-// (test/vscode/suite), then drives the workbench UI (smoke.ts). Writes the counts to
+// a fake GitHub (git smart HTTP + the pull-request REST API) that the test workspaces' origin
+// points at, the Delegate server, code-server and Chromium, runs the suite inside the extension
+// host (test/vscode/suite), then drives the workbench UI (smoke.ts). Writes the counts to
 // DELEGATE_TEST_STATS and screenshots to test-output/vscode/; exits non-zero on any failure.
-//   node --require tsx/cjs test/vscode/runner.ts [--grep PATTERN] [--suite-only | --smoke-only]
+//   node --require tsx/cjs test/vscode/runner.ts [--grep PATTERN] [--suite-only | --smoke-only] [--docs-images]
+// --docs-images: after a smoke run without failures, refresh the README tour's pictures in docs/images/.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { installCodeServer, startCodeServer, type CodeServer } from '../support/codeServer';
 import { startFakeModel } from '../support/fakeModel';
+import { startFakeGitHub, type FakeGitHub } from '../support/githubDouble';
 import { startServer, type ServerProcess } from '../support/serverProcess';
 import { startControlServer } from './controlServer';
 import { runSmoke, type TestResult } from './smoke';
@@ -23,7 +27,15 @@ const outDir = resolve(process.env.DELEGATE_VSCODE_OUT ?? join(repoRoot, 'test-o
 const suiteDir = join(repoRoot, 'dist-test', 'vscode', 'suite');
 const suiteTimeoutMs = Number(process.env.DELEGATE_VSCODE_SUITE_TIMEOUT_MS ?? 15 * 60_000);
 
-interface Args { grep?: string; suite: boolean; smoke: boolean }
+interface Args { grep?: string; suite: boolean; smoke: boolean; docsImages: boolean }
+
+/** Smoke screenshots (test-output/vscode) → the stable names the README uses (docs/images). */
+const DOCS_IMAGES: Readonly<Record<string, string>> = {
+  'queue-running.png': 'queue-running.png',
+  'panel-question.png': 'panel-question.png',
+  'review-diff.png': 'review-codelens.png',
+  'pull-request.png': 'pull-request.png',
+};
 
 function parseArgs(argv: string[]): Args {
   const grepAt = argv.indexOf('--grep');
@@ -31,6 +43,7 @@ function parseArgs(argv: string[]): Args {
     grep: grepAt >= 0 ? argv[grepAt + 1] : undefined,
     suite: !argv.includes('--smoke-only'),
     smoke: !argv.includes('--suite-only'),
+    docsImages: argv.includes('--docs-images'),
   };
 }
 
@@ -82,7 +95,18 @@ async function main(): Promise<number> {
 
     const fakeModel = await startFakeModel();
     cleanups.push(() => fakeModel.close());
-    server = await startServer({ modelBaseUrl: fakeModel.baseUrl, dataDir: join(tmp, 'server-data') });
+    // The workspaces' origin is a repository on the fake GitHub, so pull requests have somewhere to go.
+    const githubToken = `ghp_${randomBytes(18).toString('hex')}`;
+    const github = await startFakeGitHub({ token: githubToken });
+    cleanups.push(() => github.close());
+    await publishToFakeGitHub(github, suiteWorkspace, 'octo', 'demo');
+    await publishToFakeGitHub(github, smokeWorkspace, 'octo', 'smoke');
+    server = await startServer({
+      modelBaseUrl: fakeModel.baseUrl,
+      dataDir: join(tmp, 'server-data'),
+      // Room for the parallel test's three tasks at once, whatever the core count.
+      args: ['--github-api-url', github.apiBaseUrl, '--max-parallel', '4'],
+    });
     cleanups.push(() => server?.stop());
     log(`server ${server.url} (pid ${server.pid}), model ${fakeModel.baseUrl}`);
 
@@ -94,6 +118,8 @@ async function main(): Promise<number> {
           server = await old.restart();
           return { url: server.url };
         },
+        readBranch: (owner, repo, branch) => github.readBranch(owner, repo, branch),
+        pulls: () => github.pulls,
       },
       log,
     );
@@ -101,6 +127,7 @@ async function main(): Promise<number> {
 
     codeServer = await startCodeServer({
       install: installed.install,
+      extensionsDir: extensionsWithFakeGitHubSignIn(tmp),
       env: {
         DELEGATE_TEST_SERVER_URL: server.url,
         DELEGATE_TOKEN: server.token,
@@ -108,6 +135,8 @@ async function main(): Promise<number> {
         DELEGATE_TEST_CONTROL_URL: control.url,
         DELEGATE_TEST_WORKSPACE: suiteWorkspace,
         DELEGATE_TEST_RESULTS: resultsFile,
+        DELEGATE_TEST_GITHUB_TOKEN: githubToken,
+        DELEGATE_TEST_GITHUB_URL: github.url,
         ...(args.grep ? { DELEGATE_TEST_GREP: args.grep } : {}),
       },
       userSettings: { 'delegate.serverUrl': server.url, 'delegate.autoStartServer': false },
@@ -122,6 +151,8 @@ async function main(): Promise<number> {
       results.push(...(await runSuite(browser, codeServer, suiteWorkspace, resultsFile, consoleLines)));
     }
     if (args.smoke) {
+      // The suite's tasks would crowd the queue in the smoke's screenshots: the smoke starts empty.
+      await removeAllTasks(server);
       results.push(
         ...(await runSmoke({
           browser,
@@ -130,6 +161,9 @@ async function main(): Promise<number> {
           extensionPath: repoRoot,
           outDir,
           fakeModel,
+          github,
+          githubRepo: { owner: 'octo', repo: 'smoke' },
+          delegateInBackground: (prompt) => createLocalTask(server!, smokeWorkspace, prompt),
           log,
           onConsole: (line) => consoleLines.push(line),
         })),
@@ -140,6 +174,10 @@ async function main(): Promise<number> {
   }
 
   const failed = results.filter((r) => !r.ok);
+  if (args.docsImages && args.smoke && failed.length === 0) {
+    for (const [from, to] of Object.entries(DOCS_IMAGES)) cpSync(join(outDir, from), join(repoRoot, 'docs', 'images', to));
+    log(`docs/images: ${Object.values(DOCS_IMAGES).join(', ')}`);
+  }
   if (failed.length > 0) {
     printTail('workbench console', consoleLines, 150);
     if (codeServer) printTail('code-server output', codeServer.logs().split('\n'), 80);
@@ -192,6 +230,57 @@ async function runSuite(browser: Browser, cs: CodeServer, workspace: string, res
   // A failure mocha did not attribute to a test (e.g. a hook or a load error) still fails the tier.
   if (code !== 0 && r.failures.length === 0) out.push({ title: 'vscode suite', ok: false, message: `the workbench exited with ${code}` });
   return out;
+}
+
+/**
+ * An extensions folder holding only the stand-in for VS Code's GitHub sign-in (which needs
+ * github.com): installed under the built-in's identifier with a higher version, it replaces it,
+ * so "Create Pull Request" signs in through vscode.authentication and gets the fake's token.
+ */
+function extensionsWithFakeGitHubSignIn(tmp: string): string {
+  const source = join(repoRoot, 'test', 'vscode', 'fakeGitHubAuth');
+  const { publisher, name, version } = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as Record<string, string>;
+  const dir = join(tmp, 'extensions');
+  cpSync(source, join(dir, `${publisher}.${name}-${version}`), { recursive: true });
+  return dir;
+}
+
+async function serverCall(server: ServerProcess, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+async function removeAllTasks(server: ServerProcess): Promise<void> {
+  const { tasks } = (await serverCall(server, 'GET', '/v1/tasks')) as { tasks: { id: string }[] };
+  for (const t of tasks) await serverCall(server, 'DELETE', `/v1/tasks/${encodeURIComponent(t.id)}`);
+}
+
+/** A task on a repository of this machine, delegated through the REST API as another client would. */
+async function createLocalTask(server: ServerProcess, repo: string, prompt: string): Promise<void> {
+  await serverCall(server, 'POST', '/v1/tasks', { prompt, repo: { kind: 'local', path: repo } });
+}
+
+/**
+ * Makes the fake GitHub's `owner/name` hold exactly the workspace's `main` and points the
+ * workspace's `origin` at it, as if the user had cloned it from there.
+ */
+async function publishToFakeGitHub(github: FakeGitHub, workspace: string, owner: string, name: string): Promise<void> {
+  const { remoteUrl, dir } = await github.createRepo(owner, name, { 'README.md': 'placeholder\n' });
+  const git = (...args: string[]): void => {
+    const r = spawnSync('git', ['-C', workspace, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git('push', '-q', '--force', dir, 'main:main');
+  git('remote', 'add', 'origin', remoteUrl);
+  // What a fetch would record, without needing the token for it.
+  git('update-ref', 'refs/remotes/origin/main', 'main');
+  git('branch', '-q', '--set-upstream-to=origin/main', 'main');
 }
 
 /** Removes a temp tree, first detaching any mount a killed server's sandbox left inside it. */

@@ -1,11 +1,15 @@
-// UI smoke test: what a person does, done in the real workbench through Chromium. Open the
-// Delegate view, delegate a task from the command palette, watch it appear in the queue, open
-// its panel, open a review diff. Screenshots of each stage go to test-output/vscode/. DOM checks
-// stay few and lean on what users see (aria labels, text); the rest is tested through the API.
+// UI smoke test: the whole flow once, the way a person does it, in the real workbench through
+// Chromium: select code, "Delegate: Delegate Task…" from the command palette, watch the queue,
+// answer the agent's question in the task panel, review the changed file with the CodeLens above
+// each hunk, and open a pull request from the panel (signing in through VS Code's GitHub
+// authentication API). A screenshot of each stage goes to test-output/vscode/. DOM checks stay
+// few and lean on what users see (aria labels, text); the details are tested through the API.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import type { FakeModel, Step as ModelStep } from '../support/fakeModel';
+import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import type { FakeModel } from '../support/fakeModel';
+import type { FakeGitHub } from '../support/githubDouble';
+import * as script from './smokeScript';
 import { openWorkbench, workbenchUrl } from './workbench';
 
 export interface TestResult { title: string; ok: boolean; message?: string }
@@ -16,53 +20,34 @@ export interface SmokeOptions {
   workspace: string;
   extensionPath: string;
   outDir: string;
-  fakeModel: Pick<FakeModel, 'setScript'> | undefined;
+  fakeModel: Pick<FakeModel, 'setScript'>;
+  /** Where the smoke workspace's origin lives: the pull request is checked there. */
+  github: Pick<FakeGitHub, 'pulls' | 'readBranch'>;
+  githubRepo: { owner: string; repo: string };
+  /** Delegates the queue's two other tasks through the REST API. */
+  delegateInBackground(prompt: string): Promise<void>;
   log(line: string): void;
   onConsole(line: string): void;
 }
 
-const prompt = 'Add a farewell function next to greet [[script:smoke]]';
-const promptStart = 'Add a farewell function';
-const changedFile = 'greet.js';
-const addedText = 'Goodbye, ';
-
-/** The scripted agent: one patch to src/greet.js, then finish. */
-export const smokeScript: ModelStep[] = [
-  {
-    toolCalls: [{
-      name: 'apply_patch',
-      arguments: {
-        patch: [
-          '*** Begin Patch',
-          '*** Update File: src/greet.js',
-          '@@',
-          ' function greet(name) {',
-          '   return `Hello, ${name}`;',
-          ' }',
-          '+',
-          '+function farewell(name) {',
-          '+  return `Goodbye, ${name}`;',
-          '+}',
-          ' ',
-          '-module.exports = { greet };',
-          '+module.exports = { greet, farewell };',
-          '*** End Patch',
-        ].join('\n'),
-      },
-    }],
-  },
-  { toolCalls: [{ name: 'finish', arguments: { summary: 'Added farewell(name) next to greet(name).' } }] },
-];
-
 interface Step { title: string; run(page: Page): Promise<void> }
+
+const CHANGED_FILE = 'math.js';
 
 export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
   opts.log('smoke: driving the workbench UI');
-  opts.fakeModel?.setScript('smoke', smokeScript);
+  opts.fakeModel.setScript('default', script.smokeDefaultScript());
+  const original = readFileSync(join(opts.workspace, 'src', 'math.js'), 'utf8');
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(opts.outDir, name) });
   const sidebar = (page: Page): Locator => page.locator('.part.sidebar');
-  const taskRow = (page: Page): Locator => sidebar(page).locator('.monaco-list-row', { hasText: promptStart }).first();
-  const fileRow = (page: Page): Locator => sidebar(page).locator('.monaco-list-row', { hasText: changedFile }).first();
+  const row = (page: Page, text: string): Locator => sidebar(page).locator('.monaco-list-row', { hasText: text }).first();
+  const taskRow = (page: Page): Locator => row(page, script.mainPrompt.slice(0, 30));
+  const fileRow = (page: Page): Locator => row(page, CHANGED_FILE);
+  const panel = (page: Page): FrameLocator => page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+  const notification = (page: Page, text: string | RegExp): Locator =>
+    page.locator('.notifications-center .notification-list-item-message', { hasText: text }).first();
+  const modifiedSide = (page: Page): Locator => page.locator('.monaco-diff-editor .editor.modified').first();
+  let pullNumber = 0;
 
   const steps: Step[] = [
     {
@@ -78,19 +63,28 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         await page.locator('.part.activitybar [aria-label^="Delegate"]').first().click();
         // A container with one view merges the titles ("Delegate: Tasks"); with more, each view has a pane header.
         await sidebar(page).locator('.composite.title, .pane-header', { hasText: /tasks/i }).first().waitFor({ timeout: 20_000 });
+        // Connected, with nothing in the queue: the view's welcome text.
+        await sidebar(page).getByText('No tasks yet', { exact: false }).first().waitFor({ timeout: 60_000 });
         await shot(page, 'queue-empty.png');
       },
     },
     {
-      title: '"Delegate: Delegate Task…" from the command palette takes a prompt',
+      title: 'select code in src/math.js, then "Delegate: Delegate Task…" from the command palette takes a prompt',
       run: async (page) => {
+        await quickOpen(page, 'src/math.js');
+        await page.locator('.editor-instance .view-lines', { hasText: 'function mul' }).first().waitFor({ timeout: 20_000 });
+        // From the top of the file down to the end of mul: add, sub and mul.
+        await page.locator('.editor-instance .view-lines').first().click({ position: { x: 5, y: 5 } });
+        await page.keyboard.press('Control+Home');
+        for (let i = 0; i < 11; i++) await page.keyboard.press('Shift+ArrowDown');
         await runFromPalette(page, 'Delegate: Delegate Task');
         // The palette's own input holds ">…"; the command's prompt is a new, empty quick input.
         await page.waitForFunction(() => {
           const input = document.querySelector<HTMLInputElement>('.quick-input-widget input.input');
           return !!input && input.offsetParent !== null && !input.value.startsWith('>');
         }, undefined, { timeout: 20_000 });
-        await page.keyboard.type(prompt);
+        await page.locator('.quick-input-widget', { hasText: 'With the selection in src/math.js' }).waitFor({ timeout: 10_000 });
+        await page.keyboard.type(script.mainPrompt);
         await shot(page, 'prompt.png');
         await page.keyboard.press('Enter');
         await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 20_000 }).catch(async () => {
@@ -100,49 +94,100 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       },
     },
     {
-      title: 'the task appears in the queue and its changed file streams in',
+      title: 'the task runs in the queue next to two others',
       run: async (page) => {
+        for (const t of script.backgroundTasks) await opts.delegateInBackground(t.prompt);
         await taskRow(page).waitFor({ timeout: 30_000 });
-        const deadline = Date.now() + 180_000;
-        while (!(await fileRow(page).isVisible())) {
-          if (Date.now() > deadline) throw new Error(`no "${changedFile}" row under the task within 180 s`);
-          // Changed files are the task's children: expand it once it has any.
-          if ((await taskRow(page).getAttribute('aria-expanded')) === 'false') await taskRow(page).locator('.monaco-tl-twistie').click();
-          await page.waitForTimeout(500);
-        }
-        await shot(page, 'queue.png');
+        for (const t of script.backgroundTasks) await row(page, t.prompt).waitFor({ timeout: 30_000 });
+        // All three active at once: spinning (preparing, running) or, for ours, already asking.
+        await waitFor(async () => (await sidebar(page).locator('.monaco-list-row').locator('.codicon-loading, .codicon-question').count()) >= 3,
+          60_000, 'three active tasks in the queue');
+        await shot(page, 'queue-running.png');
       },
     },
     {
-      title: 'the task panel opens and shows the task',
+      title: 'the agent asks a question: a notification, and the question in the task panel',
       run: async (page) => {
-        await taskRow(page).locator('.label-name, .monaco-icon-label').first().click();
-        // Webviews live in an overlay of the workbench, not inside the editor part.
-        const webview = page.locator('iframe.webview.ready').first();
-        if (!(await webview.isVisible({ timeout: 5_000 }).catch(() => false))) {
-          const title = panelCommandTitle(opts.extensionPath);
-          if (!title) throw new Error('clicking the task opened no webview, and the extension contributes no command titled "…Panel…"');
-          await runFromPalette(page, title);
-        }
-        await webview.waitFor({ timeout: 30_000 }).catch(async () => {
-          const frames = await page.locator('iframe').evaluateAll((fs) => fs.map((f) => `${f.className}`));
-          throw new Error(`no webview appeared (iframes: ${JSON.stringify(frames)})`);
-        });
-        const content = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
-        await content.getByText(promptStart).first().waitFor({ timeout: 30_000 });
-        await shot(page, 'panel.png');
+        await taskRow(page).locator('.codicon-question').waitFor({ timeout: 120_000 });
+        await expandTask(taskRow(page), fileRow(page));
+        // With the smoke-test driver on (needed to load the extension) VS Code shows no toasts:
+        // notifications only reach the notification center, so that is where we look.
+        await showNotifications(page, true);
+        await notification(page, `Delegate asks: ${script.question}`).waitFor({ timeout: 30_000 });
+        await shot(page, 'question.png');
+        await showNotifications(page, false);
+        await openPanelOf(page, taskRow(page), script.mainPrompt);
+        await panel(page).locator('.item.question', { hasText: script.question }).first().waitFor({ timeout: 30_000 });
+        await shot(page, 'panel-question.png');
       },
     },
     {
-      title: 'clicking a changed file opens the review diff',
+      title: 'answering in the panel lets the task finish with its summary and test result',
       run: async (page) => {
-        // Clicking the task also toggled it: make sure its files are showing again.
-        if ((await taskRow(page).getAttribute('aria-expanded')) === 'false') await taskRow(page).locator('.monaco-tl-twistie').click();
+        await panel(page).getByRole('textbox', { name: 'Message to the agent' }).fill(script.answer);
+        await panel(page).getByRole('button', { name: 'Answer', exact: true }).click();
+        await panel(page).locator('.badge', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
+        await panel(page).locator('.item.finished', { hasText: script.summary }).waitFor({ timeout: 10_000 });
+        await panel(page).locator('.item.user', { hasText: script.answer }).waitFor({ timeout: 10_000 });
+        await shot(page, 'panel-completed.png');
+      },
+    },
+    {
+      title: 'clicking the changed file opens the review diff with Accept / Reject above each hunk',
+      run: async (page) => {
+        await expandTask(taskRow(page), fileRow(page));
         await fileRow(page).click();
-        const diff = page.locator('.monaco-diff-editor').first();
-        await diff.waitFor({ timeout: 30_000 });
-        await diff.locator('.editor.modified .view-lines', { hasText: addedText }).waitFor({ timeout: 30_000 });
+        await modifiedSide(page).locator('.view-lines', { hasText: 'mul expects two numbers' }).waitFor({ timeout: 30_000 });
+        await waitFor(async () => (await lens(page, 'Accept').count()) === 2 && (await lens(page, 'Reject').count()) === 2, 30_000,
+          'two Accept and two Reject CodeLens links on the agent\'s side');
         await shot(page, 'review-diff.png');
+      },
+    },
+    {
+      title: 'clicking Accept on the first hunk and Reject on the second records both',
+      run: async (page) => {
+        // Lenses sit in view zones whose DOM order says nothing about lines: go by position.
+        await byHeight(lens(page, 'Accept'), 'top').then((l) => l.click());
+        await lens(page, 'Accepted').waitFor({ timeout: 20_000 });
+        await byHeight(lens(page, 'Reject'), 'bottom').then((l) => l.click());
+        await lens(page, 'Rejected').waitFor({ timeout: 20_000 });
+        const decided = await byHeight(modifiedSide(page).locator('.codelens-decoration'), 'top');
+        const text = (await decided.innerText()).replace(/\s+/g, ' ');
+        if (!/Accepted/.test(text) || /Rejected/.test(text)) throw new Error(`the first hunk's lenses say "${text}"`);
+        await shot(page, 'review-decided.png');
+      },
+    },
+    {
+      title: 'Pull Request in the panel signs in to GitHub and opens a PR with exactly the accepted hunk',
+      run: async (page) => {
+        await page.locator('.tabs-container .tab', { hasText: 'Delegate' }).first().click();
+        await panel(page).getByRole('button', { name: 'Pull Request', exact: true }).click();
+        // VS Code asks once whether the extension may use the GitHub account.
+        const allow = page.locator('.monaco-dialog-box').getByRole('button', { name: 'Allow' });
+        const opened = panel(page).locator('.item.pr');
+        await Promise.race([allow.waitFor({ timeout: 60_000 }), opened.waitFor({ timeout: 60_000 })]);
+        if (await visibleWithin(allow, 1_000)) {
+          await shot(page, 'pull-request-sign-in.png');
+          await allow.click();
+        }
+        await opened.waitFor({ timeout: 60_000 });
+        await panel(page).getByRole('button', { name: /^PR #\d+$/ }).waitFor({ timeout: 30_000 });
+        await shot(page, 'pull-request.png');
+        await showNotifications(page, true);
+        await notification(page, /opened pull request #\d+/).waitFor({ timeout: 30_000 });
+        await shot(page, 'pull-request-notification.png');
+        await showNotifications(page, false);
+        const pull = opts.github.pulls.find((p) => p.repo === opts.githubRepo.repo);
+        if (!pull) throw new Error(`the fake GitHub has no pull request on ${opts.githubRepo.owner}/${opts.githubRepo.repo}`);
+        pullNumber = pull.number;
+        if (!pull.body?.includes(script.summary)) throw new Error(`the PR body lacks the summary:\n${pull.body}`);
+        const branch = await opts.github.readBranch(opts.githubRepo.owner, opts.githubRepo.repo, pull.head);
+        const expected = original.replace('function add(a, b) {\n', `function add(a, b) {\n${script.addCheck}\n`);
+        if (expected === original) throw new Error('the smoke workspace\'s math.js is not what the script patches');
+        if (branch?.files['src/math.js'] !== expected) {
+          throw new Error(`branch ${pull.head} does not hold exactly the accepted hunk:\n${branch?.files['src/math.js']}`);
+        }
+        opts.log(`smoke: pull request #${pullNumber} on ${pull.head}`);
       },
     },
   ];
@@ -177,8 +222,77 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
   return results;
 }
 
+/** A CodeLens link on the agent's side of the review diff, by its visible text (icon aside). */
+function lens(page: Page, text: string): Locator {
+  return page.locator('.monaco-diff-editor .editor.modified .codelens-decoration a', { hasText: new RegExp(`^\\W*${text}$`) });
+}
+
+/** The element of `all` highest or lowest on the page. */
+async function byHeight(all: Locator, which: 'top' | 'bottom'): Promise<Locator> {
+  const ys = await all.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
+  if (ys.length === 0) throw new Error('no such element');
+  const pick = which === 'top' ? Math.min(...ys) : Math.max(...ys);
+  return all.nth(ys.indexOf(pick));
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Whether `locator` becomes visible within `ms` (isVisible() alone does not wait). */
+function visibleWithin(locator: Locator, ms: number): Promise<boolean> {
+  return locator.first().waitFor({ state: 'visible', timeout: ms }).then(() => true, () => false);
+}
+
+/** Opens or closes the notification center (the bell in the status bar toggles it). */
+async function showNotifications(page: Page, visible: boolean): Promise<void> {
+  const center = page.locator('.notifications-center.visible');
+  if ((await center.isVisible()) === visible) return;
+  await page.locator('.part.statusbar [aria-label*="otification"]').first().click();
+  await center.waitFor({ state: visible ? 'visible' : 'hidden', timeout: 10_000 });
+}
+
+/** Changed files are a task's children: expands the task until `child` shows (rows may move). */
+async function expandTask(taskRow: Locator, child: Locator): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await visibleWithin(child, 1_000))) {
+    if (Date.now() > deadline) throw new Error('the task\'s changed file does not show under it in the queue');
+    if ((await taskRow.getAttribute('aria-expanded')) === 'false') await taskRow.locator('.monaco-tl-twistie').click();
+  }
+}
+
+/** Clicking a task opens its panel; falls back to the palette command if this build does not. */
+async function openPanelOf(page: Page, taskRow: Locator, title: string): Promise<void> {
+  const webview = page.locator('iframe.webview.ready').first();
+  const heading = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame').locator('h2', { hasText: title });
+  // The queue re-sorts as tasks change state, so a click can land on a row that just moved
+  // under the pointer: check which task the panel shows, and click again if it is not ours.
+  for (let attempt = 1; ; attempt++) {
+    await taskRow.locator('.label-name, .monaco-icon-label').first().click();
+    if (attempt === 1 && !(await visibleWithin(webview, 5_000))) await runFromPalette(page, 'Delegate: Open Task Panel');
+    await webview.waitFor({ timeout: 30_000 });
+    if (await visibleWithin(heading, 10_000)) return;
+    if (attempt === 3) throw new Error(`the panel does not show "${title}" after ${attempt} clicks on its row`);
+  }
+}
+
+async function quickOpen(page: Page, path: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 10_000 });
+  // Whatever mode the quick input opened in, an input without a prefix searches files.
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(path);
+  await widget.locator('.monaco-list-row', { hasText: path.split('/').pop()! }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
 async function runFromPalette(page: Page, commandTitle: string): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 } }).catch(() => undefined);
   await page.keyboard.press('F1');
   const widget = page.locator('.quick-input-widget');
   await widget.waitFor({ state: 'visible', timeout: 10_000 });
@@ -186,13 +300,4 @@ async function runFromPalette(page: Page, commandTitle: string): Promise<void> {
   const row = widget.locator('.monaco-list-row', { hasText: commandTitle.replace(/^[^:]*:\s*/, '') }).first();
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-}
-
-/** A palette title ("Delegate: …Panel…") of the extension's command that opens the task panel. */
-function panelCommandTitle(extensionPath: string): string | undefined {
-  const manifest = JSON.parse(readFileSync(join(extensionPath, 'package.json'), 'utf8')) as {
-    contributes?: { commands?: { command: string; title: string; category?: string }[] };
-  };
-  const cmd = manifest.contributes?.commands?.find((c) => /panel/i.test(c.title) && !/close/i.test(c.title));
-  return cmd ? `${cmd.category ? `${cmd.category}: ` : ''}${cmd.title}` : undefined;
 }

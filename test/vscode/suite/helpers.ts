@@ -51,3 +51,34 @@ export const FINISHED = ['completed', 'failed', 'cancelled', 'interrupted'];
 export function patch(path: string, from: string, to: string): string {
   return `*** Begin Patch\n*** Update File: ${path}\n@@\n-${from}\n+${to}\n*** End Patch`;
 }
+
+/** A model request as the fake model recorded it (only what the suites read). */
+export interface ModelRequest {
+  script: string;
+  turn: number;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/** The requests the fake model received for one script, oldest first. */
+export async function modelRequests(script: string): Promise<ModelRequest[]> {
+  const res = await fetch(`${env('DELEGATE_TEST_MODEL_CONTROL_URL')}/requests`);
+  if (!res.ok) throw new Error(`GET /requests from the fake model: HTTP ${res.status}`);
+  return ((await res.json()) as ModelRequest[]).filter((r) => r.script === script);
+}
+
+/** A branch on the fake GitHub, through the runner (null when it does not exist). */
+export async function githubBranch(owner: string, repo: string, branch: string): Promise<{ commit: string; parents: string[]; message: string; files: Record<string, string> } | null> {
+  const query = new URLSearchParams({ owner, repo, branch }).toString();
+  const res = await fetch(`${env('DELEGATE_TEST_CONTROL_URL')}/github/branch?${query}`);
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`GET /github/branch: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as { commit: string; parents: string[]; message: string; files: Record<string, string> };
+}
+
+/** The pull requests the fake GitHub opened so far. */
+export async function githubPulls(): Promise<{ number: number; title: string; body: string | null; head: string; base: string; owner: string; repo: string }[]> {
+  const res = await fetch(`${env('DELEGATE_TEST_CONTROL_URL')}/github/pulls`);
+  if (!res.ok) throw new Error(`GET /github/pulls: HTTP ${res.status}`);
+  return (await res.json()) as { number: number; title: string; body: string | null; head: string; base: string; owner: string; repo: string }[];
+}
