@@ -10,7 +10,8 @@ export const openPullRequest: Command = {
   id: 'delegate.openPullRequest',
   async run(s: Services, arg?: unknown): Promise<void> {
     const taskId = await resolveTaskId(s, arg);
-    const pr = taskId ? s.model.get(taskId)?.pullRequest : undefined;
+    if (!taskId) return; // resolveTaskId already said why
+    const pr = s.model.get(taskId)?.pullRequest;
     if (!pr) {
       void vscode.window.showInformationMessage('Delegate: this task has no pull request yet.');
       return;

@@ -34,12 +34,14 @@ export class StatusBar implements vscode.Disposable {
 
   private update(): void {
     const state = this.connection.state;
-    const running = this.model.list().filter((t) => ACTIVE_STATUSES.includes(t.status)).length;
-    const queued = this.model.list().filter((t) => t.status === 'queued').length;
+    const tasks = this.model.list();
+    const waiting = tasks.filter((t) => t.status === 'waiting_for_input').length;
+    const running = tasks.filter((t) => ACTIVE_STATUSES.includes(t.status) && t.status !== 'waiting_for_input').length;
+    const queued = tasks.filter((t) => t.status === 'queued').length;
     let text: string;
     if (state.kind === 'connected') {
-      text = running ? `$(loading~spin) Delegate: ${running} running` : '$(rocket) Delegate';
-      if (queued) text += `, ${queued} queued`;
+      const parts = [running && `${running} running`, waiting && `${waiting} waiting for you`, queued && `${queued} queued`].filter(Boolean);
+      text = parts.length ? `${running ? '$(loading~spin)' : '$(bell-dot)'} Delegate: ${parts.join(', ')}` : '$(rocket) Delegate';
       this.item.tooltip = `Connected to the Delegate server (${state.serverVersion}). Click to open the task panel.`;
       this.item.backgroundColor = undefined;
     } else {

@@ -179,7 +179,7 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
       el('span', { class: `badge status-${task.status}`, 'data-status': task.status }, task.status.replace(/_/g, ' ')),
       el('span', {}, `${task.repo.name}${task.repo.branch ? ` · ${task.repo.branch}` : ''}`),
       el('span', { title: 'token usage' }, usage),
-      hasChanges ? el('span', {}, `${task.changedFiles.length} file(s) +${adds} −${dels}`) : null,
+      hasChanges ? el('span', {}, `${task.changedFiles.length} ${task.changedFiles.length === 1 ? 'file' : 'files'} +${adds} −${dels}`) : null,
       message.review ? el('span', { class: 'review' }, message.review.label) : null),
     task.error ? el('p', { class: 'error' }, task.error.message) : null,
     el('div', { class: 'actions' }, ...buttons),
