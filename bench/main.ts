@@ -1,0 +1,188 @@
+// `npm run bench`: the real server (bundled from the current sources), the real sandbox and the
+// real openai SDK against a zero-latency scripted model on loopback. Prints a Markdown table and
+// writes bench/results.json. See bench/README.md for what each figure means.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDockerd, type TestDockerd } from '../test/support/dockerd';
+import { startFakeModel, type FakeModel } from '../test/support/fakeModel';
+import { makeLargeRepo } from '../test/support/gitRepo';
+import { Bench } from './bench';
+import { buildServer, extensionBundleSize, readActivation } from './build';
+import { loadAverage, sleep } from './clock';
+import { EventFeed } from './feed';
+import { renderTable, type Row } from './report';
+import { startBenchServer, type BenchServer } from './server';
+import { concurrent } from './stages/concurrent';
+import { diffLatency } from './stages/diff';
+import { fourStep } from './stages/fourStep';
+import { startCold, startWarm } from './stages/start';
+
+const STAGES = ['start', 'task', 'diff', 'concurrent', 'docker', 'extension'] as const;
+type Stage = (typeof STAGES)[number];
+
+interface Plan {
+  stages: Set<Stage>;
+  warmup: number;
+  runs: number;
+  dockerRuns: number;
+  coldRuns: number;
+  diffTasks: number;
+  concurrency: number;
+  warmupBurst: number;
+  bursts: number;
+}
+
+function parsePlan(argv: string[]): Plan {
+  const quick = argv.includes('--quick');
+  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const stages = new Set<Stage>((only ?? STAGES) as Stage[]);
+  for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s}; stages: ${STAGES.join(', ')}`);
+  if (argv.includes('--no-docker')) stages.delete('docker');
+  return quick
+    ? { stages, warmup: 1, runs: 3, dockerRuns: 3, coldRuns: 1, diffTasks: 1, concurrency: 5, warmupBurst: 2, bursts: 1 }
+    : { stages, warmup: 2, runs: 12, dockerRuns: 8, coldRuns: 3, diffTasks: 4, concurrency: 20, warmupBurst: 5, bursts: 3 };
+}
+
+/** A server + event client + bench context for one block of stages; always torn down. */
+async function withServer<T>(
+  model: FakeModel,
+  repo: string,
+  bundle: string,
+  opts: { sandbox: 'bwrap' | 'docker'; maxParallel?: number; env?: Record<string, string>; label: string },
+  fn: (bench: Bench) => Promise<T>,
+): Promise<T> {
+  const server: BenchServer = await startBenchServer({ bundle, modelBaseUrl: model.baseUrl, sandbox: opts.sandbox, maxParallel: opts.maxParallel, env: opts.env });
+  let feed: EventFeed | undefined;
+  try {
+    feed = await EventFeed.open(server);
+    return await fn(new Bench(model, server, feed, repo, opts.label));
+  } finally {
+    feed?.close();
+    await server.stop();
+  }
+}
+
+function log(text: string): void {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+/** --max-load=N: wait (up to 30 min) for the 1-minute load average to fall below N first. */
+async function waitForQuiet(argv: string[]): Promise<void> {
+  const limit = Number(argv.find((a) => a.startsWith('--max-load='))?.slice('--max-load='.length));
+  if (!Number.isFinite(limit)) return;
+  const deadline = Date.now() + 30 * 60_000;
+  while (loadAverage()[0] >= limit && Date.now() < deadline) {
+    log(`load average ${loadAverage()[0]} ≥ ${limit}: waiting`);
+    await sleep(30_000);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const plan = parsePlan(argv);
+  await waitForQuiet(argv);
+  const loadBefore = loadAverage();
+  log(`load average ${loadBefore.join(' ')} on ${cpus().length} cores${loadBefore[0] > 3 ? ' — the machine is busy: these numbers will be slow and noisy' : ''}`);
+  const results: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  const started = Date.now();
+
+  log('building the server bundle');
+  const bundle = await buildServer();
+  const work = mkdtempSync(join(tmpdir(), 'delegate-bench-'));
+  const model = await startFakeModel();
+  let dockerd: TestDockerd | undefined;
+  try {
+    const repo = join(work, 'repo');
+    const needsRepo = [...plan.stages].some((s) => s !== 'extension');
+    if (needsRepo) {
+      log('generating a 5,000-file repository');
+      makeLargeRepo(repo, 5000);
+    }
+    const sequential = (['start', 'task', 'diff'] as Stage[]).filter((s) => plan.stages.has(s));
+    if (sequential.length) {
+      await withServer(model, repo, bundle, { sandbox: 'bwrap', label: 'bwrap' }, async (bench) => {
+        if (plan.stages.has('start')) {
+          log(`bwrap: start, cold (${plan.coldRuns} new commits)`);
+          const cold = await startCold(bench, plan.coldRuns);
+          log(`bwrap: start, warm (${plan.warmup} + ${plan.runs})`);
+          const warm = await startWarm(bench, plan.warmup, plan.runs);
+          results['start.bwrap'] = { warm, cold };
+          rows.push({ figure: 'task accepted → first command started', driver: 'bwrap', unit: 'ms', s: warm.startMs, target: 100 });
+          rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: cold.startMs });
+        }
+        if (plan.stages.has('task')) {
+          log(`bwrap: 4-step task (${plan.warmup} + ${plan.runs})`);
+          const r = await fourStep(bench, plan.warmup, plan.runs);
+          results['task.bwrap'] = r;
+          rows.push({ figure: '4-step task, submit → completed with diff', driver: 'bwrap', unit: 'ms', s: r.taskMs, target: 250 });
+          rows.push({ figure: 'harness gap per tool call', driver: 'bwrap', unit: 'ms', s: r.gapMs, target: 40 });
+          for (const [tool, s] of Object.entries(r.gapByTool)) rows.push({ figure: `  … after ${tool}`, driver: 'bwrap', unit: 'ms', s });
+        }
+        if (plan.stages.has('diff')) {
+          log(`bwrap: diff latency (1 + ${plan.diffTasks} tasks × 6 changes)`);
+          const r = await diffLatency(bench, 1, plan.diffTasks);
+          results['diff.bwrap'] = r;
+          rows.push({ figure: 'file change → diff event on WebSocket', driver: 'bwrap', unit: 'ms', s: r.diffMs, target: 150, targetOn: 'p95' });
+        }
+      });
+    }
+    if (plan.stages.has('concurrent')) {
+      log(`bwrap: ${plan.concurrency} concurrent tasks (warm-up burst of ${plan.warmupBurst}, then ${plan.bursts} bursts; --max-parallel ${plan.concurrency})`);
+      const r = await withServer(model, repo, bundle, { sandbox: 'bwrap', maxParallel: plan.concurrency, label: 'conc' }, (bench) => concurrent(bench, plan.concurrency, plan.warmupBurst, plan.bursts));
+      results['concurrent.bwrap'] = r;
+      const n = plan.concurrency;
+      rows.push({ figure: `${n} concurrent 4-step tasks: wall time`, driver: 'bwrap', unit: 'ms', s: r.wallMs, note: r.allCompleted ? 'all completed' : 'NOT all completed' });
+      rows.push({ figure: `${n} concurrent: p95 task time`, driver: 'bwrap', unit: 'ms', s: r.taskP95Ms });
+      rows.push({ figure: `${n} concurrent: server peak RSS`, driver: 'bwrap', unit: 'MB', s: r.peakRssMb, note: `idle ${r.idleRssMb} MB` });
+      rows.push({ figure: `${n} concurrent: RSS per running task`, driver: 'bwrap', unit: 'MB', s: r.perTaskMb, target: 15 });
+    }
+    if (plan.stages.has('docker')) {
+      log('docker: starting a private dockerd');
+      try {
+        dockerd = await startDockerd();
+      } catch (err) {
+        results['docker'] = { skipped: `startDockerd() failed: ${(err as Error).message.split('\n')[0]}` };
+        log(`docker: skipped (${(results['docker'] as { skipped: string }).skipped})`);
+      }
+      if (dockerd) {
+        const env = { DOCKER_HOST: `unix://${dockerd.socket}` };
+        await withServer(model, repo, bundle, { sandbox: 'docker', env, label: 'docker' }, async (bench) => {
+          log(`docker: start, warm (${plan.warmup} + ${plan.dockerRuns})`);
+          const warm = await startWarm(bench, plan.warmup, plan.dockerRuns);
+          log(`docker: 4-step task (${plan.warmup} + ${plan.dockerRuns})`);
+          const task = await fourStep(bench, plan.warmup, plan.dockerRuns);
+          results['start.docker'] = { warm };
+          results['task.docker'] = task;
+          rows.push({ figure: 'task accepted → first command started', driver: 'docker', unit: 'ms', s: warm.startMs, target: 100 });
+          rows.push({ figure: '4-step task, submit → completed with diff', driver: 'docker', unit: 'ms', s: task.taskMs, target: 250 });
+          rows.push({ figure: 'harness gap per tool call', driver: 'docker', unit: 'ms', s: task.gapMs, target: 40 });
+        });
+      }
+    }
+    if (plan.stages.has('extension')) {
+      log('extension: production bundle');
+      const size = await extensionBundleSize();
+      const activation = readActivation();
+      results['extension'] = { bundle: size, activation };
+      rows.push({ figure: 'extension bundle (production, minified)', driver: '', unit: 'KB', value: `${(size.bytes / 1024).toFixed(0)} KB (${(size.gzipBytes / 1024).toFixed(0)} KB gzip)` });
+      rows.push({ figure: 'extension activation', driver: 'VS Code', unit: '', value: activation.measured ? JSON.stringify(activation.data).slice(0, 120) : 'not measured', note: activation.measured ? undefined : 'no test-output/vscode/activation.json' });
+    }
+  } finally {
+    await model.close();
+    await dockerd?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const loadAfter = loadAverage();
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadBefore, loadAfter },
+    plan: { ...plan, stages: [...plan.stages] },
+    durationS: Math.round((Date.now() - started) / 1000),
+    results,
+  };
+  writeFileSync(join(__dirname, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS }));
+  return 0;
+}

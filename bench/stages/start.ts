@@ -1,0 +1,67 @@
+// Task accepted → first sandboxed command started. The first command is `date +%s%N`: its stamp
+// is the moment the command began inside the sandbox, compared with the moment the POST was sent.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitAll } from '../../test/support/gitRepo';
+import { Bench, finish, shell, stampIn, toolResults, type TaskRun } from '../bench';
+import { nsToMs } from '../clock';
+import { summarize, type Summary } from '../stats';
+
+export interface StartResult {
+  /** POST sent → first command running (ms). */
+  startMs: Summary | null;
+  /** Where the time goes, median of each phase (ms). */
+  phases: Record<string, Summary | null>;
+}
+
+const STEPS = [shell('date +%s%N'), finish('Started.')];
+
+function commandStartedAt(run: TaskRun): number {
+  const first = toolResults(run)[0];
+  const stamp = first && stampIn(first.output);
+  if (!stamp) throw new Error(`task ${run.id}: the first command printed no timestamp: ${JSON.stringify(first)}`);
+  return nsToMs(stamp);
+}
+
+function phasesOf(run: TaskRun, startedAt: number): Record<string, number> {
+  const at = (type: string, status?: string) =>
+    run.events.find((r) => r.event.type === type && (status === undefined || (r.event.type === 'task.status' && r.event.status === status)))?.at ?? Number.NaN;
+  const running = at('task.status', 'running');
+  const turn0 = run.turns[0]!;
+  return {
+    'POST → 201': run.acceptedAt - run.sentAt,
+    // Event times are when the WebSocket frame arrived here: close to, not exactly, when they happened.
+    'POST → preparing (ws)': at('task.status', 'preparing') - run.sentAt,
+    'preparing → running (ws): workspace + sandbox': running - at('task.status', 'preparing'),
+    'running (ws) → 1st model request': turn0.requestAt - running,
+    'model reply sent → command started': startedAt - turn0.replyEndAt,
+  };
+}
+
+async function measure(bench: Bench, runs: number, before?: () => void): Promise<StartResult> {
+  const totals: number[] = [];
+  const phases: Record<string, number[]> = {};
+  for (let i = 0; i < runs; i++) {
+    before?.();
+    const run = await bench.run(STEPS);
+    const startedAt = commandStartedAt(run);
+    totals.push(startedAt - run.sentAt);
+    for (const [k, v] of Object.entries(phasesOf(run, startedAt))) (phases[k] ??= []).push(v);
+  }
+  return { startMs: summarize(totals), phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, summarize(v)])) };
+}
+
+/** Warm: the repository's commit already has its shared base tree (every task after the first). */
+export async function startWarm(bench: Bench, warmup: number, runs: number): Promise<StartResult> {
+  for (let i = 0; i < warmup; i++) await bench.run(STEPS);
+  return measure(bench, runs);
+}
+
+/** Cold: a new commit each time, so the server mirrors it and checks out a new base tree first. */
+export async function startCold(bench: Bench, runs: number): Promise<StartResult> {
+  let n = 0;
+  return measure(bench, runs, () => {
+    writeFileSync(join(bench.repo, 'README.md'), `# large\n\nrevision ${Date.now()} ${n++}\n`);
+    commitAll(bench.repo, `bench revision ${n}`);
+  });
+}
