@@ -20,7 +20,20 @@ import { Notifier } from './views/notifier';
 import { StatusBar } from './views/statusBar';
 import { TaskTreeProvider } from './views/taskTree';
 
+/** Set by the bundle's banner (esbuild.mjs): when the bundle started evaluating. */
+declare const __delegateLoadStart: number | undefined;
+const loadedAt = performance.now();
+
+export interface ActivationTiming {
+  /** Evaluating the bundle (all modules), ms; undefined when not running from the bundle. */
+  loadMs: number | undefined;
+  /** activate() itself, ms. */
+  activateMs: number;
+}
+
 export interface DelegateApi {
+  /** How long loading and activating took in this extension host. */
+  activation(): ActivationTiming;
   snapshot(): TaskModelSnapshot;
   connection(): StreamState;
   timeline(taskId: string): TimelineItem[];
@@ -35,6 +48,7 @@ export interface DelegateApi {
 }
 
 export function activate(context: vscode.ExtensionContext): DelegateApi {
+  const activateStart = performance.now();
   const log = vscode.window.createOutputChannel('Delegate', { log: true });
   const own = <T extends vscode.Disposable>(d: T): T => {
     context.subscriptions.push(d);
@@ -81,7 +95,12 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
+  const timing: ActivationTiming = {
+    loadMs: typeof __delegateLoadStart === 'number' ? loadedAt - __delegateLoadStart : undefined,
+    activateMs: performance.now() - activateStart,
+  };
   return {
+    activation: () => ({ ...timing }),
     snapshot: () => model.snapshot(),
     connection: () => connection.state,
     timeline: (taskId) => structuredClone(model.timeline(taskId)?.items ?? []),
