@@ -210,8 +210,10 @@ export class TaskRunner {
     return {
       emit: (event: AgentEvent) => events.emit(job.taskId, job.index, [event]),
       takeUserMessages: () => store.takeMessages(job.key, 'steer').map((m) => m.text),
+      // Before pausing for the user, finish the pending diff refresh: what they review while the
+      // agent waits is then its current work.
       ask: (question, signal) =>
-        new Promise<string>((resolve, reject) => {
+        this.settleRecords(job.key).then(() => new Promise<string>((resolve, reject) => {
           const id = randomUUID();
           const onAbort = () => {
             questions.delete(job.key);
@@ -229,7 +231,7 @@ export class TaskRunner {
             },
           });
           events.setAttempt(job.taskId, job.index, { status: 'waiting_for_input' }, { question: { id: `${job.index}:${id}`, text: question } });
-        }),
+        })),
       onUsage: (usage: Usage) => {
         events.setAttempt(job.taskId, job.index, { usage });
       },
