@@ -55,8 +55,6 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export { defaultDataDir };
-
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): Config | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {

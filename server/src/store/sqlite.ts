@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TaskEvent as TaskEventSchema, type NewEvent, type RepoSpec, type Task, type TaskEvent } from '../../../protocol';
+import type { NewEvent, RepoSpec, Task, TaskEvent } from '../../../protocol';
 import type { AttemptRecord, PendingMessage, Store } from './types';
 
 const MIGRATIONS: string[] = [
@@ -194,9 +194,4 @@ export class SqliteStore implements Store {
   close(): void {
     this.db.close();
   }
-}
-
-/** For tests and tools: validate a stored event against the protocol. */
-export function parseEvent(json: unknown): TaskEvent {
-  return TaskEventSchema.parse(json);
 }

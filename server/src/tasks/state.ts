@@ -1,8 +1,6 @@
 // Pure functions from attempts to the task's public view. With one attempt the task mirrors it;
 // with best-of-N the task is active while any attempt is, and mirrors the selected attempt.
 import { addUsage, EMPTY_USAGE, type AttemptInfo, type Task, type TaskStatus } from '../../../protocol';
-
-export { addUsage };
 import type { AttemptRecord } from '../store/types';
 
 export function attemptKey(taskId: string, index: number, attempts: number): string {
