@@ -22,7 +22,8 @@ export function isFinished(status: TaskStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }
 
-const relPath = z
+/** A path inside the repository: relative, no `..` segment, no NUL. */
+export const RelativePath = z
   .string()
   .min(1)
   .max(4096)
@@ -65,12 +66,14 @@ export const RepoSpec = z.discriminatedUnion('kind', [
 ]);
 export type RepoSpec = z.infer<typeof RepoSpec>;
 
-export const Selection = z.object({
-  path: relPath,
-  startLine: z.number().int().min(1),
-  endLine: z.number().int().min(1),
-  text: z.string().max(200_000),
-});
+export const Selection = z
+  .object({
+    path: RelativePath,
+    startLine: z.number().int().min(1),
+    endLine: z.number().int().min(1),
+    text: z.string().max(200_000),
+  })
+  .refine((s) => s.endLine >= s.startLine, { message: 'endLine is before startLine', path: ['endLine'] });
 export type Selection = z.infer<typeof Selection>;
 
 export const NetworkMode = z.enum(['off', 'setup', 'on']);

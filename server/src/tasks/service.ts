@@ -7,6 +7,7 @@ import {
   parseUnifiedDiff,
   selectHunks,
   type AcceptSpec,
+  type ErrorCode,
   type CreateTaskRequest,
   type PullRequestInfo,
   type PullRequestRequest,
@@ -30,7 +31,7 @@ export interface PullRequestOpener {
     patch: string;
     request: PullRequestRequest;
     existing?: PullRequestInfo;
-  }): Promise<{ ok: true; pullRequest: PullRequestInfo; updated: boolean } | { ok: false; error: { code: string; message: string } }>;
+  }): Promise<{ ok: true; pullRequest: PullRequestInfo; updated: boolean } | { ok: false; error: { code: ErrorCode; message: string } }>;
 }
 
 export interface TaskServiceDeps {
@@ -172,8 +173,8 @@ export class TaskService {
       this.pullRequestsInFlight.delete(id);
     }
     if (!result.ok) {
-      const code = result.error.code in ERROR_CODES ? (result.error.code as keyof typeof ERROR_CODES) : 'github_error';
-      throw new HttpError(code, result.error.message);
+      // An unexpected failure inside the pull-request flow is reported as that step failing (502).
+      throw new HttpError(result.error.code === 'internal' ? 'github_error' : result.error.code, result.error.message);
     }
     this.deps.events.updateTask(id, { pullRequest: result.pullRequest }, () => [
       { type: 'pull_request', taskId: id, pullRequest: result.pullRequest, updated: result.updated },
@@ -216,11 +217,6 @@ export class TaskService {
     });
   }
 }
-
-const ERROR_CODES = {
-  github_error: 1, github_unauthorized: 1, github_forbidden: 1, no_remote: 1, not_github_remote: 1,
-  branch_exists: 1, base_moved: 1, nothing_to_commit: 1, rate_limited: 1, conflict: 1, repo_error: 1,
-} as const;
 
 export function acceptedPatch(diff: string, accept: AcceptSpec | undefined): string {
   const files = parseUnifiedDiff(diff);

@@ -24,6 +24,8 @@ function cases(): Case[] {
     { method: 'POST', path: '/v1/tasks', body: '{"prompt":"x","repo":{"kind":"local","path":"/tmp"},"options":{"attempts":9}}', type: json, expect: 422, code: 'validation_failed' },
     { method: 'POST', path: '/v1/tasks', body: '{"prompt":"x","repo":{"kind":"local","path":"/tmp"},"selection":{"path":"../etc/passwd","startLine":1,"endLine":2,"text":""}}', type: json, expect: 422, code: 'validation_failed' },
     { method: 'POST', path: '/v1/tasks', body: '{"prompt":"x","repo":{"kind":"remote","url":"https://user:secret@example.com/r.git"}}', type: json, expect: 422, code: 'validation_failed' },
+    { method: 'POST', path: '/v1/tasks', body: '{"prompt":"x","repo":{"kind":"local","path":"/tmp"},"selection":{"path":"a.js","startLine":5,"endLine":2,"text":""}}', type: json, expect: 422, code: 'validation_failed' },
+    { method: 'GET', path: '/v1/tasks/nope/file?path=%2Fetc%2Fpasswd', expect: 422, code: 'validation_failed' },
     { method: 'POST', path: '/v1/tasks', body: '{"prompt":"x"}', type: 'text/plain', expect: 415, code: 'unsupported_media_type' },
     { method: 'POST', path: '/v1/tasks', body: '\u0000\u0001\u0002', type: json, expect: 400, code: 'invalid_json' },
     { method: 'POST', path: '/v1/tasks/nope/messages', body: '{"text":"hi"}', type: json, expect: 404, code: 'not_found' },

@@ -13,9 +13,6 @@ export const createTask = (deps: ApiDeps): Route => ({
     if (body.repo.kind === 'remote' && /^[a-z]+:\/\/[^/]*@/i.test(body.repo.url) && !/^ssh:\/\/git@/i.test(body.repo.url)) {
       throw new HttpError('validation_failed', 'repo.url: credentials in the URL are refused; the server fetches with the token you pass per request');
     }
-    if (body.selection && body.selection.endLine < body.selection.startLine) {
-      throw new HttpError('validation_failed', 'selection: endLine is before startLine');
-    }
     sendJson(ctx.res, 201, deps.tasks.create(body));
   },
 });

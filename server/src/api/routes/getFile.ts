@@ -1,3 +1,4 @@
+import { RelativePath } from '../../../../protocol';
 import { HttpError, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -8,7 +9,7 @@ export const getFile = (deps: ApiDeps): Route => ({
   async handle({ res, params, url }) {
     const path = url.searchParams.get('path');
     const side = url.searchParams.get('side') ?? 'head';
-    if (!path || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) {
+    if (path === null || !RelativePath.safeParse(path).success) {
       throw new HttpError('validation_failed', 'path: a relative path inside the repository is required');
     }
     if (side !== 'base' && side !== 'head') throw new HttpError('validation_failed', 'side: expected base or head');
