@@ -170,8 +170,11 @@ export class TaskRunner {
     await this.records.get(key)?.done;
   }
 
-  /** Snapshot the work and refresh the changed files; emits diff.updated when they changed. */
-  private async recordWork(job: AttemptJob, workspace: Workspace, why: string): Promise<ChangedFile[]> {
+  /**
+   * Snapshot the work and refresh the changed files; emits diff.updated when they changed. Also
+   * used after a restart for attempts that were interrupted.
+   */
+  async recordWork(job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>, workspace: Workspace, why: string): Promise<ChangedFile[]> {
     const changedFiles = await workspace.changedFiles();
     const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
     const filesDiffer = JSON.stringify(previous) !== JSON.stringify(changedFiles);

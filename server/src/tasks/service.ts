@@ -202,9 +202,7 @@ export class TaskService {
     try {
       const ws = await this.deps.workspaces.find(a.workspaceKey);
       if (!ws) return;
-      const changedFiles = await ws.changedFiles();
-      await ws.snapshot('recovered after restart');
-      this.deps.events.setAttempt(taskId, a.index, { changedFiles }, {}, [{ type: 'diff.updated', changedFiles }]);
+      await this.deps.runner.recordWork({ taskId, index: a.index, key: a.workspaceKey }, ws, 'recovered after restart');
     } catch (err) {
       this.deps.log.warn('could not reopen workspace after restart', { taskId, err: err as Error });
     }
