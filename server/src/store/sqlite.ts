@@ -114,14 +114,14 @@ export class SqliteStore implements Store {
     return (this.stmts.listTasks.all() as { data: string }[]).map((r) => JSON.parse(r.data) as Task);
   }
 
-  updateTask(id: string, patch: Partial<Task>, events?: (task: Task) => NewEvent[]): { task: Task; events: TaskEvent[] } {
+  updateTask(id: string, patch: Partial<Task>, events?: (task: Task, before: Task) => NewEvent[]): { task: Task; events: TaskEvent[] } {
     return this.db.transaction(() => {
       const current = this.getTask(id);
       if (!current) throw new Error(`no task ${id}`);
       const task: Task = { ...current, ...patch, updatedAt: new Date().toISOString() };
       for (const [k, v] of Object.entries(patch)) if (v === undefined) delete (task as Record<string, unknown>)[k];
       this.stmts.updateTask.run(JSON.stringify(task), id);
-      return { task, events: this.insertEvents(events ? events(task) : []) };
+      return { task, events: this.insertEvents(events ? events(task, current) : []) };
     })();
   }
 

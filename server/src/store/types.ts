@@ -32,10 +32,10 @@ export interface Store {
   getTask(id: string): Task | undefined;
   listTasks(): Task[];
   /**
-   * Change a task and append events in one transaction. `events` may reference the updated task
-   * through the callback. Returns the stored events (with seq) in order.
+   * Change a task and append events in one transaction. `events` gets the updated task and the
+   * task as it was before. Returns the stored events (with seq) in order.
    */
-  updateTask(id: string, patch: Partial<Task>, events?: (task: Task) => NewEvent[]): { task: Task; events: TaskEvent[] };
+  updateTask(id: string, patch: Partial<Task>, events?: (task: Task, before: Task) => NewEvent[]): { task: Task; events: TaskEvent[] };
   /** Append events (no task change). */
   appendEvents(events: NewEvent[]): TaskEvent[];
   getAttempts(taskId: string): AttemptRecord[];

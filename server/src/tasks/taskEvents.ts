@@ -26,10 +26,9 @@ export class TaskEvents {
   }
 
   updateTask(taskId: string, patch: Partial<Task>, extra: (task: Task) => NewEvent[] = () => []): Task {
-    const before = this.store.getTask(taskId);
-    const { task, events } = this.store.updateTask(taskId, patch, (t) => [
+    const { task, events } = this.store.updateTask(taskId, patch, (t, before) => [
       ...extra(t),
-      ...(before && before.status !== t.status ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
+      ...(before.status !== t.status ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
     ]);
     this.bus.publish(events);
     return task;
