@@ -147,10 +147,15 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       title: 'clicking Accept on the first hunk and Reject on the second records both',
       run: async (page) => {
         // Lenses sit in view zones whose DOM order says nothing about lines: go by position.
+        // While VS Code swaps a view zone's lenses the old and new widgets can both be in the DOM for
+        // a moment, so wait for the settled state: exactly one of each.
         await byHeight(lens(page, 'Accept'), 'top').then((l) => l.click());
-        await lens(page, 'Accepted').waitFor({ timeout: 20_000 });
+        await waitFor(async () => (await lens(page, 'Accepted').count()) === 1 && (await lens(page, 'Accept').count()) === 1,
+          20_000, 'one Accepted and one Accept lens after accepting the first hunk');
         await byHeight(lens(page, 'Reject'), 'bottom').then((l) => l.click());
-        await lens(page, 'Rejected').waitFor({ timeout: 20_000 });
+        await waitFor(async () => (await lens(page, 'Rejected').count()) === 1 && (await lens(page, 'Accepted').count()) === 1
+          && (await lens(page, 'Accept').count()) === 1 && (await lens(page, 'Reject').count()) === 1,
+          20_000, 'Accepted on one hunk and Rejected on the other');
         const decided = await byHeight(modifiedSide(page).locator('.codelens-decoration'), 'top');
         const text = (await decided.innerText()).replace(/\s+/g, ' ');
         if (!/Accepted/.test(text) || /Rejected/.test(text)) throw new Error(`the first hunk's lenses say "${text}"`);
