@@ -20,7 +20,8 @@ export class Scheduler {
 
   enqueue(key: string, job: Job): void {
     if (this.closed) throw new Error('scheduler is closed');
-    if (this.running.has(key) || this.queue.some((q) => q.key === key)) throw new Error(`job ${key} is already scheduled`);
+    // A job whose key is still winding down (its attempt already reported finished) waits for it.
+    if (this.queue.some((q) => q.key === key)) throw new Error(`job ${key} is already scheduled`);
     this.queue.push({ key, job });
     this.pump();
   }
@@ -58,8 +59,10 @@ export class Scheduler {
   }
 
   private pump(): void {
-    while (!this.closed && this.running.size < this.maxParallel && this.queue.length > 0) {
-      const { key, job } = this.queue.shift()!;
+    while (!this.closed && this.running.size < this.maxParallel) {
+      const next = this.queue.findIndex((q) => !this.running.has(q.key));
+      if (next < 0) return;
+      const { key, job } = this.queue.splice(next, 1)[0]!;
       const controller = new AbortController();
       const done = Promise.resolve()
         .then(() => job(controller.signal))

@@ -117,7 +117,7 @@ describe('a task from start to finish through the API', function () {
     assert.equal(done.question, undefined);
     assert.ok(model.requests.some((r) => JSON.stringify(r).includes('Call it sum.')));
     const follow = await api<{ kind: string }>(server, 'POST', `/v1/tasks/${t.id}/messages`, { text: 'One more thing.' });
-    assert.equal(follow.body.kind, 'followup');
+    assert.equal(follow.body.kind, 'followup', JSON.stringify(follow.body));
     const again = await waitForTask(server, t.id, (x) => isDone(x) && x.summary === 'Follow-up done.');
     assert.equal(again.status, 'completed');
     const last = model.requests.at(-1);

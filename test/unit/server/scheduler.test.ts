@@ -30,6 +30,26 @@ describe('Scheduler', () => {
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
   });
 
+  it('runs a job whose key is still running after that run ends, not beside it', async () => {
+    const s = new Scheduler(4, () => undefined);
+    const log: string[] = [];
+    let release!: () => void;
+    s.enqueue('k', async () => {
+      log.push('first start');
+      await new Promise<void>((r) => (release = r));
+      log.push('first end');
+    });
+    await tick();
+    s.enqueue('k', async () => void log.push('second'));
+    s.enqueue('other', async () => void log.push('other'));
+    assert.throws(() => s.enqueue('k', async () => undefined), /already scheduled/);
+    await tick();
+    assert.deepEqual(log, ['first start', 'other'], 'another key is not held up by the waiting job');
+    release();
+    await tick();
+    assert.deepEqual(log, ['first start', 'other', 'first end', 'second']);
+  });
+
   it('removes queued jobs and aborts running ones', async () => {
     const s = new Scheduler(1, () => undefined);
     let aborted = false;
