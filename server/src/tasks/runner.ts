@@ -42,8 +42,11 @@ export interface AttemptJob {
 export class TaskRunner {
   /** Last snapshot per attempt key: a new one means the diff changed. */
   private readonly snapshots = new Map<string, string>();
-  /** Background diff refreshes per attempt key (see scheduleRecord). */
-  private readonly records = new Map<string, { pending: boolean; done: Promise<void> }>();
+  /**
+   * Background diff refreshes per attempt key (see scheduleRecord). `changes` counts the agent's
+   * file-changing tool calls, `recorded` how many of them the last finished record had seen.
+   */
+  private readonly records = new Map<string, { pending: boolean; done: Promise<void> | null; changes: number; recorded: number }>();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -104,8 +107,7 @@ export class TaskRunner {
         },
         this.host(job, workspace),
       );
-      await this.settleRecords(job.key);
-      const changedFiles = await this.recordWork(job, workspace, 'final state');
+      const changedFiles = await this.finalRecord(job, workspace);
       const status = outcome.status === 'cancelled' && this.deps.isShuttingDown() ? 'interrupted' : outcome.status;
       this.finish(job, {
         status,
@@ -129,6 +131,7 @@ export class TaskRunner {
     } finally {
       this.deps.questions.delete(job.key);
       this.snapshots.delete(job.key);
+      this.records.delete(job.key);
       await sandbox?.dispose().catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }));
       tlog.info('attempt ended', { ms: Date.now() - started });
     }
@@ -143,27 +146,34 @@ export class TaskRunner {
     this.deps.events.setAttempt(job.taskId, job.index, finishedPatch, { finishedAt: new Date().toISOString(), question: undefined });
   }
 
+  private recordState(key: string) {
+    let state = this.records.get(key);
+    if (!state) this.records.set(key, (state = { pending: false, done: null, changes: 0, recorded: 0 }));
+    return state;
+  }
+
   /**
    * Run recordWork in the background, one at a time per attempt; requests that arrive while one
    * runs fold into a single follow-up run, so a burst of edits costs at most two refreshes.
    */
   private scheduleRecord(job: AttemptJob, workspace: Workspace): void {
-    const state = this.records.get(job.key);
-    if (state) {
+    const state = this.recordState(job.key);
+    state.changes++;
+    if (state.done) {
       state.pending = true;
       return;
     }
-    const entry = { pending: false, done: Promise.resolve() };
-    entry.done = (async () => {
+    state.done = (async () => {
       do {
-        entry.pending = false;
-        await this.recordWork(job, workspace, 'after tool call').catch((err: unknown) =>
-          this.deps.log.warn('could not refresh the diff', { taskId: job.taskId, err: err as Error }),
+        state.pending = false;
+        const seen = state.changes;
+        await this.recordWork(job, workspace, 'after tool call').then(
+          () => (state.recorded = seen),
+          (err: unknown) => this.deps.log.warn('could not refresh the diff', { taskId: job.taskId, err: err as Error }),
         );
-      } while (entry.pending);
-      this.records.delete(job.key);
+      } while (state.pending);
+      state.done = null;
     })();
-    this.records.set(job.key, entry);
   }
 
   private async settleRecords(key: string): Promise<void> {
@@ -171,17 +181,30 @@ export class TaskRunner {
   }
 
   /**
+   * The attempt's final diff and snapshot. When a background record already saw the agent's last
+   * change, its result stands: the sandbox is idle, so the files cannot have moved since.
+   */
+  private async finalRecord(job: AttemptJob, workspace: Workspace): Promise<ChangedFile[]> {
+    await this.settleRecords(job.key);
+    const state = this.records.get(job.key);
+    const current = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index);
+    if (state && state.changes > 0 && state.recorded === state.changes && current) return current.changedFiles;
+    return this.recordWork(job, workspace, 'final state');
+  }
+
+  /**
    * Snapshot the work and refresh the changed files; emits diff.updated when they changed. Also
    * used after a restart for attempts that were interrupted.
    */
   async recordWork(job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>, workspace: Workspace, why: string): Promise<ChangedFile[]> {
-    const changedFiles = await workspace.changedFiles();
-    const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
-    const filesDiffer = JSON.stringify(previous) !== JSON.stringify(changedFiles);
-    // Tell clients first; the snapshot (which keeps the work safe) follows.
-    if (filesDiffer) this.deps.events.setAttempt(job.taskId, job.index, { changedFiles }, {}, [{ type: 'diff.updated', changedFiles }]);
+    let filesDiffer = false;
+    // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
+    const { changedFiles, snapshot } = await workspace.record(why, (files) => {
+      const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
+      filesDiffer = JSON.stringify(previous) !== JSON.stringify(files);
+      if (filesDiffer) this.deps.events.setAttempt(job.taskId, job.index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files }]);
+    });
     // The snapshot id changes with any content change, even one that keeps the line counts.
-    const snapshot = await workspace.snapshot(why);
     const previousSnapshot = this.snapshots.get(job.key);
     this.snapshots.set(job.key, snapshot);
     if (!filesDiffer && previousSnapshot !== undefined && snapshot !== previousSnapshot) {

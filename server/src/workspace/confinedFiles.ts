@@ -15,6 +15,11 @@ export interface ConfinedFilesOptions {
   indexFile: string;
   /** Throws when the workspace can no longer be used (closed or destroyed). */
   checkOpen: () => void;
+  /**
+   * When given and cheap (overlay views): brings the index up to date with the view, so that a
+   * listing reads the index alone instead of checking every file and directory of the view.
+   */
+  refreshIndex?: () => Promise<void>;
 }
 
 interface Walk {
@@ -246,7 +251,10 @@ export class ConfinedFileAccess implements ConfinedFiles {
     this.opts.checkOpen();
     const limit = options.limit ?? 2000;
     const dir = options.dir ? await this.resolveDir(options.dir) : '';
-    const args = ['ls-files', '-z', '-t', '-c', '-d', '-o', '--exclude-standard', '--', dir ? pathspec(dir) : '.'];
+    // A refreshed index holds exactly the files present that are not ignored.
+    if (this.opts.refreshIndex) await this.opts.refreshIndex();
+    const which = this.opts.refreshIndex ? ['-c'] : ['-c', '-d', '-o', '--exclude-standard'];
+    const args = ['ls-files', '-z', '-t', ...which, '--', dir ? pathspec(dir) : '.'];
     const r = await runGit(args, { gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 16 << 20 });
     if (r.code !== 0 && !r.truncated) throw new Error(`listing files failed: ${firstLine(r.stderr)}`);
     let files = parseLsFiles(r.stdout.toString('utf8'));

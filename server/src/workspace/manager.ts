@@ -14,7 +14,7 @@ import { validateKey } from './parse';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
 import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
-import { checkoutTree, ensureBase, isOverlayMounted, mountOverlay, removeBase, switchView, unmountView, viewPaths } from './view';
+import { baseDirOf, checkoutTree, ensureBase, isOverlayMounted, mountOverlay, removeBase, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -216,7 +216,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 
   private instance(taskDir: string, state: WorkspaceState): Workspace {
-    return new TaskWorkspace({ taskDir, state, uid: this.options.sandboxUid, onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit) });
+    return new TaskWorkspace({
+      taskDir,
+      state,
+      uid: this.options.sandboxUid,
+      baseDir: state.mode === 'overlay' ? baseDirOf(this.options.dataDir, state.repo.commit) : undefined,
+      onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit),
+    });
   }
 
   private useBase(commit: string, delta: number): void {

@@ -78,11 +78,33 @@ export class TaskGit {
     return { gitDir: this.gitDir, workTree: this.workTree, indexFile: this.indexFile, cwd: this.gitDir, ...extra };
   }
 
-  /** Brings the persistent index up to date with the view: only changed files are hashed. */
-  async refresh(): Promise<void> {
+  /** What the last partial refresh looked at: paths that left the upper layer still need one more look. */
+  private lastPaths: string[] = [];
+
+  /**
+   * Brings the persistent index up to date with the view: only changed files are hashed. With
+   * `paths` (the overlay's changed paths), git looks at those alone instead of the whole tree.
+   */
+  async refresh(paths?: string[]): Promise<void> {
+    if (paths) {
+      // A file created and recorded, then deleted, leaves the upper layer: the index still has it.
+      const all = [...new Set([...paths, ...this.lastPaths])];
+      if (all.length === 0) return;
+      const r = await runGit(
+        ['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'],
+        this.run({ cwd: this.workTree, input: all.join('\0'), env: { GIT_LITERAL_PATHSPECS: '1' } }),
+      );
+      // 1: some paths are ignored (the rest is added). 128: a path matches nothing (an ignored
+      // file that was deleted): the full scan below has no such failure.
+      if (r.code === 0 || r.code === 1) {
+        this.lastPaths = paths;
+        return;
+      }
+    }
     // --ignore-errors: an agent-made nested repository without commits must not block the rest.
     const r = await runGit(['add', '-A', '--ignore-errors', '--', '.'], this.run({ cwd: this.workTree }));
     if (r.code !== 0 && r.code !== 1) throw new Error(`git add failed: ${firstLine(r.stderr)}`);
+    this.lastPaths = paths ?? [];
   }
 
   /** Files changed between two tree-ishes, or between `from` and the index. */
@@ -109,10 +131,6 @@ export class TaskGit {
     return git(['write-tree'], this.run());
   }
 
-  async treeOf(rev: string): Promise<string> {
-    return git(['rev-parse', '--verify', `${rev}^{tree}`], this.run());
-  }
-
   async commitTree(tree: string, parent: string, message: string): Promise<string> {
     return git(['commit-tree', tree, '-p', parent, '-F', '-'], this.run({ input: message }));
   }
@@ -121,17 +139,25 @@ export class TaskGit {
     return (await gitMaybe(['rev-parse', '--verify', '-q', `${this.snapshotRef}^{commit}`], this.run())) || null;
   }
 
-  /** The last snapshot and its tree, remembered between calls (saves two processes per snapshot). */
+  /** The last snapshot and its tree, remembered between calls (saves processes per snapshot). */
   private last: { commit: string | null; tree: string } | null = null;
 
-  /** Commits the refreshed index on the snapshot ref (no new commit when nothing changed). */
+  /** The snapshot ref's commit and tree (if any) and the base's tree, in one process. */
+  private async loadLast(): Promise<{ commit: string | null; tree: string }> {
+    const input = `${this.snapshotRef}^{commit}\n${this.snapshotRef}^{tree}\n${this.baseRef}^{tree}\n`;
+    const out = await git(['cat-file', '--batch-check=%(objectname)'], this.run({ input }));
+    const [commit, tree, baseTree] = out.split('\n').map((line) => (/^[0-9a-f]{40,64}$/.test(line) ? line : null));
+    if (!baseTree) throw new Error(`base ${this.baseRef} has no tree in the task's git dir`);
+    return commit && tree ? { commit, tree } : { commit: null, tree: baseTree };
+  }
+
+  /**
+   * Commits the index on the snapshot ref (no new commit when nothing changed). The index is taken
+   * as it is: refresh() first to include the view's latest changes.
+   */
   async snapshot(message: string): Promise<string> {
-    await this.refresh();
     const tree = await this.writeTree();
-    if (!this.last) {
-      const previous = await this.lastSnapshot();
-      this.last = { commit: previous, tree: await this.treeOf(previous ?? this.baseRef) };
-    }
+    this.last ??= await this.loadLast();
     const previous = this.last.commit;
     const parent = previous ?? this.baseRef;
     if (this.last.tree === tree) {

@@ -93,6 +93,11 @@ export interface Workspace {
   readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null>;
   /** Record the current state as a commit on refs/delegate/<key>; returns the commit id. */
   snapshot(message: string): Promise<string>;
+  /**
+   * changedFiles() and snapshot() with one look at the view: `onChanges` gets the changed files
+   * as soon as they are known, before the snapshot is written.
+   */
+  record(message: string, onChanges?: (changedFiles: ChangedFile[]) => void): Promise<{ changedFiles: ChangedFile[]; snapshot: string }>;
   /** Unmount / release. The task's changes stay on disk (and in its snapshot ref) for review. */
   close(): Promise<void>;
   /** Remove everything for this workspace (the user removed the task). */

@@ -3,7 +3,7 @@
 // tmpfs sized to the disk cap. 'checkout': a plain checkout when mounting is not possible.
 import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { firstLine, runGit } from './git';
 import { parseMountInfo } from './parse';
 
@@ -60,10 +60,15 @@ export async function checkoutTree(opts: { gitDir: string; tree: string; dest: s
   return indexFile;
 }
 
+/** Where a commit's shared base tree lives: `DATA/bases/<commit>`. */
+export function baseDirOf(dataDir: string, commit: string): string {
+  return join(dataDir, 'bases', commit);
+}
+
 /** The shared base tree for a commit, created once: `DATA/bases/<commit>` and its index. */
 export async function ensureBase(opts: { dataDir: string; gitDir: string; commit: string; uid: number }): Promise<{ dir: string; index: string }> {
-  const bases = join(opts.dataDir, 'bases');
-  const dir = join(bases, opts.commit);
+  const dir = baseDirOf(opts.dataDir, opts.commit);
+  const bases = dirname(dir);
   const index = `${dir}.index`;
   try {
     await stat(dir);
@@ -89,7 +94,7 @@ export async function ensureBase(opts: { dataDir: string; gitDir: string; commit
 }
 
 export async function removeBase(dataDir: string, commit: string): Promise<void> {
-  const dir = join(dataDir, 'bases', commit);
+  const dir = baseDirOf(dataDir, commit);
   await rm(`${dir}.index`, { force: true });
   await rm(dir, { recursive: true, force: true });
 }

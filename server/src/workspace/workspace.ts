@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ChangedFile } from '../../../protocol';
 import { ConfinedFileAccess } from './confinedFiles';
 import { KeyedLock } from './keyedLock';
+import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
 import { TaskGit } from './taskGit';
 import type { ConfinedFiles, ResolvedRepo, Workspace } from './types';
@@ -27,6 +28,9 @@ export const WorkspaceState = z.object({
   closed: z.boolean(),
 });
 export type WorkspaceState = z.infer<typeof WorkspaceState>;
+
+/** Upper-layer entries to look at before a full scan of the view is the cheaper way. */
+const OVERLAY_SCAN_LIMIT = 10_000;
 
 export function stateFile(taskDir: string): string {
   return join(taskDir, 'state.json');
@@ -55,6 +59,8 @@ export interface TaskWorkspaceDeps {
   taskDir: string;
   state: WorkspaceState;
   uid: number;
+  /** The overlay's lower layer (the shared base tree) in overlay mode. */
+  baseDir?: string;
   /** Called after destroy() removed the task (the manager may drop the shared base). */
   onDestroyed: (state: WorkspaceState) => Promise<void>;
 }
@@ -75,6 +81,7 @@ export class TaskWorkspace implements Workspace {
       gitDir: this.gitDir,
       indexFile: this.git.indexFile,
       checkOpen: () => this.checkOpen(),
+      refreshIndex: deps.state.mode === 'overlay' && deps.baseDir ? () => this.exclusive(() => this.refresh()) : undefined,
     });
   }
 
@@ -112,12 +119,34 @@ export class TaskWorkspace implements Workspace {
     return (await this.git.lastSnapshot()) ?? this.baseRef;
   }
 
+  /**
+   * Brings the index up to date with the view. In overlay mode git looks only at what the
+   * overlay's upper layer holds (the rest is the untouched base), not at every file of the view.
+   */
+  private async refresh(): Promise<void> {
+    const { baseDir } = this.deps;
+    if (this.state.mode !== 'overlay' || !baseDir) return this.git.refresh();
+    const scratch = viewPaths(this.deps.taskDir).scratch;
+    const paths = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseDir, view: this.dir }, OVERLAY_SCAN_LIMIT);
+    return this.git.refresh(paths ?? undefined);
+  }
+
   changedFiles(): Promise<ChangedFile[]> {
     return this.exclusive(async () => {
       if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
       if (this.state.closed) return this.git.changes(this.baseRef, await this.closedHead());
-      await this.git.refresh();
+      await this.refresh();
       return this.git.changes(this.baseRef);
+    });
+  }
+
+  record(message: string, onChanges?: (changedFiles: ChangedFile[]) => void): Promise<{ changedFiles: ChangedFile[]; snapshot: string }> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      await this.refresh();
+      const changedFiles = await this.git.changes(this.baseRef);
+      onChanges?.(changedFiles);
+      return { changedFiles, snapshot: await this.git.snapshot(message) };
     });
   }
 
@@ -127,7 +156,7 @@ export class TaskWorkspace implements Workspace {
       if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
       const binary = options?.binary ?? true;
       if (this.state.closed) return this.git.diff(this.baseRef, await this.closedHead(), clean, binary);
-      await this.git.refresh();
+      await this.refresh();
       return this.git.diff(this.baseRef, undefined, clean, binary);
     });
   }
@@ -149,6 +178,7 @@ export class TaskWorkspace implements Workspace {
   snapshot(message: string): Promise<string> {
     return this.exclusive(async () => {
       this.checkOpen();
+      await this.refresh();
       return this.git.snapshot(message);
     });
   }
@@ -156,6 +186,7 @@ export class TaskWorkspace implements Workspace {
   close(): Promise<void> {
     return this.exclusive(async () => {
       if (this.destroyed || this.state.closed) return;
+      await this.refresh();
       await this.git.snapshot('Workspace closed');
       if (this.state.mode === 'overlay') await unmountView(viewPaths(this.deps.taskDir));
       this.state = { ...this.state, closed: true };

@@ -1,0 +1,67 @@
+// What an overlay view can differ in from its base, read from the overlay's layers instead of
+// scanning the whole view: every entry of the upper layer (changed and new files, directories new
+// in the upper layer, whiteouts of deleted ones), plus base entries the view no longer shows
+// without a whiteout (under an opaque directory: `rm -rf dir && mkdir dir`). The cost follows
+// what the task changed, not the size of the repository.
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface OverlayLayers {
+  /** The overlay's upper directory (the task's writes). */
+  upper: string;
+  /** The base tree under it. */
+  lower: string;
+  /** The mounted view. */
+  view: string;
+}
+
+/**
+ * Paths (relative to the view, '/'-separated) that may differ from the base, or null when there
+ * are more than `limit` entries to look at: a full scan is then as cheap and simpler.
+ */
+export async function overlayChangedPaths(layers: OverlayLayers, limit: number): Promise<string[] | null> {
+  const out: string[] = [];
+  let budget = limit;
+  // Directories present in both layers, to look into; '' is the root.
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    const upper = await entries(join(layers.upper, rel));
+    budget -= upper.length;
+    if (budget < 0) return null;
+    const seen = new Set<string>();
+    for (const entry of upper) {
+      // The sandbox mounts the trusted git dir on /workspace/.git: its mount point is not work.
+      if (rel === '' && entry.name === '.git') continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      seen.add(entry.name);
+      // Never follows links: an entry is looked into only when it is a real directory in both.
+      if (entry.isDirectory() && (await isDirectory(join(layers.lower, path)))) pending.push(path);
+      else out.push(path);
+    }
+    // A base entry missing from the view without an upper entry of its name: hidden by an opaque dir.
+    const lower = await entries(join(layers.lower, rel));
+    budget -= lower.length;
+    if (budget < 0) return null;
+    const hidden = lower.filter((e) => !seen.has(e.name) && !(rel === '' && e.name === '.git'));
+    if (hidden.length === 0) continue;
+    const visible = new Set((await entries(join(layers.view, rel))).map((e) => e.name));
+    for (const e of hidden) if (!visible.has(e.name)) out.push(rel ? `${rel}/${e.name}` : e.name);
+  }
+  return out;
+}
+
+async function entries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    // Gone or replaced by a file since its parent was read: nothing to look into.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return lstat(path).then((s) => s.isDirectory(), () => false);
+}
