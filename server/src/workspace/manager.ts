@@ -99,29 +99,37 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     const paths = viewPaths(taskDir);
     const diskBytes = options.diskBytes ?? DEFAULT_DISK_BYTES;
     await mkdir(taskDir, { recursive: true });
-    await createTaskGitDir(gitDir, repo.mirrorDir, repo.commit);
     const indexFile = join(gitDir, 'delegate-index');
     let mode: 'overlay' | 'checkout' = 'checkout';
-    if (options.mode !== 'checkout' && process.getuid?.() === 0) {
-      const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
-      const failure = await mountOverlay({ paths, baseDir: base.dir, diskBytes, uid });
-      if (failure === null) {
-        await copyFile(base.index, indexFile);
-        mode = 'overlay';
-      } else if (options.mode === 'overlay') {
-        throw new Error(`overlay view unavailable: ${failure}`);
-      } else {
-        this.log('warn', 'overlay view unavailable; using a checkout', { key: options.key, reason: failure });
-      }
-    } else if (options.mode === 'overlay') {
-      throw new Error('overlay view unavailable: not running as root');
+    // The task's git dir and its view do not depend on each other: made at the same time. Both
+    // settle before anything is thrown, so a clean-up never races a mount still under way.
+    const [made, mounted] = await Promise.allSettled([
+      createTaskGitDir(gitDir, repo.mirrorDir, repo.commit),
+      (async () => {
+        if (options.mode === 'checkout') return null;
+        if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
+        const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
+        return { base, failure: await mountOverlay({ paths, baseDir: base.dir, diskBytes, uid }) };
+      })(),
+    ]);
+    if (made.status === 'rejected') throw made.reason;
+    if (mounted.status === 'rejected') throw mounted.reason;
+    const overlay = mounted.value;
+    if (overlay?.failure === null && overlay.base) {
+      await copyFile(overlay.base.index, indexFile);
+      mode = 'overlay';
+    } else if (overlay && options.mode === 'overlay') {
+      throw new Error(`overlay view unavailable: ${overlay.failure}`);
+    } else if (overlay) {
+      this.log('warn', 'overlay view unavailable; using a checkout', { key: options.key, reason: overlay.failure });
     }
     if (mode === 'checkout') await this.checkout(gitDir, repo.commit, paths.dir, indexFile, taskDir);
     let baseRef = repo.commit;
-    if (source.patch) {
+    const patch = await source.patch;
+    if (patch) {
       options.onLog?.('Applying uncommitted changes');
       const patchFile = join(taskDir, 'uncommitted.patch');
-      await writeFile(patchFile, source.patch, { mode: 0o644 });
+      await writeFile(patchFile, patch, { mode: 0o644 });
       try {
         // Into the index (no scan of the view needed for the base commit), then into the view as
         // the sandbox user so the files it creates are theirs.

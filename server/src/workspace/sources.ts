@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
+import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
 import { mirrorName, stripCredentials } from './parse';
 import type { ResolvedRepo } from './types';
 
@@ -18,8 +18,11 @@ export interface SourceContext {
 
 export interface ResolvedSource {
   repo: ResolvedRepo;
-  /** Binary patch of the user's uncommitted changes (tracked + untracked), if any. */
-  patch?: string;
+  /**
+   * Binary patch of the user's uncommitted changes (tracked + untracked), if any. A promise: the
+   * scan of the user's tree runs while the view is mounted.
+   */
+  patch?: Promise<string | undefined>;
 }
 
 const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -74,9 +77,17 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
     throw repoError(`repository path ${spec.path} does not exist`);
   }
   const user: GitRun = { cwd: path, userRepo: true, signal: ctx.signal };
-  // One rev-parse answers most questions; an unborn HEAD makes it fail, hence the fallback.
+  // The scan of the user's tree for uncommitted changes is the slow part: it starts first and runs
+  // while the repository is inspected, the mirror checked and the view mounted.
+  const scan = spec.includeUncommitted === false ? null : scanStatus(user);
+  // One rev-parse answers most questions (an unborn HEAD makes it fail, hence the fallback); the
+  // origin URL is asked at the same time.
   const probe = ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-path', 'index', '--git-path', 'objects'];
-  let info = (await gitMaybe([...probe, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], user))?.split('\n');
+  const [full, originUrl] = await Promise.all([
+    gitMaybe([...probe, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], user),
+    spec.remoteUrl ? spec.remoteUrl : gitMaybe(['config', '--get', 'remote.origin.url'], user),
+  ]);
+  let info = full?.split('\n');
   if (!info) {
     info = (await gitMaybe(probe, user))?.split('\n');
     if (!info) throw repoError(`${spec.path} is not a git repository with a work tree`);
@@ -85,7 +96,18 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   const commit = spec.commit ?? head;
   if (!commit) throw repoError(`${spec.path} has no commits yet; commit something first`);
   const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
-  const origin = spec.remoteUrl ?? ((await gitMaybe(['config', '--get', 'remote.origin.url'], { ...user, cwd: top })) || undefined);
+  const origin = originUrl || undefined;
+  // Whoever applies the patch awaits it.
+  let patch: Promise<string | undefined> | undefined;
+  if (scan && head) {
+    patch = scan.then((status) => uncommittedPatch(status, { top, head, indexPath, objectsPath }, ctx)).then((text) => {
+      if (text && spec.commit && spec.commit !== head) {
+        ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
+      }
+      return text || undefined;
+    });
+    patch.catch(() => undefined); // awaited later; a failure before then must not go unhandled
+  }
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('local', top));
   await ensureMirror(mirrorDir);
   if (!(await hasCommit(mirrorDir, commit))) {
@@ -97,24 +119,42 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
     });
     if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
   }
-  const patch = spec.includeUncommitted === false || !head ? undefined : await uncommittedPatch({ top, head, indexPath, objectsPath }, ctx);
-  if (patch && spec.commit && head && spec.commit !== head) {
-    ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
-  }
   return {
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
-    patch: patch || undefined,
+    patch,
   };
 }
 
 /**
- * The user's uncommitted changes against HEAD — tracked edits and untracked files that are not
- * ignored — as a binary patch. A copy of their index and a private object directory (borrowing
- * theirs) keep their repository untouched.
+ * Which paths differ from HEAD, in the user's repository (from any directory in it). Read-only: no
+ * index refresh is written back into their repository.
  */
-async function uncommittedPatch(where: { top: string; head: string; indexPath: string; objectsPath: string }, ctx: SourceContext): Promise<string> {
+function scanStatus(user: GitRun): Promise<GitResult> {
+  return runGit(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=all'], {
+    ...user,
+    env: { GIT_OPTIONAL_LOCKS: '0' },
+  });
+}
+
+/**
+ * The user's uncommitted changes against HEAD — tracked edits and untracked files that are not
+ * ignored — as a binary patch, from the scan above. A copy of their index and a private object
+ * directory (borrowing theirs) keep their repository untouched.
+ */
+async function uncommittedPatch(
+  status: GitResult,
+  where: { top: string; head: string; indexPath: string; objectsPath: string },
+  ctx: SourceContext,
+): Promise<string> {
   const { top, head, indexPath, objectsPath } = where;
   const user: GitRun = { cwd: top, userRepo: true, signal: ctx.signal };
+  if (status.code !== 0) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(status.stderr)}`);
+  // Most of the time nothing differs, and that one scan of their tree is all it takes.
+  const entries = status.stdout.toString('utf8').split('\0').filter((e) => e.length > 3);
+  if (entries.length === 0) return '';
+  // "XY path": Y is the work tree against the index. Where it is blank the copy of their index
+  // already holds the change (staged edits, `git rm`); the rest git must look at.
+  const paths = entries.filter((e) => e[1] !== ' ').map((e) => e.slice(3));
   const tmp = await mkdtemp(join(ctx.dataDir, 'tmp', 'uncommitted-'));
   try {
     const index = join(tmp, 'index');
@@ -122,7 +162,12 @@ async function uncommittedPatch(where: { top: string; head: string; indexPath: s
     await mkdir(join(tmp, 'objects'), { recursive: true });
     const env = { GIT_OBJECT_DIRECTORY: join(tmp, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objectsPath };
     const run: GitRun = { ...user, indexFile: index, env };
-    const added = await runGit(['add', '-A', '--ignore-errors', '--', '.'], run);
+    // Only the paths status named: git hashes and stages those, not the whole tree again.
+    const added = paths.length === 0 ? { code: 0, stderr: '' } : await runGit(['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+      ...run,
+      input: paths.join('\0'),
+      env: { ...env, GIT_LITERAL_PATHSPECS: '1' },
+    });
     if (added.code !== 0 && added.code !== 1) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(added.stderr)}`);
     const diff = await runGit(
       ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all', '--src-prefix=a/', '--dst-prefix=b/', head],
@@ -187,7 +232,7 @@ export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>,
       remoteUrl: spec.remoteUrl ? stripCredentials(spec.remoteUrl) : undefined,
       mirrorDir,
     }),
-    patch: spec.patch || undefined,
+    patch: spec.patch ? Promise.resolve(spec.patch) : undefined,
   };
 }
 

@@ -142,6 +142,11 @@ export class TaskGit {
   /** The last snapshot and its tree, remembered between calls (saves processes per snapshot). */
   private last: { commit: string | null; tree: string } | null = null;
 
+  /** Reads what snapshotTree() compares against, if not known yet (to run beside other work). */
+  async loadSnapshotState(): Promise<void> {
+    this.last ??= await this.loadLast();
+  }
+
   /** The snapshot ref's commit and tree (if any) and the base's tree, in one process. */
   private async loadLast(): Promise<{ commit: string | null; tree: string }> {
     const input = `${this.snapshotRef}^{commit}\n${this.snapshotRef}^{tree}\n${this.baseRef}^{tree}\n`;
@@ -156,7 +161,11 @@ export class TaskGit {
    * as it is: refresh() first to include the view's latest changes.
    */
   async snapshot(message: string): Promise<string> {
-    const tree = await this.writeTree();
+    return this.snapshotTree(await this.writeTree(), message);
+  }
+
+  /** snapshot() for a tree already written from the index. */
+  async snapshotTree(tree: string, message: string): Promise<string> {
     this.last ??= await this.loadLast();
     const previous = this.last.commit;
     const parent = previous ?? this.baseRef;

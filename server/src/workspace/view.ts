@@ -107,20 +107,22 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
   await mkdir(paths.dir, { recursive: true });
   await mkdir(paths.scratch, { recursive: true });
   const size = Math.max(1 << 20, Math.floor(diskBytes));
-  const t = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755,nosuid,nodev`, 'tmpfs', paths.scratch]);
-  if (t.code !== 0) return `tmpfs mount failed: ${firstLine(t.stderr)}`;
   const upper = join(paths.scratch, 'upper');
   const work = join(paths.scratch, 'work');
-  await mkdir(upper);
-  await mkdir(work);
-  // The upper root becomes the view's root directory: the sandbox user must own it to create files.
-  await chown(upper, uid, uid);
-  const o = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir]);
-  if (o.code !== 0) {
-    await unmount(paths.scratch);
-    return `overlay mount failed: ${firstLine(o.stderr)}`;
-  }
-  return null;
+  // One process for both mounts and the upper dir between them (each process we start costs the
+  // server a fork). The upper root becomes the view's root: the sandbox user must own it.
+  const r = await run('/bin/sh', [
+    '-c',
+    'mount -t tmpfs -o "$1" tmpfs "$2" || exit 11; mkdir "$3" "$4" && chown "$5" "$3" || exit 12; mount -t overlay overlay -o "$6" "$7" || exit 13',
+    'sh',
+    `size=${size},mode=0755,nosuid,nodev`, paths.scratch,
+    upper, work, `${uid}:${uid}`,
+    `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir,
+  ]);
+  if (r.code === 0) return null;
+  await unmount(paths.scratch);
+  const step = r.code === 11 ? 'tmpfs mount' : r.code === 12 ? 'preparing the upper dir' : 'overlay mount';
+  return `${step} failed: ${firstLine(r.stderr) || `exit ${r.code}`}`;
 }
 
 /** Unmounts if mounted; lazily when busy (a sandbox still holding it). */

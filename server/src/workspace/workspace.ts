@@ -1,5 +1,5 @@
 // One task's workspace: the view, its trusted git dir, diffs against the base and snapshots.
-import { rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ChangedFile } from '../../../protocol';
@@ -31,6 +31,12 @@ export type WorkspaceState = z.infer<typeof WorkspaceState>;
 
 /** Upper-layer entries to look at before a full scan of the view is the cheaper way. */
 const OVERLAY_SCAN_LIMIT = 10_000;
+
+/** Changes whenever a file is rewritten (git replaces the index with a rename: new inode). */
+async function fileVersion(path: string): Promise<string> {
+  const st = await stat(path, { bigint: true });
+  return `${st.ino}:${st.mtimeNs}:${st.size}`;
+}
 
 export function stateFile(taskDir: string): string {
   return join(taskDir, 'state.json');
@@ -140,13 +146,28 @@ export class TaskWorkspace implements Workspace {
     });
   }
 
+  /** The last record() and the index it was made from (git leaves an unchanged index unwritten). */
+  private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string } | null = null;
+
   record(message: string, onChanges?: (changedFiles: ChangedFile[]) => void): Promise<{ changedFiles: ChangedFile[]; snapshot: string }> {
     return this.exclusive(async () => {
       this.checkOpen();
       await this.refresh();
-      const changedFiles = await this.git.changes(this.baseRef);
-      onChanges?.(changedFiles);
-      return { changedFiles, snapshot: await this.git.snapshot(message) };
+      const index = await fileVersion(this.git.indexFile);
+      if (this.lastRecord?.index === index) {
+        onChanges?.(this.lastRecord.changedFiles);
+        return { changedFiles: this.lastRecord.changedFiles, snapshot: this.lastRecord.snapshot };
+      }
+      // These only read the index's entries (write-tree adds its tree cache): side by side, and
+      // the changed files go out as soon as they are known.
+      const [changedFiles, tree] = await Promise.all([
+        this.git.changes(this.baseRef).then((files) => (onChanges?.(files), files)),
+        this.git.writeTree(),
+        this.git.loadSnapshotState(),
+      ]);
+      const snapshot = await this.git.snapshotTree(tree, message);
+      this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot };
+      return { changedFiles, snapshot };
     });
   }
 

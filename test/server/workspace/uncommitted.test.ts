@@ -61,6 +61,36 @@ for (const mode of MODES) {
       assert.equal(git(repo, 'count-objects', '-v'), objectsBefore, 'no objects written into it');
     });
 
+    it('takes staged edits, staged deletions and odd file names as they are', async () => {
+      writeFileSync(join(repo, 'src/keep.ts'), 'export const staged = 1;\n');
+      git(repo, 'add', 'src/keep.ts');
+      writeFileSync(join(repo, 'src/keep.ts'), 'export const staged = 2;\n'); // and edited again after
+      writeFileSync(join(repo, 'staged-new.txt'), 'staged\n');
+      git(repo, 'add', 'staged-new.txt');
+      git(repo, 'rm', '-q', '--cached', 'a.txt'); // untracked now, still on disk
+      writeFileSync(join(repo, '*star [x].txt'), 'glob characters\n');
+      writeFileSync(join(repo, 'star.txt'), 'not matched by the name above\n');
+      const index = readFileSync(join(repo, '.git', 'index'));
+      const ws = await fx.prepare({ key: 'task-staged', repo: { kind: 'local', path: repo }, mode });
+      assert.equal(readFileSync(join(ws.dir, 'src/keep.ts'), 'utf8'), 'export const staged = 2;\n', 'the work tree wins over the index');
+      assert.equal(readFileSync(join(ws.dir, 'staged-new.txt'), 'utf8'), 'staged\n');
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'one\ntwo\nthree\n');
+      assert.equal(readFileSync(join(ws.dir, '*star [x].txt'), 'utf8'), 'glob characters\n');
+      assert.equal(readFileSync(join(ws.dir, 'star.txt'), 'utf8'), 'not matched by the name above\n');
+      assert.equal(existsSync(join(ws.dir, 'gone.txt')), false);
+      assert.deepEqual(await ws.changedFiles(), []);
+      assert.ok(readFileSync(join(repo, '.git', 'index')).equals(index), "the user's index is not rewritten");
+    });
+
+    it('takes a staged deletion alone', async () => {
+      git(repo, 'stash', '-u', '-q');
+      git(repo, 'rm', '-q', 'gone.txt');
+      const ws = await fx.prepare({ key: 'task-rm', repo: { kind: 'local', path: repo }, mode });
+      assert.equal(existsSync(join(ws.dir, 'gone.txt')), false);
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'one\ntwo\n');
+      assert.notEqual(ws.baseRef, head);
+    });
+
     it('leaves them out when includeUncommitted is false', async () => {
       const ws = await fx.prepare({ key: 'task-2', repo: { kind: 'local', path: repo, includeUncommitted: false }, mode });
       assert.equal(ws.baseRef, head);
