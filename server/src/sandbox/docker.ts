@@ -1,7 +1,8 @@
 // The Docker driver: one long-lived container per sandbox (tini as pid 1, `sleep infinity` as the
 // main process), every command a `docker exec` into it. No network, read-only root, size-capped
 // /tmp, no capabilities, no-new-privileges, an unprivileged uid and cgroup limits from the engine.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
@@ -33,12 +34,22 @@ export interface DockerDriverOptions {
   uid?: number;
 }
 
-export function dockerClient(socket: string | undefined): Docker {
+/** Where the engine listens: a unix socket path, or an http(s) URL. */
+function dockerTarget(socket: string | undefined): { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https' } {
   const target = socket ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  if (target.startsWith('/')) return new Docker({ socketPath: target });
-  if (target.startsWith('unix://')) return new Docker({ socketPath: target.slice('unix://'.length) });
+  if (target.startsWith('/')) return { socketPath: target };
+  if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length) };
   const url = new URL(target.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+}
+
+/**
+ * dockerode (and ssh2 under it) costs ~23 MB of memory and ~200 ms to load: only loaded once a
+ * docker engine is actually used, not by servers running bwrap.
+ */
+export async function dockerClient(socket: string | undefined): Promise<Docker> {
+  const { default: Dockerode } = await import('dockerode');
+  return new Dockerode(dockerTarget(socket));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -52,26 +63,36 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export class DockerDriver implements SandboxDriver {
   readonly name = 'docker' as const;
   readonly image: string;
-  private readonly docker: Docker;
+  private readonly target: ReturnType<typeof dockerTarget>;
+  private client: Promise<Docker> | undefined;
   private readonly uid: number;
   private readonly log: SandboxLog;
 
-  constructor(options: DockerDriverOptions = {}) {
-    this.docker = dockerClient(options.socket);
+  constructor(private readonly options: DockerDriverOptions = {}) {
+    this.target = dockerTarget(options.socket);
     this.image = options.image ?? DEFAULT_DOCKER_IMAGE;
     this.uid = options.uid ?? SANDBOX_UID;
     this.log = options.log ?? (() => {});
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
   }
 
+  private docker(): Promise<Docker> {
+    return (this.client ??= dockerClient(this.options.socket));
+  }
+
   async probe(): Promise<ProbeResult> {
+    // No socket, no engine: said without loading the client library.
+    if ('socketPath' in this.target && !(await stat(this.target.socketPath).then(() => true, () => false))) {
+      return { ok: false, reason: `no docker engine: ${this.target.socketPath} does not exist` };
+    }
+    const docker = await this.docker();
     try {
-      await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'docker engine');
+      await withTimeout(docker.ping(), PING_TIMEOUT_MS, 'docker engine');
     } catch (err) {
       return { ok: false, reason: `no docker engine: ${(err as Error).message}` };
     }
     try {
-      await this.docker.getImage(this.image).inspect();
+      await docker.getImage(this.image).inspect();
     } catch {
       return { ok: false, reason: `docker image ${this.image} is missing (build it with scripts/build-sandbox-image.sh)` };
     }
@@ -82,7 +103,8 @@ export class DockerDriver implements SandboxDriver {
     const name = `delegate-${spec.id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
     const binds = [`${spec.workspaceDir}:${WORKSPACE}:rw`];
     if (spec.gitDir) binds.push(`${spec.gitDir}:${WORKSPACE}/.git:ro`);
-    const container = await this.docker.createContainer({
+    const docker = await this.docker();
+    const container = await docker.createContainer({
       name,
       Image: this.image,
       Cmd: ['sleep', 'infinity'],
