@@ -166,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
       const activation = readActivation();
       results['extension'] = { bundle: size, activation };
       rows.push({ figure: 'extension bundle (production, minified)', driver: '', unit: 'KB', value: `${(size.bytes / 1024).toFixed(0)} KB (${(size.gzipBytes / 1024).toFixed(0)} KB gzip)` });
-      rows.push({ figure: 'extension activation', driver: 'VS Code', unit: '', value: activation.measured ? JSON.stringify(activation.data).slice(0, 120) : 'not measured', note: activation.measured ? undefined : 'no test-output/vscode/activation.json' });
+      rows.push({ figure: 'extension activation', driver: 'VS Code', unit: '', value: activation.measured ? describeActivation(activation.data) : 'not measured', note: activation.measured ? undefined : 'no test-output/vscode/activation.json' });
     }
   } finally {
     await model.close();
@@ -185,4 +185,11 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS }));
   return 0;
+}
+
+/** `{loadMs, activateMs, vscode}` from test-output/vscode/activation.json, as one line. */
+function describeActivation(data: unknown): string {
+  const a = data as { loadMs?: unknown; activateMs?: unknown; vscode?: unknown };
+  if (typeof a?.loadMs !== 'number' || typeof a.activateMs !== 'number') return `unreadable: ${JSON.stringify(data).slice(0, 80)}`;
+  return `load ${Math.round(a.loadMs)} ms + activate() ${Math.round(a.activateMs)} ms (VS Code ${String(a.vscode ?? '?')})`;
 }

@@ -167,7 +167,8 @@ export class TaskRunner {
       do {
         state.pending = false;
         const seen = state.changes;
-        await this.recordWork(job, workspace, 'after tool call').then(
+        // A newer change already waiting: its record snapshots; this one only updates the diff.
+        await this.recordWork(job, workspace, 'after tool call', () => state.pending).then(
           () => (state.recorded = seen),
           (err: unknown) => this.deps.log.warn('could not refresh the diff', { taskId: job.taskId, err: err as Error }),
         );
@@ -196,14 +197,18 @@ export class TaskRunner {
    * Snapshot the work and refresh the changed files; emits diff.updated when they changed. Also
    * used after a restart for attempts that were interrupted.
    */
-  async recordWork(job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>, workspace: Workspace, why: string): Promise<ChangedFile[]> {
+  async recordWork(job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>, workspace: Workspace, why: string, skipSnapshot?: () => boolean): Promise<ChangedFile[]> {
     let filesDiffer = false;
     // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
-    const { changedFiles, snapshot } = await workspace.record(why, (files) => {
-      const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
-      filesDiffer = JSON.stringify(previous) !== JSON.stringify(files);
-      if (filesDiffer) this.deps.events.setAttempt(job.taskId, job.index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files }]);
+    const { changedFiles, snapshot } = await workspace.record(why, {
+      skipSnapshot,
+      onChanges: (files) => {
+        const previous = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index)?.changedFiles ?? [];
+        filesDiffer = JSON.stringify(previous) !== JSON.stringify(files);
+        if (filesDiffer) this.deps.events.setAttempt(job.taskId, job.index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files }]);
+      },
     });
+    if (snapshot === null) return changedFiles;
     // The snapshot id changes with any content change, even one that keeps the line counts.
     const previousSnapshot = this.snapshots.get(job.key);
     this.snapshots.set(job.key, snapshot);

@@ -94,10 +94,11 @@ export interface Workspace {
   /** Record the current state as a commit on refs/delegate/<key>; returns the commit id. */
   snapshot(message: string): Promise<string>;
   /**
-   * changedFiles() and snapshot() with one look at the view: `onChanges` gets the changed files
-   * as soon as they are known, before the snapshot is written.
+   * changedFiles() and snapshot() with one look at the view. `onChanges` gets the changed files
+   * as soon as they are known, before the snapshot is written; when `skipSnapshot` then says so
+   * (newer changes are already waiting to be recorded) no snapshot is made and `snapshot` is null.
    */
-  record(message: string, onChanges?: (changedFiles: ChangedFile[]) => void): Promise<{ changedFiles: ChangedFile[]; snapshot: string }>;
+  record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }>;
   /** Unmount / release. The task's changes stay on disk (and in its snapshot ref) for review. */
   close(): Promise<void>;
   /** Remove everything for this workspace (the user removed the task). */
@@ -110,4 +111,9 @@ export interface WorkspaceManager {
   prepare(options: PrepareOptions): Promise<Workspace>;
   /** Reopen a workspace prepared earlier (after a restart); null when it is gone. */
   open(key: string): Promise<Workspace | null>;
+}
+
+export interface RecordHooks {
+  onChanges?: (changedFiles: ChangedFile[]) => void;
+  skipSnapshot?: () => boolean;
 }

@@ -8,7 +8,7 @@ import { KeyedLock } from './keyedLock';
 import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
 import { TaskGit } from './taskGit';
-import type { ConfinedFiles, ResolvedRepo, Workspace } from './types';
+import type { ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
 import { unmountView, viewPaths } from './view';
 
 export const WorkspaceState = z.object({
@@ -149,22 +149,26 @@ export class TaskWorkspace implements Workspace {
   /** The last record() and the index it was made from (git leaves an unchanged index unwritten). */
   private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string } | null = null;
 
-  record(message: string, onChanges?: (changedFiles: ChangedFile[]) => void): Promise<{ changedFiles: ChangedFile[]; snapshot: string }> {
+  record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }> {
     return this.exclusive(async () => {
       this.checkOpen();
       await this.refresh();
       const index = await fileVersion(this.git.indexFile);
       if (this.lastRecord?.index === index) {
-        onChanges?.(this.lastRecord.changedFiles);
+        hooks.onChanges?.(this.lastRecord.changedFiles);
         return { changedFiles: this.lastRecord.changedFiles, snapshot: this.lastRecord.snapshot };
       }
       // These only read the index's entries (write-tree adds its tree cache): side by side, and
       // the changed files go out as soon as they are known.
       const [changedFiles, tree] = await Promise.all([
-        this.git.changes(this.baseRef).then((files) => (onChanges?.(files), files)),
+        this.git.changes(this.baseRef).then((files) => (hooks.onChanges?.(files), files)),
         this.git.writeTree(),
         this.git.loadSnapshotState(),
       ]);
+      if (hooks.skipSnapshot?.()) {
+        this.lastRecord = null;
+        return { changedFiles, snapshot: null };
+      }
       const snapshot = await this.git.snapshotTree(tree, message);
       this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot };
       return { changedFiles, snapshot };
