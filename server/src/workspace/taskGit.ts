@@ -1,7 +1,7 @@
 // The trusted per-task git dir: outside the agent's reach, mounted read-only at /workspace/.git.
 // It holds the task's base commit, a persistent index that `git add -A` refreshes cheaply after
 // every agent command, and the snapshot ref.
-import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChangedFile } from '../../../protocol';
 import { git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
@@ -51,6 +51,21 @@ export async function writeRef(gitDir: string, ref: string, value: string): Prom
   const file = join(gitDir, ref);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${value}\n`);
+}
+
+/**
+ * Moves a loose ref from `expected` (null: absent) to `value` by hand, atomically (write + rename),
+ * saving the `git update-ref` process per snapshot. Only the server writes refs in a task's git
+ * dir (the sandbox mounts it read-only, nothing packs its refs), under the workspace's index lock.
+ */
+export async function moveRef(gitDir: string, ref: string, value: string, expected: string | null): Promise<void> {
+  const file = join(gitDir, ref);
+  const current = (await readFile(file, 'utf8').catch(() => '')).trim() || null;
+  if (current !== expected) throw new Error(`${ref} is ${current ?? 'absent'}, expected ${expected ?? 'absent'}`);
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${value}\n`);
+  await rename(tmp, file);
 }
 
 /** A conservative subset of git's branch name rules. */
@@ -171,20 +186,25 @@ export class TaskGit {
     const parent = previous ?? this.baseRef;
     if (this.last.tree === tree) {
       if (!previous) {
-        await git(['update-ref', this.snapshotRef, parent, ''], this.run());
+        await this.moveSnapshotRef(parent, null);
         this.last = { commit: parent, tree };
       }
       return parent;
     }
     const commit = await this.commitTree(tree, parent, message);
-    // Compare-and-swap on the old value: if anyone else moved the ref, forget what we remembered.
-    const r = await runGit(['update-ref', '-m', 'snapshot', this.snapshotRef, commit, previous ?? ''], this.run());
-    if (r.code !== 0) {
-      this.last = null;
-      throw new Error(`snapshot ref moved underneath: ${firstLine(r.stderr)}`);
-    }
+    await this.moveSnapshotRef(commit, previous);
     this.last = { commit, tree };
     return commit;
+  }
+
+  /** Compare-and-swap on the old value: if anyone else moved the ref, forget what we remembered. */
+  private async moveSnapshotRef(commit: string, previous: string | null): Promise<void> {
+    try {
+      await moveRef(this.gitDir, this.snapshotRef, commit, previous);
+    } catch (err) {
+      this.last = null;
+      throw new Error(`snapshot ref moved underneath: ${(err as Error).message}`);
+    }
   }
 
   /** A file's blob at a commit; null when absent or not a file. Symlinks give their target. */

@@ -37,6 +37,18 @@ for (const mode of MODES) {
       return { ws, changed: await ws.changedFiles() };
     }
 
+    it('refuses to move a snapshot ref someone else moved, then starts over from it', async () => {
+      const { ws } = await doWork(`moved-${mode}`);
+      const gitDir = `--git-dir=${ws.gitDir}`;
+      // Someone else points the ref back at the base.
+      execFileSync('git', [gitDir, 'update-ref', `refs/delegate/moved-${mode}`, ws.baseRef]);
+      await ws.files.writeFile('b.txt', 'agent b again\n');
+      await assert.rejects(ws.snapshot('turn 3'), /snapshot ref moved underneath/);
+      const third = await ws.snapshot('turn 3, again');
+      assert.equal(execFileSync('git', [gitDir, 'rev-parse', `${third}^`], { encoding: 'utf8' }).trim(), ws.baseRef, 'built on what the ref now says');
+      assert.equal(execFileSync('git', [gitDir, 'show', `${third}:b.txt`], { encoding: 'utf8' }), 'agent b again\n');
+    });
+
     it('finds the workspace again after a restart, view still in place', async () => {
       const { ws, changed } = await doWork('kill9');
       writeFileSync(join(ws.dir, 'after-snapshot.txt'), 'unsaved\n');
