@@ -32,7 +32,11 @@ export interface StartServerOptions {
   modelBaseUrl?: string;
   token?: string;
   port?: number;
+  /** Run the server as this unprivileged user (uid = gid) instead of as the test's own user. */
+  unprivilegedUid?: number;
 }
+
+const UNPRIVILEGED_BIN = join(__dirname, 'unprivilegedServer.cjs');
 
 export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'delegate-data-'));
@@ -44,7 +48,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     ...(options.modelBaseUrl ? { OPENAI_BASE_URL: options.modelBaseUrl, OPENAI_API_KEY: 'sk-test-fake-key-0123456789abcdef' } : {}),
     ...options.env,
   };
-  const args = [SERVER_BIN, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(options.args ?? [])];
+  const uid = options.unprivilegedUid;
+  if (uid !== undefined) Object.assign(env, { DELEGATE_TEST_UID: String(uid), DELEGATE_TEST_GID: String(uid) });
+  const bin = uid === undefined ? SERVER_BIN : UNPRIVILEGED_BIN;
+  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

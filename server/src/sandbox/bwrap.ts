@@ -102,6 +102,13 @@ export class BwrapDriver implements SandboxDriver {
   private probed: Promise<ProbeResult> | undefined;
   private systemArgs: Promise<string[]> | undefined;
 
+  /**
+   * Not root (a desktop user running the server as themselves): bwrap still gets every namespace
+   * through an unprivileged user namespace, mapping the server's uid to the sandbox uid inside;
+   * there is no other uid to drop to, and no cgroup to join unless one was delegated to us.
+   */
+  private readonly unprivileged = process.getuid?.() !== 0;
+
   constructor(private readonly options: BwrapDriverOptions) {
     this.uid = options.uid ?? SANDBOX_UID;
     this.log = options.log ?? (() => {});
@@ -120,14 +127,15 @@ export class BwrapDriver implements SandboxDriver {
     const dir = await fs.mkdtemp('/tmp/delegate-probe-');
     try {
       await fs.chmod(dir, 0o755);
-      await fs.chown(dir, this.uid, this.uid);
+      if (!this.unprivileged) await fs.chown(dir, this.uid, this.uid);
       const sandbox = await this.create({ id: 'probe', workspaceDir: dir, limits: { memoryBytes: 256 * 1024 ** 2, pids: 64, cpus: 1, diskBytes: 16 * 1024 ** 2 } });
       const result = await sandbox.exec(['/bin/sh', '-c', 'id -u'], { timeoutMs: 10_000 });
       await sandbox.dispose();
       if (result.sandboxError) return { ok: false, reason: `bwrap cannot start a sandbox: ${result.sandboxError}` };
       if (result.stdout.trim() !== String(this.uid)) return { ok: false, reason: `bwrap trial run failed: exit ${result.exitCode}, ${result.stderr.trim()}` };
       const limits = this.options.cgroups.ok ? this.options.cgroups.detail : `NO resource limits: ${this.options.cgroups.reason}`;
-      return { ok: true, detail: `bubblewrap as uid ${this.uid}, seccomp, ${limits}` };
+      const as = this.unprivileged ? `uid ${this.uid} in an unprivileged user namespace (server uid ${process.getuid?.()})` : `uid ${this.uid}`;
+      return { ok: true, detail: `bubblewrap as ${as}, seccomp, ${limits}` };
     } catch (err) {
       return { ok: false, reason: `bwrap probe failed: ${(err as Error).message}` };
     } finally {
@@ -171,7 +179,8 @@ export class BwrapDriver implements SandboxDriver {
     for (const path of [spec.workspaceDir, spec.gitDir]) {
       if (!path) continue;
       if (!path.startsWith('/')) throw new Error(`sandbox paths must be absolute: ${path}`);
-      const problem = await checkReachable(path, this.uid);
+      // Unprivileged, bwrap resolves the paths as the server's own uid, which made them.
+      const problem = this.unprivileged ? undefined : await checkReachable(path, this.uid);
       if (problem) throw new Error(problem);
     }
     let cgroup: SandboxCgroup | undefined;
@@ -194,9 +203,10 @@ export class BwrapDriver implements SandboxDriver {
       '--seccomp', String(FD_SECCOMP),
       '--clearenv',
     ];
+    const drop = this.unprivileged ? [] : [`--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups'];
     const prefix = [
       String(cgroup?.procsFiles.length ?? 0), ...(cgroup?.procsFiles ?? []),
-      bins.setpriv, `--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups', '--no-new-privs',
+      bins.setpriv, ...drop, '--no-new-privs',
       bins.bwrap,
     ];
     const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group };
