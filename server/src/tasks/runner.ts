@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS, type Sandbox, type SandboxDriver } from '../sandbox/typ
 import type { Store, AttemptRecord } from '../store/types';
 import type { Workspace } from '../workspace/types';
 import type { TaskEvents } from './taskEvents';
+import type { Lease } from './scheduler';
 import type { WorkspaceCache } from './workspaceCache';
 
 export type RunAgent = (input: AgentRunInput, host: AgentHost) => Promise<AgentOutcome>;
@@ -50,7 +51,7 @@ export class TaskRunner {
 
   constructor(private readonly deps: RunnerDeps) {}
 
-  async run(job: AttemptJob, signal: AbortSignal): Promise<void> {
+  async run(job: AttemptJob, signal: AbortSignal, lease?: Lease): Promise<void> {
     const { store, events, log } = this.deps;
     const tlog = log.child({ taskId: job.taskId, attempt: job.index });
     const task = store.getTask(job.taskId);
@@ -105,7 +106,7 @@ export class TaskRunner {
           signal,
           usageSoFar: attempt.usage,
         },
-        this.host(job, workspace),
+        this.host(job, workspace, lease),
       );
       const changedFiles = await this.finalRecord(job, workspace);
       const status = outcome.status === 'cancelled' && this.deps.isShuttingDown() ? 'interrupted' : outcome.status;
@@ -236,13 +237,14 @@ export class TaskRunner {
     return undefined;
   }
 
-  private host(job: AttemptJob, workspace: Workspace): AgentHost {
+  private host(job: AttemptJob, workspace: Workspace, lease: Lease | undefined): AgentHost {
     const { store, events, questions } = this.deps;
     return {
       emit: (event: AgentEvent) => events.emit(job.taskId, job.index, [event]),
       takeUserMessages: () => store.takeMessages(job.key, 'steer').map((m) => m.text),
       // Before pausing for the user, finish the pending diff refresh: what they review while the
-      // agent waits is then its current work.
+      // agent waits is then its current work. While it waits its slot goes to the next task; the
+      // answer takes a slot again (status queued until one is free).
       ask: (question, signal) =>
         this.settleRecords(job.key).then(() => new Promise<string>((resolve, reject) => {
           const id = randomUUID();
@@ -255,13 +257,20 @@ export class TaskRunner {
           questions.set(job.key, {
             id,
             resolve: (answer) => {
-              signal.removeEventListener('abort', onAbort);
               questions.delete(job.key);
-              events.setAttempt(job.taskId, job.index, { status: 'running' }, { question: undefined });
-              resolve(answer);
+              const resumed = () => {
+                signal.removeEventListener('abort', onAbort);
+                events.setAttempt(job.taskId, job.index, { status: 'running' }, { question: undefined });
+                resolve(answer);
+              };
+              if (!lease) return resumed();
+              void lease
+                .resume(() => events.setAttempt(job.taskId, job.index, { status: 'queued' }, { question: undefined }))
+                .then(() => (signal.aborted ? undefined : resumed()));
             },
           });
           events.setAttempt(job.taskId, job.index, { status: 'waiting_for_input' }, { question: { id: `${job.index}:${id}`, text: question } });
+          lease?.park();
         })),
       onUsage: (usage: Usage) => {
         events.setAttempt(job.taskId, job.index, { usage });

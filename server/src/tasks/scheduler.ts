@@ -1,16 +1,35 @@
 // A FIFO queue with a parallelism limit. It knows jobs, not tasks: each job has a key, runs with
-// an AbortSignal, and frees its slot when its promise settles.
+// an AbortSignal, and frees its slot when its promise settles. A job waiting on something outside
+// the machine (a user's answer) parks: its slot goes to the next job until it resumes.
 
-export type Job = (signal: AbortSignal) => Promise<void>;
+/** A running job's hold on its slot. */
+export interface Lease {
+  /** Give the slot back while the job waits (it keeps running, it just does no work). */
+  park(): void;
+  /**
+   * Take a slot again; resolves once one is free (resuming jobs go before queued ones).
+   * `onWait` is called at once when no slot is free.
+   */
+  resume(onWait?: () => void): Promise<void>;
+}
+
+export type Job = (signal: AbortSignal, lease: Lease) => Promise<void>;
 
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  parked: boolean;
+  /** Set while it waits for a slot to resume. */
+  waking?: () => void;
 }
 
 export class Scheduler {
   private readonly queue: { key: string; job: Job }[] = [];
   private readonly running = new Map<string, Running>();
+  /** Parked jobs waiting for a slot, in the order they asked. */
+  private readonly resuming: Running[] = [];
+  /** Running jobs holding a slot (not parked). */
+  private active = 0;
   private closed = false;
 
   constructor(
@@ -45,8 +64,14 @@ export class Scheduler {
     return this.running.has(key) || this.queue.some((q) => q.key === key);
   }
 
+  /** Jobs holding a slot. */
   get runningCount(): number {
-    return this.running.size;
+    return this.active;
+  }
+
+  /** Jobs started and parked (waiting for their user). */
+  get parkedCount(): number {
+    return this.running.size - this.active;
   }
 
   get queuedCount(): number {
@@ -59,20 +84,62 @@ export class Scheduler {
   }
 
   private pump(): void {
-    while (!this.closed && this.running.size < this.maxParallel) {
+    while (this.active < this.maxParallel) {
+      const waking = this.resuming.shift();
+      if (waking) {
+        this.wake(waking);
+        continue;
+      }
+      if (this.closed) return;
       const next = this.queue.findIndex((q) => !this.running.has(q.key));
       if (next < 0) return;
       const { key, job } = this.queue.splice(next, 1)[0]!;
-      const controller = new AbortController();
-      const done = Promise.resolve()
-        .then(() => job(controller.signal))
+      const entry: Running = { controller: new AbortController(), done: Promise.resolve(), parked: false };
+      this.active++;
+      entry.done = Promise.resolve()
+        .then(() => job(entry.controller.signal, this.lease(entry)))
         .catch((err: unknown) => this.onError(key, err))
         .finally(() => {
           this.running.delete(key);
+          const i = this.resuming.indexOf(entry);
+          if (i >= 0) this.resuming.splice(i, 1);
+          if (!entry.parked) this.active--;
           this.pump();
         });
-      this.running.set(key, { controller, done });
+      this.running.set(key, entry);
     }
+  }
+
+  private wake(entry: Running): void {
+    entry.parked = false;
+    this.active++;
+    const waking = entry.waking;
+    entry.waking = undefined;
+    waking?.();
+  }
+
+  private lease(entry: Running): Lease {
+    return {
+      park: () => {
+        if (entry.parked) return;
+        entry.parked = true;
+        this.active--;
+        this.pump();
+      },
+      resume: (onWait) =>
+        new Promise<void>((resolve) => {
+          if (!entry.parked) return resolve();
+          if (entry.waking) {
+            const earlier = entry.waking;
+            entry.waking = () => (earlier(), resolve());
+            return;
+          }
+          entry.waking = resolve;
+          this.resuming.push(entry);
+          this.pump();
+          if (entry.parked) onWait?.();
+        }),
+    };
   }
 
   /** Stop taking jobs, abort the running ones and wait for them (bounded by the caller). */
@@ -80,6 +147,8 @@ export class Scheduler {
     this.closed = true;
     this.queue.length = 0;
     for (const r of this.running.values()) r.controller.abort(new DOMException(reason, 'AbortError'));
+    // Parked jobs that asked for a slot get one at once: they only have to wind down.
+    for (const r of this.resuming.splice(0)) this.wake(r);
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 }

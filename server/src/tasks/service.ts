@@ -209,9 +209,9 @@ export class TaskService {
   }
 
   private schedule(job: AttemptJob): void {
-    this.deps.scheduler.enqueue(job.key, async (signal) => {
+    this.deps.scheduler.enqueue(job.key, async (signal, lease) => {
       if (job.followup) this.deps.store.takeMessages(job.key, 'followup');
-      await this.deps.runner.run(job, signal);
+      await this.deps.runner.run(job, signal, lease);
     });
   }
 }

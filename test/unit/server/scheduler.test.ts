@@ -50,6 +50,59 @@ describe('Scheduler', () => {
     assert.deepEqual(log, ['first start', 'other', 'first end', 'second']);
   });
 
+  it('gives a parked job\'s slot to the next job and lets it resume before queued ones', async () => {
+    const s = new Scheduler(1, () => undefined);
+    const log: string[] = [];
+    let answer!: () => void;
+    const releases: Record<string, () => void> = {};
+    s.enqueue('asker', async (_signal, lease) => {
+      log.push('asker asks');
+      lease.park();
+      await new Promise<void>((r) => (answer = r));
+      let waited = false;
+      await lease.resume(() => (waited = true));
+      log.push(`asker resumes${waited ? ' after waiting' : ''}`);
+    });
+    for (const key of ['b', 'c']) {
+      s.enqueue(key, async () => {
+        log.push(`${key} starts`);
+        await new Promise<void>((r) => (releases[key] = r));
+        log.push(`${key} ends`);
+      });
+    }
+    await tick();
+    assert.deepEqual(log, ['asker asks', 'b starts'], 'the parked slot went to b');
+    assert.equal(s.runningCount, 1);
+    assert.equal(s.parkedCount, 1);
+    answer();
+    await tick();
+    assert.deepEqual(log, ['asker asks', 'b starts'], 'no slot free: the asker waits, c does not jump in');
+    releases.b!();
+    await tick();
+    // The asker resumes, finishes at once, and only then c gets the slot.
+    assert.deepEqual(log, ['asker asks', 'b starts', 'b ends', 'asker resumes after waiting', 'c starts'], 'the resuming job goes before the queued c');
+    releases.c!();
+    await tick();
+    assert.equal(s.runningCount, 0);
+    assert.equal(s.parkedCount, 0);
+  });
+
+  it('frees a parked job that is cancelled without ever resuming', async () => {
+    const s = new Scheduler(1, () => undefined);
+    s.enqueue('asker', (signal, lease) => {
+      lease.park();
+      return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    });
+    let ran = false;
+    s.enqueue('next', async () => void (ran = true));
+    await tick();
+    assert.ok(ran);
+    assert.equal(s.cancel('asker'), 'aborted');
+    await s.settled('asker');
+    assert.equal(s.runningCount, 0);
+    assert.equal(s.parkedCount, 0);
+  });
+
   it('removes queued jobs and aborts running ones', async () => {
     const s = new Scheduler(1, () => undefined);
     let aborted = false;
