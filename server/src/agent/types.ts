@@ -26,6 +26,11 @@ export interface AgentHost {
   onUsage(usage: Usage): void;
   /** After every turn that changed files (the host snapshots and emits diff.updated). */
   onFilesChanged(): Promise<void>;
+  /**
+   * The conversation so far, complete (every tool call answered), before each model request: the
+   * host keeps it so a run the server did not survive can still be continued.
+   */
+  onHistory?(history: ConversationItem[]): void;
 }
 
 export interface AgentRunInput {

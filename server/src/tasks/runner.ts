@@ -85,12 +85,16 @@ export class TaskRunner {
       }
       events.setAttempt(job.taskId, job.index, { status: 'running' });
       const attempt = store.getAttempts(job.taskId).find((a) => a.index === job.index)!;
-      // A follow-up whose conversation was lost (the server stopped mid-run) starts over from the
-      // task prompt, told that the workspace already holds the earlier work.
+      // The conversation is kept before every model request, so a run the server did not survive
+      // continues from its last complete turn; the agent is told the files may be further along.
+      // Without any (stopped before its first request) it starts over from the task prompt.
       const restart = job.followup && attempt.history.length === 0;
+      const interrupted = job.followup && attempt.error?.code === 'interrupted';
       const prompt = restart
         ? `${task.prompt}\n\nNote: an earlier run of this task was interrupted; the workspace already contains its changes.\n\n${job.prompt}`
-        : job.prompt;
+        : interrupted
+          ? `Note: the server stopped during your previous run; the workspace may hold changes from steps after the last one shown above. Check the files before relying on them.\n\n${job.prompt}`
+          : job.prompt;
       const outcome = await this.deps.runAgent(
         {
           client: this.deps.client,
@@ -274,6 +278,10 @@ export class TaskRunner {
         })),
       onUsage: (usage: Usage) => {
         events.setAttempt(job.taskId, job.index, { usage });
+      },
+      // Stored, not published: clients never see the raw conversation.
+      onHistory: (history) => {
+        store.updateAttempt(job.taskId, job.index, { history });
       },
       // Off the agent's critical path: the next model request goes out while the diff is
       // refreshed and snapshotted (measured: ~300 ms per tool call saved on a 5,000-file repo).

@@ -187,11 +187,14 @@ export class TaskService {
     const { store, events } = this.deps;
     for (const task of store.listTasks()) {
       for (const a of store.getAttempts(task.id)) {
-        if (a.status === 'preparing' || a.status === 'running' || a.status === 'waiting_for_input') {
+        const followup = a.status === 'queued' ? store.peekMessages(a.workspaceKey, 'followup').at(-1) : undefined;
+        // Queued with a conversation and no follow-up waiting: answered, it was waiting for a slot
+        // (the answer went with the process); as interrupted as a running one.
+        const midRun = a.status === 'queued' && !followup && a.history.length > 0;
+        if (a.status === 'preparing' || a.status === 'running' || a.status === 'waiting_for_input' || midRun) {
           events.setAttempt(task.id, a.index, { status: 'interrupted', error: interruptedError() }, { question: undefined, finishedAt: new Date().toISOString() });
           void this.refreshChangedFiles(task.id, a);
         } else if (a.status === 'queued') {
-          const followup = store.peekMessages(a.workspaceKey, 'followup').at(-1);
           this.schedule({ taskId: task.id, index: a.index, key: a.workspaceKey, prompt: followup?.text ?? task.prompt, followup: Boolean(followup) });
         }
       }

@@ -44,14 +44,24 @@ describe('crash safety', function () {
       assert.match(diff.body, /\+progress/, `work kept for ${id}`);
       assert.deepEqual((await getTask(server, id)).changedFiles.map((f) => f.path), ['progress.txt']);
     }
-    // An interrupted task continues with a follow-up in the same workspace. Its conversation was
-    // lost with the process, so the follow-up restarts it from the task prompt (same script name).
-    model.setScript('work', [{ toolCalls: [{ name: 'finish', arguments: { summary: 'resumed' } }] }]);
+    // An interrupted task continues with a follow-up in the same workspace and conversation: it
+    // was kept up to the last complete turn (the first shell call and its result), so the script
+    // goes on at its second step.
+    model.setScript('work', [
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo wrong step' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'resumed' } }] },
+    ]);
     const first = ids[0]!;
+    assert.equal((await getTask(server, first)).status, 'interrupted');
     const res = await api<{ kind: string }>(server, 'POST', `/v1/tasks/${first}/messages`, { text: 'continue please' });
     assert.equal(res.body.kind, 'followup');
     const resumed = await waitForTask(server, first, (t) => isDone(t) && t.status !== 'interrupted', 60_000);
-    assert.equal(resumed.status, 'completed');
+    assert.equal(resumed.status, 'completed', JSON.stringify(resumed.error));
+    assert.equal(resumed.summary, 'resumed');
     assert.deepEqual(resumed.changedFiles.map((f) => f.path), ['progress.txt']);
+    const last = JSON.stringify(model.requests.at(-1));
+    assert.ok(last.includes('echo progress > progress.txt'), 'the earlier conversation came along');
+    assert.ok(last.includes('the server stopped during your previous run'), 'the agent is told the files may be further along');
+    assert.ok(last.includes('continue please'));
   });
 });
