@@ -1,6 +1,6 @@
 // The task model owns every task the server told us about and each task's timeline; views only
 // render it. Events are applied at most once (by seq) so replays after a reconnect are harmless.
-import { isFinished, type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
+import { type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
 import { Signal, type Disposable } from '../util/signal';
 import { reduceAttempt, sameFiles } from './attempts';
 import { Timeline } from './timeline';
@@ -50,14 +50,12 @@ export class TaskModel implements Disposable {
     return this.tasks.get(id);
   }
 
-  /** Active (queued or running) first, then newest first. */
+  /**
+   * Newest first, by creation only: a task keeps its row while its status changes, so a click
+   * never lands on a row that just moved (the status shows in its icon).
+   */
   list(): Task[] {
-    return [...this.tasks.values()].sort((a, b) => {
-      const activeA = isFinished(a.status) ? 1 : 0;
-      const activeB = isFinished(b.status) ? 1 : 0;
-      if (activeA !== activeB) return activeA - activeB;
-      return a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1;
-    });
+    return [...this.tasks.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
   }
 
   timeline(id: string): Timeline | undefined {

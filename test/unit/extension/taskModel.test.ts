@@ -18,13 +18,17 @@ function task(id: string, status: TaskStatus, createdAt: string): Task {
 }
 
 describe('extension: task model', () => {
-  it('orders active tasks first, then newest first', () => {
+  it('orders newest first, and a status change does not move a task', () => {
     const m = new TaskModel();
     m.upsert(task('old-done', 'completed', '2025-01-01T00:00:00Z'));
     m.upsert(task('new-done', 'failed', '2025-01-03T00:00:00Z'));
     m.upsert(task('old-running', 'running', '2025-01-02T00:00:00Z'));
     m.upsert(task('queued', 'queued', '2025-01-01T12:00:00Z'));
-    assert.deepEqual(m.list().map((t) => t.id), ['old-running', 'queued', 'new-done', 'old-done']);
+    const order = ['new-done', 'old-running', 'queued', 'old-done'];
+    assert.deepEqual(m.list().map((t) => t.id), order);
+    m.upsert(task('old-running', 'completed', '2025-01-02T00:00:00Z'));
+    m.upsert(task('queued', 'running', '2025-01-01T12:00:00Z'));
+    assert.deepEqual(m.list().map((t) => t.id), order);
   });
 
   it('applies each event once, so a replay after reconnecting changes nothing', () => {
