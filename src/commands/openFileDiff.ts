@@ -2,6 +2,7 @@
 // read-only virtual documents. Opening never takes focus from where the user is typing unless asked.
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
+import { VIEW_TYPE as PANEL_VIEW_TYPE } from '../panel/taskPanel';
 import { toReviewUri } from '../review/reviewUri';
 import { optionsOf, pathOf, taskIdOf } from './args';
 import type { Command, Services } from './types';
@@ -22,5 +23,19 @@ export async function openDiff(s: Services, taskId: string, path: string, preser
   const base = toReviewUri({ taskId, path: basePath, side: 'base' });
   const head = toReviewUri({ taskId, path, side: 'head' });
   const title = `${posix.basename(path)} (base ↔ agent)`;
-  await vscode.commands.executeCommand('vscode.diff', base, head, title, { preview: true, preserveFocus });
+  await vscode.commands.executeCommand('vscode.diff', base, head, title, { preview: true, preserveFocus, viewColumn: diffColumn() });
+}
+
+/**
+ * Where a review diff opens: in the active editor group, unless that is the Delegate panel's
+ * (opened beside the code, so narrow) — then in another group, next to the user's code.
+ */
+function diffColumn(): vscode.ViewColumn | undefined {
+  const groups = vscode.window.tabGroups;
+  const active = groups.activeTabGroup;
+  const input = active.activeTab?.input;
+  // VS Code reports an extension's webview type with a prefix (mainThreadWebview-<viewType>).
+  const isPanel = input instanceof vscode.TabInputWebview && input.viewType.endsWith(PANEL_VIEW_TYPE);
+  if (!isPanel) return undefined;
+  return groups.all.find((g) => g !== active)?.viewColumn;
 }

@@ -13,7 +13,7 @@ import { HostMessage, PanelState, WebviewMessage } from '../webview/messages';
 import { panelHtml } from './panelHtml';
 import { PANEL_HANDLERS, type PanelContext } from './panelHandlers';
 
-const VIEW_TYPE = 'delegate.panel';
+export const VIEW_TYPE = 'delegate.panel';
 /** Streaming deltas arrive many times a second; the panel re-renders at most this often. */
 const RENDER_INTERVAL_MS = 100;
 

@@ -53,9 +53,20 @@ describe('delegate → review → apply', () => {
     assert.equal(current()?.status, 'completed', JSON.stringify(current()?.error));
     assert.ok(api.timeline(task.id).some((i) => i.kind === 'agent' && i.text.includes('Adding parentheses')), 'agent message in the timeline');
 
+    // With the task panel open beside the code and focused, the diff opens next to the code, not
+    // in the panel's narrow column.
+    await vscode.commands.executeCommand('delegate.openPanel', task.id);
+    const findPanelGroup = () => vscode.window.tabGroups.all.find((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview));
+    await until(() => Boolean(findPanelGroup()), 20_000, () => 'the task panel to open');
+    const panelGroup = findPanelGroup()!;
+    assert.equal(panelGroup.viewColumn, vscode.ViewColumn.Two, 'the panel opens beside the code');
+    await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup'); // the user clicked into it
+    assert.equal(vscode.window.tabGroups.activeTabGroup, panelGroup);
     await vscode.commands.executeCommand('delegate.openFileDiff', task.id, 'src/math.js');
     const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
     assert.ok(input instanceof vscode.TabInputTextDiff, `the active tab is not a diff: ${JSON.stringify(input)}`);
+    assert.notEqual(vscode.window.tabGroups.activeTabGroup, panelGroup, 'the diff opened in the panel\'s column');
+    assert.ok(panelGroup.tabs.some((t) => t.input instanceof vscode.TabInputWebview), 'the panel stays where it was');
     assert.equal(input.original.scheme, 'delegate-review');
     assert.equal(input.modified.scheme, 'delegate-review');
     const head = await vscode.workspace.openTextDocument(input.modified);
