@@ -4,6 +4,10 @@
 'use strict';
 const path = require('node:path');
 const server = require(path.join(__dirname, '..', '..', 'server', 'dist', 'main.js'));
+// better-sqlite3 loads its native addon on first use: load it now, while the files are readable.
+new (require('better-sqlite3'))(':memory:').close();
+// The test's working directory may be unreachable for that user too.
+process.chdir('/');
 const uid = Number(process.env.DELEGATE_TEST_UID);
 const gid = Number(process.env.DELEGATE_TEST_GID);
 if (!Number.isInteger(uid) || uid <= 0 || !Number.isInteger(gid) || gid <= 0) throw new Error('DELEGATE_TEST_UID/GID must name an unprivileged user');
