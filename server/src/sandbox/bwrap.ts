@@ -133,7 +133,11 @@ export class BwrapDriver implements SandboxDriver {
       await sandbox.dispose();
       if (result.sandboxError) return { ok: false, reason: `bwrap cannot start a sandbox: ${result.sandboxError}` };
       if (result.stdout.trim() !== String(this.uid)) return { ok: false, reason: `bwrap trial run failed: exit ${result.exitCode}, ${result.stderr.trim()}` };
-      const limits = this.options.cgroups.ok ? this.options.cgroups.detail : `NO resource limits: ${this.options.cgroups.reason}`;
+      const limits = this.options.cgroups.ok
+        ? this.options.cgroups.detail
+        : bins.prlimit
+          ? `NO memory or CPU limits (no cgroup: ${this.options.cgroups.reason}); process count and file size limited by rlimits`
+          : `NO resource limits: ${this.options.cgroups.reason}`;
       const as = this.unprivileged ? `uid ${this.uid} in an unprivileged user namespace (server uid ${process.getuid?.()})` : `uid ${this.uid}`;
       return { ok: true, detail: `bubblewrap as ${as}, seccomp, ${limits}` };
     } catch (err) {
@@ -145,16 +149,16 @@ export class BwrapDriver implements SandboxDriver {
 
   private findBinaries(): Promise<Launcher | string> {
     return (this.binaries ??= (async () => {
-      const [bwrap, setpriv, bash] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash')]);
+      const [bwrap, setpriv, bash, prlimit] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit')]);
       if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
       if (!setpriv) return 'setpriv (util-linux) is not installed';
       // Fds 3..6 are ours in the child; only higher inherited ones need closing.
       const stray = (await inheritedFds()).filter((fd) => fd > FD_GROUP);
-      if (stray.length === 0) return { bwrap, setpriv, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
+      if (stray.length === 0) return { bwrap, setpriv, prlimit, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
       // dash cannot name fds above 9; bash can.
       if (!bash) return `inherited file descriptors ${stray.join(', ')} would leak into sandboxes and bash is missing to close them`;
       const close = stray.map((fd) => `${fd}>&-`).join(' ');
-      return { bwrap, setpriv, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
+      return { bwrap, setpriv, prlimit, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
     })());
   }
 
@@ -204,8 +208,13 @@ export class BwrapDriver implements SandboxDriver {
       '--clearenv',
     ];
     const drop = this.unprivileged ? [] : [`--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups'];
+    // No cgroup (an ordinary user without a delegated one): rlimits still bound the process count
+    // (a fork bomb) and the size of any one file. Memory has no such stand-in: RLIMIT_AS would
+    // break runtimes that reserve address space (V8, the JVM).
+    const rlimits = !cgroup && bins.prlimit ? [bins.prlimit, `--nproc=${spec.limits.pids}`, `--fsize=${Math.floor(spec.limits.diskBytes)}`, '--'] : [];
     const prefix = [
       String(cgroup?.procsFiles.length ?? 0), ...(cgroup?.procsFiles ?? []),
+      ...rlimits,
       bins.setpriv, ...drop, '--no-new-privs',
       bins.bwrap,
     ];
@@ -217,6 +226,8 @@ export class BwrapDriver implements SandboxDriver {
 interface Launcher {
   bwrap: string;
   setpriv: string;
+  /** util-linux's prlimit: process and file-size limits where no cgroup can be had. */
+  prlimit: string | undefined;
   /** Runs `script`, which joins the cgroups and execs setpriv + bwrap. */
   shell: string;
   script: string;

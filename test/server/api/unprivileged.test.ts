@@ -50,6 +50,10 @@ describe('the server run by an unprivileged user', function () {
       `ls ${dataDir} >/dev/null 2>&1 && echo "data dir VISIBLE" || echo "data dir hidden"`,
       'touch /usr/x 2>/dev/null && echo "usr WRITABLE" || echo "usr read-only"',
       'grep CapEff /proc/self/status',
+      // No cgroup for an ordinary user here: the process count is still bounded (256 by default).
+      // Bounded probe: at most 400 sleeps, all gone with the sandbox's pid namespace.
+      // perl-base is essential on Debian; each child sleeps, then exits.
+      `perl -e '$n = 0; for (1 .. 400) { $p = fork; last unless defined $p; if ($p == 0) { sleep 3; exit 0 } $n++ } print "started=$n\\n"'`,
     ].join('; ');
     model.setScript('unprivileged', [
       { toolCalls: [{ name: 'shell', arguments: { command: probe } }] },
@@ -68,6 +72,8 @@ describe('the server run by an unprivileged user', function () {
     assert.match(result.output, /data dir hidden/);
     assert.match(result.output, /usr read-only/);
     assert.match(result.output, /CapEff:\s*0+\b/, 'no capabilities');
+    const started = Number(/started=(\d+)/.exec(result.output)?.[1]);
+    assert.ok(started > 50 && started <= 256, `the process count is capped: ${started} processes in the sandbox`);
 
     const diff = await api<string>(server, 'GET', `/v1/tasks/${task.id}/diff`);
     assert.equal(diff.status, 200);
