@@ -157,6 +157,18 @@ export async function git(args: string[], run: GitRun = {}): Promise<string> {
   return r.stdout.toString('utf8').trim();
 }
 
+/**
+ * `git add -A` for exactly these paths (taken literally, passed on stdin), not the whole tree.
+ * Exit 1: some were ignored, the rest is added; 128: a path matches neither a file nor the index.
+ */
+export function addPaths(paths: string[], run: GitRun): Promise<GitResult> {
+  return runGit(['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+    ...run,
+    input: paths.join('\0'),
+    env: { ...run.env, GIT_LITERAL_PATHSPECS: '1' },
+  });
+}
+
 /** stdout when git succeeds, else null (for questions like "does this ref exist?"). */
 export async function gitMaybe(args: string[], run: GitRun = {}): Promise<string | null> {
   const r = await runGit(args, run);

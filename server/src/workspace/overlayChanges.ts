@@ -32,8 +32,7 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
     if (budget < 0) return null;
     const seen = new Set<string>();
     for (const entry of upper) {
-      // The sandbox mounts the trusted git dir on /workspace/.git: its mount point is not work.
-      if (rel === '' && entry.name === '.git') continue;
+      if (isGitMountPoint(rel, entry.name)) continue;
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       seen.add(entry.name);
       // Never follows links: an entry is looked into only when it is a real directory in both.
@@ -44,12 +43,17 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
     const lower = await entries(join(layers.lower, rel));
     budget -= lower.length;
     if (budget < 0) return null;
-    const hidden = lower.filter((e) => !seen.has(e.name) && !(rel === '' && e.name === '.git'));
+    const hidden = lower.filter((e) => !seen.has(e.name) && !isGitMountPoint(rel, e.name));
     if (hidden.length === 0) continue;
     const visible = new Set((await entries(join(layers.view, rel))).map((e) => e.name));
     for (const e of hidden) if (!visible.has(e.name)) out.push(rel ? `${rel}/${e.name}` : e.name);
   }
   return out;
+}
+
+/** The sandbox mounts the trusted git dir on /workspace/.git: its mount point is not work. */
+function isGitMountPoint(dir: string, name: string): boolean {
+  return dir === '' && name === '.git';
 }
 
 async function entries(dir: string): Promise<Dirent[]> {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
+import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
 import { mirrorName, stripCredentials } from './parse';
 import type { ResolvedRepo } from './types';
 
@@ -163,11 +163,7 @@ async function uncommittedPatch(
     const env = { GIT_OBJECT_DIRECTORY: join(tmp, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objectsPath };
     const run: GitRun = { ...user, indexFile: index, env };
     // Only the paths status named: git hashes and stages those, not the whole tree again.
-    const added = paths.length === 0 ? { code: 0, stderr: '' } : await runGit(['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-      ...run,
-      input: paths.join('\0'),
-      env: { ...env, GIT_LITERAL_PATHSPECS: '1' },
-    });
+    const added = paths.length === 0 ? { code: 0, stderr: '' } : await addPaths(paths, run);
     if (added.code !== 0 && added.code !== 1) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(added.stderr)}`);
     const diff = await runGit(
       ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all', '--src-prefix=a/', '--dst-prefix=b/', head],

@@ -4,7 +4,7 @@
 import { copyFile, link, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChangedFile } from '../../../protocol';
-import { git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
+import { addPaths, git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
 import { parseChanges, pathspec } from './parse';
 
 const CONFIG = `[core]
@@ -46,26 +46,26 @@ export async function createTaskGitDir(gitDir: string, mirrorDir: string, commit
   }
 }
 
-/** Writes a loose ref by hand (fresh git dir, no packed-refs): saves a process per ref. */
+/**
+ * Writes a loose ref by hand, atomically (write + rename): saves a process per ref. Only the server
+ * writes refs in a task's git dir (the sandbox mounts it read-only) and nothing packs them.
+ */
 export async function writeRef(gitDir: string, ref: string, value: string): Promise<void> {
   const file = join(gitDir, ref);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${value}\n`);
-}
-
-/**
- * Moves a loose ref from `expected` (null: absent) to `value` by hand, atomically (write + rename),
- * saving the `git update-ref` process per snapshot. Only the server writes refs in a task's git
- * dir (the sandbox mounts it read-only, nothing packs its refs), under the workspace's index lock.
- */
-export async function moveRef(gitDir: string, ref: string, value: string, expected: string | null): Promise<void> {
-  const file = join(gitDir, ref);
-  const current = (await readFile(file, 'utf8').catch(() => '')).trim() || null;
-  if (current !== expected) throw new Error(`${ref} is ${current ?? 'absent'}, expected ${expected ?? 'absent'}`);
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${value}\n`);
   await rename(tmp, file);
+}
+
+/**
+ * writeRef() when the ref still holds `expected` (null: absent): a compare-and-swap instead of a
+ * `git update-ref` process per snapshot, safe under the workspace's index lock.
+ */
+export async function moveRef(gitDir: string, ref: string, value: string, expected: string | null): Promise<void> {
+  const current = (await readFile(join(gitDir, ref), 'utf8').catch(() => '')).trim() || null;
+  if (current !== expected) throw new Error(`${ref} is ${current ?? 'absent'}, expected ${expected ?? 'absent'}`);
+  await writeRef(gitDir, ref, value);
 }
 
 /** A conservative subset of git's branch name rules. */
@@ -105,12 +105,9 @@ export class TaskGit {
       // A file created and recorded, then deleted, leaves the upper layer: the index still has it.
       const all = [...new Set([...paths, ...this.lastPaths])];
       if (all.length === 0) return;
-      const r = await runGit(
-        ['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'],
-        this.run({ cwd: this.workTree, input: all.join('\0'), env: { GIT_LITERAL_PATHSPECS: '1' } }),
-      );
-      // 1: some paths are ignored (the rest is added). 128: a path matches nothing (an ignored
-      // file that was deleted): the full scan below has no such failure.
+      const r = await addPaths(all, this.run({ cwd: this.workTree }));
+      // 128: a path matches nothing (an ignored file that was deleted): the full scan below has
+      // no such failure.
       if (r.code === 0 || r.code === 1) {
         this.lastPaths = paths;
         return;
