@@ -1,14 +1,18 @@
-// The bubblewrap driver. Every exec is one short-lived bwrap: its own pid, mount, network, ipc and
-// uts namespaces, the host read-only, the workspace read-write, a private /tmp, a seccomp filter,
-// and the sandbox's cgroup. When the command exits the pid namespace dies and takes every process
-// it left behind with it. See shared/ENVIRONMENT.md for why each flag is here.
-import { promises as fs, constants as fsConstants } from 'node:fs';
+// The bubblewrap driver. A sandbox is one bwrap: its own pid, mount, network, ipc and uts
+// namespaces, the host read-only, the workspace read-write, a private /tmp, a seccomp filter, and
+// the sandbox's cgroup. Inside it a small supervisor (supervisor.ts) starts each command, so an
+// exec does not pay for a new bwrap; whatever a command leaves running dies when it returns. An
+// exec that needs the network (the setup phase) gets a bwrap of its own that shares the host's;
+// where perl is missing every exec does. See shared/ENVIRONMENT.md for why each flag is here.
+import { spawn } from 'node:child_process';
+import { promises as fs, constants as fsConstants, readlinkSync } from 'node:fs';
 import { posix, dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
-import { emptyResult, runProcessGroup, type GroupRun } from './processGroup';
+import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
 import { encodeSeccompFilter } from './seccomp';
+import { SUPERVISOR_SCRIPT, SupervisorClient } from './supervisor';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -149,16 +153,19 @@ export class BwrapDriver implements SandboxDriver {
 
   private findBinaries(): Promise<Launcher | string> {
     return (this.binaries ??= (async () => {
-      const [bwrap, setpriv, bash, prlimit] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit')]);
+      const [bwrap, setpriv, bash, prlimit, perlPath] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit'), findBinary('perl')]);
       if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
       if (!setpriv) return 'setpriv (util-linux) is not installed';
+      // The supervisor runs inside, where only /usr of the host is visible.
+      const perl = perlPath && (await fs.realpath(perlPath).catch(() => '')).startsWith('/usr/') ? await fs.realpath(perlPath) : undefined;
+      if (!perl) this.log('warn', 'perl not found under /usr: every sandboxed command starts its own bwrap (slower)');
       // Fds 3..6 are ours in the child; only higher inherited ones need closing.
       const stray = (await inheritedFds()).filter((fd) => fd > FD_GROUP);
-      if (stray.length === 0) return { bwrap, setpriv, prlimit, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
+      if (stray.length === 0) return { bwrap, setpriv, prlimit, perl, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
       // dash cannot name fds above 9; bash can.
       if (!bash) return `inherited file descriptors ${stray.join(', ')} would leak into sandboxes and bash is missing to close them`;
       const close = stray.map((fd) => `${fd}>&-`).join(' ');
-      return { bwrap, setpriv, prlimit, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
+      return { bwrap, setpriv, prlimit, perl, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
     })());
   }
 
@@ -218,8 +225,11 @@ export class BwrapDriver implements SandboxDriver {
       bins.setpriv, ...drop, '--no-new-privs',
       bins.bwrap,
     ];
-    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group };
-    return new BwrapSandbox(spec, prefix, base, inputs, cgroup);
+    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, hostPidNs: HOST_PID_NS };
+    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup);
+    // Started now so that it is up by the time the first command comes (a model turn later).
+    sandbox.warm();
+    return sandbox;
   }
 }
 
@@ -228,6 +238,8 @@ interface Launcher {
   setpriv: string;
   /** util-linux's prlimit: process and file-size limits where no cgroup can be had. */
   prlimit: string | undefined;
+  /** Runs the in-sandbox supervisor; without it every exec is a bwrap of its own. */
+  perl: string | undefined;
   /** Runs `script`, which joins the cgroups and execs setpriv + bwrap. */
   shell: string;
   script: string;
@@ -239,13 +251,26 @@ interface FixedInputs {
   seccomp: Buffer;
   passwd: string;
   group: string;
+  perl: string | undefined;
+  /** The server's pid namespace: the supervisor refuses to sweep processes in it. */
+  hostPidNs: string;
 }
+
+const HOST_PID_NS = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+})();
 
 class BwrapSandbox implements Sandbox {
   readonly driver = 'bwrap';
   readonly id: string;
   readonly workspaceDir: string;
   private readonly running = new Set<GroupRun>();
+  private supervisor: SupervisorClient | undefined;
+  private supervisorClosed: Promise<void> = Promise.resolve();
   private disposed: Promise<void> | undefined;
 
   constructor(
@@ -259,6 +284,38 @@ class BwrapSandbox implements Sandbox {
     this.workspaceDir = spec.workspaceDir;
   }
 
+  /** Starts the supervisor ahead of the first exec (no-op without perl). */
+  warm(): void {
+    if (this.inputs.perl && !this.disposed) this.liveSupervisor();
+  }
+
+  private liveSupervisor(): SupervisorClient {
+    if (this.supervisor && !this.supervisor.dead) return this.supervisor;
+    const args = [...this.baseArgs, '--remount-ro', '/', '--chdir', WORKSPACE, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, this.inputs.hostPidNs];
+    const child = spawn(this.inputs.shell, ['-c', this.inputs.script, 'sh', ...this.prefix, ...args], {
+      env: {},
+      cwd: '/',
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    this.supervisorClosed = new Promise((resolve) => {
+      child.on('close', () => resolve());
+      child.on('error', () => resolve());
+    });
+    if (child.pid !== undefined) this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>);
+    this.supervisor = new SupervisorClient(child, () => killGroup(child.pid));
+    return this.supervisor;
+  }
+
+  /** The seccomp filter, /etc/passwd and /etc/group on fds 3, 5, 6; fd 4 reports bwrap's setup. */
+  private feedFixedInputs(pipes: Array<Writable & Readable>, onStarted?: () => void): void {
+    for (const fd of [FD_SECCOMP, FD_STARTED, FD_PASSWD, FD_GROUP]) pipes[fd]!.on('error', () => {});
+    pipes[FD_SECCOMP]!.end(this.inputs.seccomp);
+    pipes[FD_PASSWD]!.end(this.inputs.passwd);
+    pipes[FD_GROUP]!.end(this.inputs.group);
+    pipes[FD_STARTED]!.on('data', () => onStarted?.());
+  }
+
   async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
@@ -266,7 +323,18 @@ class BwrapSandbox implements Sandbox {
     if (argv.length === 0) return emptyResult(started, { sandboxError: 'empty command' });
     const cwd = resolveCwd(options.cwd);
     if (!cwd) return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
+    if (options.signal?.aborted) return emptyResult(started, { aborted: true });
     const env: Record<string, string> = { ...SANDBOX_BASE_ENV, ...options.env };
+    if (options.network || !this.inputs.perl) return this.execAlone(argv, cwd, env, options);
+    const supervisor = this.liveSupervisor();
+    const failure = await supervisor.ready;
+    if (failure !== null) return emptyResult(started, { sandboxError: failure });
+    if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
+    return supervisor.exec(argv, cwd, env, options);
+  }
+
+  /** One bwrap for this command alone: with the network, or where there is no supervisor. */
+  private async execAlone(argv: string[], cwd: string, env: Record<string, string>, options: ExecOptions): Promise<ExecResult> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
     const network = options.network ? ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf'] : [];
     // Mounts first, then make everything not explicitly writable read-only, then the process setup.
@@ -280,14 +348,7 @@ class BwrapSandbox implements Sandbox {
         env: {},
         cwd: '/',
         extraPipes: 4,
-        onSpawn: (child) => {
-          const pipe = (fd: number): Writable & Readable => child.stdio[fd] as Writable & Readable;
-          for (const fd of [FD_SECCOMP, FD_STARTED, FD_PASSWD, FD_GROUP]) pipe(fd).on('error', () => {});
-          pipe(FD_SECCOMP).end(this.inputs.seccomp);
-          pipe(FD_PASSWD).end(this.inputs.passwd);
-          pipe(FD_GROUP).end(this.inputs.group);
-          pipe(FD_STARTED).on('data', () => (commandStarted = true));
-        },
+        onSpawn: (child) => this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>, () => (commandStarted = true)),
       },
       options,
     );
@@ -304,8 +365,10 @@ class BwrapSandbox implements Sandbox {
 
   dispose(): Promise<void> {
     return (this.disposed ??= (async () => {
+      this.supervisor?.stop();
       for (const run of this.running) run.kill();
       await Promise.all([...this.running].map((run) => run.result));
+      await this.supervisorClosed;
       await this.cgroup?.destroy();
     })());
   }

@@ -55,7 +55,12 @@ async function makeDriver(name: DriverName): Promise<SandboxDriver> {
 }
 
 export function describeEachDriver(title: string, body: (h: DriverHarness) => void): void {
-  for (const name of DRIVERS) {
+  for (const name of DRIVERS) describeDriver(name, title, body);
+}
+
+/** The same harness for one driver: for what only that driver has. */
+export function describeDriver(name: DriverName, title: string, body: (h: DriverHarness) => void): void {
+  {
     describe(`${title} [${name}]`, function () {
       this.timeout(120_000);
       let driver: SandboxDriver | undefined;

@@ -1,0 +1,52 @@
+// bwrap runs every command through a supervisor inside the sandbox. Whatever a command does to it
+// or leaves behind, the next exec must work and nothing may outlive the exec that started it.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describeDriver, probe, stoppedGrowing } from './drivers';
+
+describeDriver('bwrap', 'sandbox supervisor', (h) => {
+  it('a command that kills the supervisor fails as a sandbox error and the next exec works', async () => {
+    const sandbox = await h.sandbox();
+    const killed = await probe(sandbox, 'kill -9 $PPID; sleep 5; echo unreachable');
+    assert.match(killed.sandboxError ?? '', /sandbox stopped/, `exit ${killed.exitCode}: ${killed.stdout}${killed.stderr}`);
+    assert.doesNotMatch(killed.stdout, /unreachable/);
+    const next = await sandbox.exec('echo again');
+    assert.equal(next.sandboxError, undefined);
+    assert.equal(next.stdout, 'again\n');
+  });
+
+  it('kills a daemon that left the command session when the exec returns', async () => {
+    const ws = await h.workspace();
+    const sandbox = await h.sandbox({ workspaceDir: ws });
+    const result = await probe(sandbox, 'setsid sh -c "while :; do echo t >> /workspace/daemon; sleep 0.1; done" > /dev/null 2>&1 < /dev/null & sleep 0.3; echo started');
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout, 'started\n');
+    assert.ok(await stoppedGrowing(join(ws, 'daemon')), 'the daemon kept running after exec returned');
+  });
+
+  it('runs commands side by side; one ending does not end the other', async () => {
+    const sandbox = await h.sandbox();
+    const [slow, fast] = await Promise.all([sandbox.exec('sleep 0.5; echo slow'), sandbox.exec('echo fast')]);
+    assert.deepEqual([fast.exitCode, fast.stdout], [0, 'fast\n']);
+    assert.deepEqual([slow.exitCode, slow.stdout], [0, 'slow\n']);
+  });
+
+  it('a command can neither look into the supervisor nor write into its channel', async () => {
+    const sandbox = await h.sandbox();
+    // Not dumpable: its /proc entries are closed to the commands it starts (same uid).
+    const look = await probe(sandbox, 'ls /proc/$PPID/fd > /dev/null 2>&1 && echo listed || echo refused');
+    assert.equal(look.stdout, 'refused\n', look.stderr);
+    const write = await probe(sandbox, 'printf "\\377\\377\\377\\377garbage" > /proc/$PPID/fd/1 && echo wrote || echo refused');
+    assert.equal(write.sandboxError, undefined);
+    assert.equal(write.stdout, 'refused\n', write.stderr);
+    assert.equal((await sandbox.exec('echo fine')).stdout, 'fine\n');
+  });
+
+  it('gives each command only the environment it was given', async () => {
+    const sandbox = await h.sandbox();
+    await sandbox.exec('true', { env: { FIRST_ONLY: 'x' } });
+    const result = await sandbox.exec('env | sort', { env: { SECOND: 'y' } });
+    assert.doesNotMatch(result.stdout, /FIRST_ONLY/);
+    assert.match(result.stdout, /^SECOND=y$/m);
+  });
+});
