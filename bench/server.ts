@@ -37,6 +37,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     DELEGATE_TOKEN: token,
     OPENAI_BASE_URL: options.modelBaseUrl,
     OPENAI_API_KEY: 'sk-bench-fake-key-0123456789abcdef',
+    ...(process.env.DELEGATE_NODE_SPAWN ? { DELEGATE_NODE_SPAWN: process.env.DELEGATE_NODE_SPAWN } : {}),
     ...options.env,
   };
   const args = [

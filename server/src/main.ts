@@ -23,6 +23,7 @@ import { SANDBOX_UID } from './sandbox/types';
 import { createWorkspaceManager } from './workspace';
 import { runAgent } from './agent';
 import { openPullRequest } from './github';
+import { warmLauncher } from './util/launcher';
 
 export const VERSION = '0.1.0';
 
@@ -88,6 +89,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log.warn('LISTENING BEYOND LOOPBACK: anyone who can reach this address and has the token can run code in sandboxes here', { host: config.host });
   }
 
+  // The host-side process launcher (git, mounts) starts while the rest is set up.
+  warmLauncher();
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);

@@ -5,14 +5,14 @@
 // exec that needs the network (the setup phase) gets a bwrap of its own that shares the host's;
 // where perl is missing every exec does. See shared/ENVIRONMENT.md for why each flag is here.
 import { spawn } from 'node:child_process';
-import { promises as fs, constants as fsConstants, readlinkSync } from 'node:fs';
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import { posix, dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
 import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
 import { encodeSeccompFilter } from './seccomp';
-import { SUPERVISOR_SCRIPT, SupervisorClient } from './supervisor';
+import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -225,7 +225,7 @@ export class BwrapDriver implements SandboxDriver {
       bins.setpriv, ...drop, '--no-new-privs',
       bins.bwrap,
     ];
-    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, hostPidNs: HOST_PID_NS };
+    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl };
     const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
@@ -252,17 +252,7 @@ interface FixedInputs {
   passwd: string;
   group: string;
   perl: string | undefined;
-  /** The server's pid namespace: the supervisor refuses to sweep processes in it. */
-  hostPidNs: string;
 }
-
-const HOST_PID_NS = (() => {
-  try {
-    return readlinkSync('/proc/self/ns/pid');
-  } catch {
-    return '';
-  }
-})();
 
 class BwrapSandbox implements Sandbox {
   readonly driver = 'bwrap';
@@ -291,7 +281,8 @@ class BwrapSandbox implements Sandbox {
 
   private liveSupervisor(): SupervisorClient {
     if (this.supervisor && !this.supervisor.dead) return this.supervisor;
-    const args = [...this.baseArgs, '--remount-ro', '/', '--chdir', WORKSPACE, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, this.inputs.hostPidNs];
+    // Its ready frame tells that bwrap's setup worked: no start marker needed.
+    const args = [...this.baseArgs, '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })];
     const child = spawn(this.inputs.shell, ['-c', this.inputs.script, 'sh', ...this.prefix, ...args], {
       env: {},
       cwd: '/',
@@ -303,7 +294,7 @@ class BwrapSandbox implements Sandbox {
       child.on('error', () => resolve());
     });
     if (child.pid !== undefined) this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>);
-    this.supervisor = new SupervisorClient(child, () => killGroup(child.pid));
+    this.supervisor = new SupervisorClient(child, { kill: () => killGroup(child.pid) });
     return this.supervisor;
   }
 

@@ -5,15 +5,20 @@
 //
 // Protocol, both ways over the supervisor's stdin/stdout: frames of u32be length + payload, the
 // payload being a 1-byte type, a u32be command id and a body.
-//   host → supervisor  S spawn: u32 env count, u32 argv count, u32 has-stdin; then cwd, env
-//                        ("K=V") and argv, each NUL-terminated; then the stdin bytes
+//   host → supervisor  S spawn: u32 env count, u32 argv count, u32 has-stdin, u32 uid to become
+//                        (0xFFFFFFFF: stay); then cwd, env ("K=V") and argv, each NUL-terminated;
+//                        then the stdin bytes
 //                      K kill:  u32 signal number, sent to the command's process group
 //   supervisor → host  R ready (id 0) · O stdout bytes · E stderr bytes · F could not start: why
 //                      X exit: i32 exit code (-1 when signalled), i32 signal number
-// Every command leads its own session. When it exits its process group is killed, and once no
-// command is running everything else in the sandbox's pid namespace is killed too (a daemon that
-// called setsid), so nothing outlives the exec that started it — as with one bwrap per exec.
+// Every command leads its own process group. When it exits the group is killed, and once no
+// command is running every other descendant of the supervisor (a subreaper, so orphans stay its
+// descendants; a daemon that called setsid) is killed too: nothing outlives the exec that started
+// it, as with one bwrap per exec.
 // The host treats every frame as untrusted: a command runs as the same uid and could write some.
+// The server also runs one on the host (util/launcher.ts) for its own git and mount processes:
+// node's spawn() blocks the server's event loop for the fork and the exec (7–13 ms here, up to
+// ~60 ms of lag with a few at once); the supervisor forks in another process.
 import type { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { OutputCapture, DEFAULT_MAX_OUTPUT_BYTES } from './output';
@@ -21,23 +26,31 @@ import { DEFAULT_TIMEOUT_MS } from './processGroup';
 import type { ExecOptions, ExecResult } from './types';
 
 export const SUPERVISOR_SCRIPT = String.raw`
-use strict; use warnings; use POSIX (); use Fcntl ();
-my $host_pidns = shift @ARGV // '';
-my $own_pidns = readlink('/proc/self/ns/pid') // '';
-# The sweep below kills every other process it can see: only ever inside a pid namespace of its own.
-my $may_sweep = $own_pidns ne '' && $own_pidns ne $host_pidns;
+use strict;
+# No modules (POSIX alone takes 20 ms to load here): Linux's numbers, which the host passes in
+# where they differ between architectures.
+use constant { WNOHANG => 1, F_SETFL => 4, O_NONBLOCK => 2048, EINTR => 4, EAGAIN => 11, NO_UID => 0xFFFFFFFF };
+my ($prctl, $sweeps) = @ARGV;
 $SIG{PIPE} = 'IGNORE';
 binmode STDIN; binmode STDOUT;
-# Not dumpable: a command (same uid) cannot open /proc/<pid>/fd of the supervisor or ptrace it.
-my %prctl = (x86_64 => 157, aarch64 => 167);
-my ($arch) = (POSIX::uname())[4];
-syscall($prctl{$arch}, 4, 0) if $prctl{$arch};
+# Whatever the launcher passed beyond stdio (bwrap's setup pipes) is not for the commands.
+if (opendir(my $fds, '/proc/self/fd')) {
+  my @stray = grep { /^\d+$/ && $_ > 2 } readdir $fds;
+  closedir $fds;
+  for my $fd (@stray) { if (open(my $fh, '<&=', $fd)) { close $fh } }
+}
+if ($prctl) {
+  # Not dumpable (PR_SET_DUMPABLE 0): a command (same uid) cannot open /proc/<pid>/fd of the
+  # supervisor or ptrace it.
+  syscall($prctl, 4, 0);
+  # A subreaper (PR_SET_CHILD_SUBREAPER 1): what a command leaves behind stays our descendant.
+  syscall($prctl, 36, 1);
+}
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
-for ($wake_r, $wake_w) { fcntl($_, Fcntl::F_SETFL(), Fcntl::O_NONBLOCK()) }
+fcntl($_, F_SETFL, O_NONBLOCK) for $wake_r, $wake_w;
 $SIG{CHLD} = sub { syswrite($wake_w, 'c') };
-my (%jobs, %by_pid, $ctl_buf);
-$ctl_buf = '';
-my $ctl_open = 1;
+my (%jobs, %by_pid);
+my $ctl_buf = '';
 
 sub send_frame {
   my ($type, $id, $data) = @_;
@@ -45,15 +58,15 @@ sub send_frame {
   my $frame = pack('N', length $payload) . $payload;
   while (length $frame) {
     my $n = syswrite(STDOUT, $frame);
-    if (!defined $n) { next if $!{EINTR}; POSIX::_exit(0) }
+    if (!defined $n) { next if $! == EINTR; kill('KILL', $$) }
     substr($frame, 0, $n, '');
   }
 }
 
 sub spawn_job {
   my ($id, $body) = @_;
-  my ($nenv, $nargv, $has_in) = unpack('N N N', $body);
-  my ($pos, @f) = (12);
+  my ($nenv, $nargv, $has_in, $uid) = unpack('N N N N', $body);
+  my ($pos, @f) = (16);
   for (1 .. 1 + $nenv + $nargv) {
     my $end = index($body, "\0", $pos);
     return send_frame('F', $id, 'malformed spawn request') if $end < 0;
@@ -69,13 +82,20 @@ sub spawn_job {
   pipe(my $err_r, my $err_w) or return send_frame('F', $id, "pipe: $!");
   my ($in_r, $in_w);
   if (defined $stdin) { pipe($in_r, $in_w) or return send_frame('F', $id, "pipe: $!") }
+  # Close-on-exec (perl sets it above fd 2): EOF here means the exec happened.
   pipe(my $st_r, my $st_w) or return send_frame('F', $id, "pipe: $!");
   my $pid = fork;
   return send_frame('F', $id, "fork: $!") unless defined $pid;
   if ($pid == 0) {
     $SIG{PIPE} = 'DEFAULT'; $SIG{CHLD} = 'DEFAULT';
-    POSIX::setsid();
-    my $fail = sub { syswrite($st_w, $_[0]); POSIX::_exit(127) };
+    # Its own process group, so that it and everything it starts can be killed as one.
+    setpgrp(0, 0);
+    my $fail = sub { syswrite($st_w, $_[0]); kill('KILL', $$) };
+    if ($uid != NO_UID) {
+      $( = $uid; $) = "$uid $uid";
+      $< = $> = $uid;
+      $fail->("cannot become uid $uid: $!") unless $< == $uid && $> == $uid && $( == $uid;
+    }
     chdir($cwd) or $fail->("cannot chdir to $cwd: $!");
     if ($in_r) { open(STDIN, '<&', $in_r) or $fail->("stdin: $!") }
     else { open(STDIN, '<', '/dev/null') or $fail->("stdin: $!") }
@@ -83,7 +103,7 @@ sub spawn_job {
     open(STDERR, '>&', $err_w) or $fail->("stderr: $!");
     %ENV = ();
     for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v // '' }
-    { no warnings 'exec'; exec { $argv[0] } @argv; }
+    exec { $argv[0] } @argv;
     $fail->("cannot run $argv[0]: $!");
   }
   close $out_w; close $err_w; close $st_w;
@@ -91,7 +111,7 @@ sub spawn_job {
   my $why = '';
   for (;;) {
     my $n = sysread($st_r, my $chunk, 4096);
-    if (!defined $n) { next if $!{EINTR}; last }
+    if (!defined $n) { next if $! == EINTR; last }
     last if $n == 0;
     $why .= $chunk;
   }
@@ -101,7 +121,7 @@ sub spawn_job {
     $by_pid{$pid} = undef; # reaped without a report
     return send_frame('F', $id, $why);
   }
-  for ($out_r, $err_r, $in_w ? $in_w : ()) { fcntl($_, Fcntl::F_SETFL(), Fcntl::O_NONBLOCK()) }
+  fcntl($_, F_SETFL, O_NONBLOCK) for $out_r, $err_r, $in_w ? $in_w : ();
   my $job = { id => $id, pid => $pid, out => $out_r, err => $err_r, in => $in_w, pending => $stdin // '' };
   if ($in_w && $job->{pending} eq '') { close $in_w; $job->{in} = undef }
   $jobs{$id} = $job;
@@ -110,15 +130,32 @@ sub spawn_job {
 
 sub running { grep { !defined $_->{status} } values %jobs }
 
+# Kills every descendant (called when no command runs): daemons that left their group. Inside a
+# sandbox /proc lists a handful of processes; on the host it is off (it would read them all).
 sub sweep {
-  return unless $may_sweep;
+  return unless $sweeps;
   opendir(my $d, '/proc') or return;
-  for my $p (grep { /^\d+$/ } readdir $d) { kill('KILL', $p) unless $p == $$ || $p == 1 }
+  my %children;
+  for my $p (grep { /^\d+$/ } readdir $d) {
+    open(my $fh, '<', "/proc/$p/stat") or next;
+    my $stat = <$fh> // '';
+    close $fh;
+    # pid (comm) state ppid ...; comm may hold anything, so from the last ')'.
+    push @{ $children{$1} }, $p if $stat =~ /.*\)\s+\S+\s+(\d+)/s;
+  }
   closedir $d;
+  my @queue = @{ $children{$$} // [] };
+  my @all;
+  while (@queue) {
+    my $p = shift @queue;
+    push @all, $p;
+    push @queue, @{ $children{$p} // [] };
+  }
+  kill('KILL', @all) if @all;
 }
 
 sub reap {
-  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+  while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
     my $st = $?;
     next unless exists $by_pid{$pid};
     my $job = delete $by_pid{$pid};
@@ -169,7 +206,7 @@ sub handle_frames {
 send_frame('R', 0, '');
 for (;;) {
   my ($rin, $win) = ('', '');
-  vec($rin, fileno(STDIN), 1) = 1 if $ctl_open;
+  vec($rin, fileno(STDIN), 1) = 1;
   vec($rin, fileno($wake_r), 1) = 1;
   my $draining = 0;
   for my $job (values %jobs) {
@@ -178,16 +215,16 @@ for (;;) {
     $draining = 1 if defined $job->{status};
   }
   my $n = select(my $rout = $rin, my $wout = $win, undef, $draining ? 0.1 : undef);
-  if ($n < 0) { next if $!{EINTR}; die "select: $!" }
+  if ($n < 0) { next if $! == EINTR; die "select: $!" }
   if ($n > 0 && vec($rout, fileno($wake_r), 1)) { 1 while sysread($wake_r, my $x, 64) }
   reap();
-  if ($ctl_open && $n > 0 && vec($rout, fileno(STDIN), 1)) {
+  if ($n > 0 && vec($rout, fileno(STDIN), 1)) {
     my $got = sysread(STDIN, $ctl_buf, 1 << 16, length $ctl_buf);
     if (defined $got && $got == 0) {
       # The server closed the channel: end every command and leave.
       kill('KILL', -$_->{pid}) for running();
       sweep();
-      POSIX::_exit(0);
+      kill('KILL', $$);
     }
     handle_frames() if $got;
   }
@@ -196,7 +233,7 @@ for (;;) {
       my $fh = $job->{$key};
       next unless $fh && $n > 0 && vec($rout, fileno($fh), 1);
       my $got = sysread($fh, my $chunk, 1 << 16);
-      next if !defined $got && ($!{EINTR} || $!{EAGAIN});
+      next if !defined $got && ($! == EINTR || $! == EAGAIN);
       if (!$got) { close_job_fd($job, $key); next }
       send_frame($key eq 'out' ? 'O' : 'E', $job->{id}, $chunk);
     }
@@ -204,7 +241,7 @@ for (;;) {
     if ($in && $n > 0 && vec($wout, fileno($in), 1)) {
       my $put = syswrite($in, $job->{pending});
       if (defined $put) { substr($job->{pending}, 0, $put, '') }
-      elsif (!$!{EINTR} && !$!{EAGAIN}) { $job->{pending} = '' }
+      elsif ($! != EINTR && $! != EAGAIN) { $job->{pending} = '' }
       close_job_fd($job, 'in') if $job->{pending} eq '';
     }
   }
@@ -212,38 +249,79 @@ for (;;) {
 }
 `;
 
+/**
+ * The supervisor's arguments after the script: prctl's syscall number here (0: unknown), and
+ * whether to sweep leftover descendants after each command (in a sandbox).
+ */
+export function supervisorArgs(options: { sweep: boolean }): string[] {
+  const prctl = ({ x64: 157, arm64: 167 } as Record<string, number>)[process.arch];
+  return [String(prctl ?? 0), options.sweep ? '1' : '0'];
+}
+
 /** Largest frame the host accepts: the supervisor sends output in chunks of at most 64 KiB. */
 const MAX_FRAME = 1 << 20;
 
-interface Job {
-  stdout: OutputCapture;
-  stderr: OutputCapture;
-  started: number;
-  timedOut: boolean;
-  aborted: boolean;
-  done: (result: ExecResult) => void;
+export interface SpawnRequest {
+  argv: string[];
+  /** Absolute. */
+  cwd: string;
+  /** The whole environment of the process. */
+  env: Record<string, string>;
+  /** Written to its stdin, which is then closed; none: /dev/null. */
+  stdin?: string | Buffer;
+  /** Become this uid and gid first (the supervisor must be root). */
+  uid?: number;
+}
+
+export interface SpawnEnd {
+  /** null: killed by a signal, or it never started. */
+  code: number | null;
+  /** Signal number that ended it, 0 if none. */
+  signal: number;
+  /** Why it could not start or could not finish (the supervisor failed). */
+  failure?: string;
+}
+
+export interface SpawnHandlers {
+  stdout?(chunk: Buffer): void;
+  stderr?(chunk: Buffer): void;
+  end(end: SpawnEnd): void;
+}
+
+export interface SpawnHandle {
+  /** Signals the process group (default SIGKILL). */
+  kill(signal?: number): void;
+}
+
+export interface SupervisorOptions {
+  /** Kills the supervisor process (and with it whatever it started). */
+  kill: () => void;
+  /** Told when the first command starts and when the last one ends (to ref/unref the child). */
+  onBusy?: (busy: boolean) => void;
 }
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
+const NO_UID = 0xffffffff;
 
 /**
- * The host end of one supervisor: framing, the commands in flight and how each ends. The caller
- * starts the process (inside the sandbox) and hands it over; `exited` is how the caller learns
- * that it died, after which every exec in flight has settled as a sandbox error.
+ * The host end of one supervisor: framing, the processes in flight and how each ends. The caller
+ * starts the supervisor process (inside a sandbox, or on the host) and hands it over; once it dies
+ * (`dead`) every process in flight has ended with a failure and a new supervisor is needed.
  */
 export class SupervisorClient {
   readonly ready: Promise<string | null>;
-  private readonly jobs = new Map<number, Job>();
+  private readonly jobs = new Map<number, SpawnHandlers>();
   private nextId = 1;
   private buffer: Buffer = Buffer.alloc(0);
   private stderr = '';
   private failure: string | null = null;
   private markReady!: (failure: string | null) => void;
   private stopping = false;
+  private readyNow = false;
 
   constructor(
     private readonly child: ChildProcess,
-    private readonly kill: () => void,
+    private readonly options: SupervisorOptions,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     child.stdin?.on('error', () => {});
@@ -258,93 +336,129 @@ export class SupervisorClient {
     });
   }
 
-  /** Dead: a new exec needs a new supervisor. */
+  /** It said it is ready (and has not died since). */
+  get isReady(): boolean {
+    return this.readyNow && this.failure === null;
+  }
+
+  /** Dead: a new command needs a new supervisor. */
   get dead(): boolean {
     return this.failure !== null;
   }
 
+  /** Starts one process; `handlers.end` is called exactly once, also when it cannot start. */
+  spawn(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandle {
+    const id = this.nextId++;
+    const noop: SpawnHandle = { kill: () => {} };
+    if (this.failure !== null) {
+      handlers.end({ code: null, signal: 0, failure: this.failure });
+      return noop;
+    }
+    const { argv, cwd, env } = request;
+    const strings = [cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
+    if (argv.length === 0 || strings.some((x) => x.includes('\0'))) {
+      handlers.end({ code: null, signal: 0, failure: argv.length === 0 ? 'empty command' : 'arguments and environment cannot contain NUL bytes' });
+      return noop;
+    }
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(Object.keys(env).length, 0);
+    header.writeUInt32BE(argv.length, 4);
+    header.writeUInt32BE(request.stdin === undefined ? 0 : 1, 8);
+    header.writeUInt32BE(request.uid ?? NO_UID, 12);
+    const fields = Buffer.from(strings.map((x) => `${x}\0`).join(''), 'utf8');
+    const stdin = typeof request.stdin === 'string' ? Buffer.from(request.stdin, 'utf8') : (request.stdin ?? Buffer.alloc(0));
+    this.jobs.set(id, handlers);
+    if (this.jobs.size === 1) this.options.onBusy?.(true);
+    this.send('S', id, Buffer.concat([header, fields, stdin]));
+    return { kill: (signal = 9) => this.jobs.has(id) && this.send('K', id, u32(signal)) };
+  }
+
+  /** A sandbox command: its timeout, abort signal, output caps and result. */
   exec(argv: string[], cwd: string, env: Record<string, string>, options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    const id = this.nextId++;
+    const stdout = new OutputCapture(maxBytes, options.onStdout);
+    const stderr = new OutputCapture(maxBytes, options.onStderr);
+    let timedOut = false;
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let handle: SpawnHandle | undefined;
+    const killJob = (): void => {
+      if (killTimer || !handle) return;
+      handle.kill(9);
+      // A supervisor that cannot even kill is broken: end it, which ends this exec.
+      killTimer = setTimeout(() => this.stop('the sandbox did not kill a command in time'), 5_000);
+    };
+    const onAbort = (): void => {
+      aborted = true;
+      killJob();
+    };
+    let ended = false;
     return new Promise<ExecResult>((resolve) => {
-      let killedAt = 0;
-      const job: Job = {
-        stdout: new OutputCapture(maxBytes, options.onStdout),
-        stderr: new OutputCapture(maxBytes, options.onStderr),
-        started,
-        timedOut: false,
-        aborted: false,
-        done: (result) => {
-          clearTimeout(timer);
-          clearTimeout(killTimer);
-          options.signal?.removeEventListener('abort', onAbort);
-          this.jobs.delete(id);
-          resolve(result);
+      handle = this.spawn(
+        { argv, cwd, env, stdin: options.stdin },
+        {
+          stdout: (chunk) => stdout.push(chunk),
+          stderr: (chunk) => stderr.push(chunk),
+          end: (end) => {
+            ended = true;
+            clearTimeout(timer);
+            clearTimeout(killTimer);
+            options.signal?.removeEventListener('abort', onAbort);
+            stdout.end();
+            stderr.end();
+            // Disposed under it: the command was killed on purpose.
+            if (end.failure !== undefined && this.stopping) aborted = true;
+            const killed = timedOut || aborted;
+            // Killed by us (timeout, abort): no exit code and the signal, as for any host process.
+            // Killed by anything else (the OOM killer, itself): 128 + signal, as a shell reports
+            // it and as the other drivers (a bwrap of its own, docker exec) do.
+            const bySignal = end.signal !== 0 && !killed;
+            resolve({
+              exitCode: bySignal ? 128 + end.signal : end.code,
+              signal: end.signal && !bySignal ? (SIGNAL_NAMES.get(end.signal) ?? `signal ${end.signal}`) : null,
+              timedOut,
+              aborted,
+              stdout: stdout.text(),
+              stderr: stderr.text(),
+              truncated: stdout.truncated || stderr.truncated,
+              durationMs: Date.now() - started,
+              // A command the host killed reports that, not a sandbox error, whoever ended it.
+              ...(end.failure !== undefined && !killed ? { sandboxError: end.failure } : {}),
+            });
+          },
         },
-      };
-      let killTimer: NodeJS.Timeout | undefined;
-      const killJob = (): void => {
-        if (killedAt) return;
-        killedAt = Date.now();
-        this.send('K', id, u32(9));
-        // A supervisor that cannot even kill is broken: end it, which settles this exec.
-        killTimer = setTimeout(() => this.stop('the sandbox did not kill a command in time'), 5_000);
-      };
-      const onAbort = (): void => {
-        job.aborted = true;
-        killJob();
-      };
-      const timer = setTimeout(() => {
-        job.timedOut = true;
+      );
+      if (ended) return; // could not even be sent
+      timer = setTimeout(() => {
+        timedOut = true;
         killJob();
       }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.jobs.set(id, job);
-      if (this.failure !== null) return this.settle(id, job, { sandboxError: this.failure });
-      const strings = [cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
-      if (strings.some((s) => s.includes('\0'))) return this.settle(id, job, { sandboxError: 'arguments and environment cannot contain NUL bytes' });
-      const header = Buffer.alloc(12);
-      header.writeUInt32BE(Object.keys(env).length, 0);
-      header.writeUInt32BE(argv.length, 4);
-      header.writeUInt32BE(options.stdin === undefined ? 0 : 1, 8);
-      const fields = Buffer.from(strings.map((s) => `${s}\0`).join(''), 'utf8');
-      this.send('S', id, Buffer.concat([header, fields, Buffer.from(options.stdin ?? '', 'utf8')]));
     });
   }
 
-  /** Kills the supervisor and everything in the sandbox; execs in flight settle as aborted. */
+  /** Kills the supervisor and everything it started; what was in flight ends as killed. */
   stop(reason = 'sandbox disposed'): void {
     this.stopping = true;
-    for (const job of this.jobs.values()) job.aborted = true;
-    this.kill();
+    this.options.kill();
     this.fail(reason);
   }
 
-  private settle(id: number, job: Job, fields: { exitCode?: number | null; signal?: string | null; sandboxError?: string }): void {
-    if (!this.jobs.has(id)) return;
-    job.stdout.end();
-    job.stderr.end();
-    // A command the host killed reports that, not a sandbox error, whoever ended it.
-    const sandboxError = job.aborted || job.timedOut ? undefined : fields.sandboxError;
-    job.done({
-      exitCode: fields.exitCode ?? null,
-      signal: fields.signal ?? null,
-      timedOut: job.timedOut,
-      aborted: job.aborted,
-      stdout: job.stdout.text(),
-      stderr: job.stderr.text(),
-      truncated: job.stdout.truncated || job.stderr.truncated,
-      durationMs: Date.now() - job.started,
-      ...(sandboxError !== undefined ? { sandboxError } : {}),
-    });
+  private end(id: number, end: SpawnEnd): void {
+    const handlers = this.jobs.get(id);
+    if (!handlers) return;
+    this.jobs.delete(id);
+    if (this.jobs.size === 0) this.options.onBusy?.(false);
+    handlers.end(end);
   }
 
   private fail(reason: string): void {
     if (this.failure === null) this.failure = reason;
     this.markReady(this.failure);
-    if (!this.stopping) this.kill();
-    for (const [id, job] of [...this.jobs]) this.settle(id, job, { sandboxError: this.failure });
+    if (!this.stopping) this.options.kill();
+    for (const id of [...this.jobs.keys()]) this.end(id, { code: null, signal: 0, failure: this.failure });
   }
 
   private send(type: string, id: number, body: Buffer): void {
@@ -367,23 +481,19 @@ export class SupervisorClient {
       const body = this.buffer.subarray(9, 4 + len);
       this.buffer = this.buffer.subarray(4 + len);
       if (type === 'R' && id === 0) {
+        this.readyNow = true;
         this.markReady(null);
         continue;
       }
       if (!'OEFX'.includes(type) || (type === 'X' && body.length !== 8)) return this.fail(`the sandbox sent an unknown frame (${JSON.stringify(type)})`);
-      const job = this.jobs.get(id);
-      if (!job) continue;
-      if (type === 'O') job.stdout.push(body);
-      else if (type === 'E') job.stderr.push(body);
-      else if (type === 'F') this.settle(id, job, { sandboxError: body.toString('utf8').slice(0, 1000) || 'the command could not start' });
+      const handlers = this.jobs.get(id);
+      if (!handlers) continue;
+      if (type === 'O') handlers.stdout?.(body);
+      else if (type === 'E') handlers.stderr?.(body);
+      else if (type === 'F') this.end(id, { code: null, signal: 0, failure: body.toString('utf8').slice(0, 1000) || 'the command could not start' });
       else {
         const code = body.readInt32BE(0);
-        const signal = body.readInt32BE(4);
-        // Killed by us (timeout, abort): no exit code and the signal, as for any host process.
-        // Killed by anything else (the OOM killer, itself): 128 + signal, as a shell reports it
-        // and as the other drivers (a bwrap of its own, docker exec) do.
-        if (signal && !job.timedOut && !job.aborted) this.settle(id, job, { exitCode: 128 + signal });
-        else this.settle(id, job, { exitCode: code >= 0 ? code : null, signal: signal ? (SIGNAL_NAMES.get(signal) ?? `signal ${signal}`) : null });
+        this.end(id, { code: code >= 0 ? code : null, signal: body.readInt32BE(4) });
       }
     }
   }

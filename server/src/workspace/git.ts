@@ -1,7 +1,7 @@
 // Host-side git for workspaces. The agent controls the workspace files, so every invocation runs
 // with an explicit git dir, no system or global config, hooks and fsmonitor off and a minimal
 // environment: nothing the agent can write is ever read as configuration or run as a program.
-import { spawn } from 'node:child_process';
+import { launch } from '../util/launcher';
 
 export interface GitRun {
   /** Trusted git dir; omitted only for commands on the user's own repository (`cwd`). */
@@ -50,7 +50,7 @@ const SAFETY = [
   '-c', 'submodule.recurse=false',
 ];
 
-function environment(run: GitRun): NodeJS.ProcessEnv {
+function environment(run: GitRun): Record<string, string> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     LANG: 'C',
@@ -74,7 +74,9 @@ function environment(run: GitRun): NodeJS.ProcessEnv {
     env.GIT_ATTR_NOSYSTEM = '1';
   }
   if (run.indexFile) env.GIT_INDEX_FILE = run.indexFile;
-  return { ...env, ...run.env };
+  const all: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...env, ...run.env })) if (v !== undefined) all[k] = v;
+  return all;
 }
 
 export function gitArgs(run: GitRun, args: string[]): string[] {
@@ -93,50 +95,43 @@ export function runGit(args: string[], run: GitRun = {}): Promise<GitResult> {
       return;
     }
     const asOther = run.asUid !== undefined && process.getuid?.() === 0 && run.asUid !== 0;
-    const child = spawn('git', gitArgs(run, args), {
-      cwd: run.cwd ?? run.workTree ?? run.gitDir ?? '/',
-      env: environment(run),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      ...(asOther ? { uid: run.asUid, gid: run.asUid } : {}),
-    });
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
     let stderr = '';
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const onAbort = () => kill();
+    const onAbort = (): void => handle.kill();
+    const handle = launch(
+      {
+        argv: ['git', ...gitArgs(run, args)],
+        cwd: run.cwd ?? run.workTree ?? run.gitDir ?? '/',
+        env: environment(run),
+        stdin: run.input ?? '',
+        ...(asOther ? { uid: run.asUid } : {}),
+      },
+      {
+        stdout: (chunk) => {
+          if (truncated) return;
+          if (run.maxOutputBytes !== undefined && size + chunk.length > run.maxOutputBytes) {
+            chunks.push(chunk.subarray(0, run.maxOutputBytes - size));
+            size = run.maxOutputBytes;
+            truncated = true;
+            handle.kill();
+            return;
+          }
+          chunks.push(chunk);
+          size += chunk.length;
+        },
+        stderr: (chunk) => {
+          if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+        },
+        end: ({ code, failure }) => {
+          run.signal?.removeEventListener('abort', onAbort);
+          if (failure !== undefined) stderr += `could not run git: ${failure}`;
+          resolve({ code: truncated ? null : code, stdout: Buffer.concat(chunks), stderr, truncated });
+        },
+      },
+    );
     run.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (truncated) return;
-      if (run.maxOutputBytes !== undefined && size + chunk.length > run.maxOutputBytes) {
-        chunks.push(chunk.subarray(0, run.maxOutputBytes - size));
-        size = run.maxOutputBytes;
-        truncated = true;
-        kill();
-        return;
-      }
-      chunks.push(chunk);
-      size += chunk.length;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
-    });
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err) => {
-      stderr += String(err);
-    });
-    child.on('close', (code) => {
-      run.signal?.removeEventListener('abort', onAbort);
-      resolve({ code: truncated ? null : code, stdout: Buffer.concat(chunks), stderr, truncated });
-    });
-    child.stdin.end(run.input ?? '');
   });
 }
 

@@ -1,11 +1,11 @@
 // The task's copy-on-write view of the repository. 'overlay': a shared base tree per commit (checked
 // out once, owned by the sandbox uid) under a kernel overlay whose upper layer lives on a per-task
 // tmpfs sized to the disk cap. 'checkout': a plain checkout when mounting is not possible.
-import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { firstLine, runGit } from './git';
 import { parseMountInfo } from './parse';
+import { launch } from '../util/launcher';
 
 export interface ViewPaths {
   /** The view itself (overlay mount point, or the checkout). */
@@ -25,11 +25,14 @@ function isRoot(): boolean {
 /** Runs a system command (mount, umount, chown); failure is a value. */
 export function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', (err) => resolve({ code: null, stderr: String(err) }));
-    child.on('close', (code) => resolve({ code, stderr }));
+    launch(
+      { argv: [cmd, ...args], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } },
+      {
+        stderr: (chunk) => (stderr += chunk.toString('utf8')),
+        end: ({ code, failure }) => resolve({ code, stderr: failure ?? stderr }),
+      },
+    );
   });
 }
 
@@ -109,20 +112,22 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
   const size = Math.max(1 << 20, Math.floor(diskBytes));
   const upper = join(paths.scratch, 'upper');
   const work = join(paths.scratch, 'work');
-  // One process for both mounts and the upper dir between them (each process we start costs the
-  // server a fork). The upper root becomes the view's root: the sandbox user must own it.
-  const r = await run('/bin/sh', [
-    '-c',
-    'mount -t tmpfs -o "$1" tmpfs "$2" || exit 11; mkdir "$3" "$4" && chown "$5" "$3" || exit 12; mount -t overlay overlay -o "$6" "$7" || exit 13',
-    'sh',
-    `size=${size},mode=0755,nosuid,nodev`, paths.scratch,
-    upper, work, `${uid}:${uid}`,
-    `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir,
-  ]);
-  if (r.code === 0) return null;
+  // Two processes (each costs ~8 ms here); the upper dir between them is made in-process. The
+  // upper root becomes the view's root: the sandbox user must own it.
+  const tmpfs = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755,nosuid,nodev`, 'tmpfs', paths.scratch]);
+  if (tmpfs.code !== 0) return `tmpfs mount failed: ${firstLine(tmpfs.stderr) || `exit ${tmpfs.code}`}`;
+  try {
+    await mkdir(upper);
+    await mkdir(work);
+    await chown(upper, uid, uid);
+  } catch (err) {
+    await unmount(paths.scratch);
+    return `preparing the upper dir failed: ${(err as Error).message}`;
+  }
+  const overlay = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir]);
+  if (overlay.code === 0) return null;
   await unmount(paths.scratch);
-  const step = r.code === 11 ? 'tmpfs mount' : r.code === 12 ? 'preparing the upper dir' : 'overlay mount';
-  return `${step} failed: ${firstLine(r.stderr) || `exit ${r.code}`}`;
+  return `overlay mount failed: ${firstLine(overlay.stderr) || `exit ${overlay.code}`}`;
 }
 
 /** Unmounts if mounted; lazily when busy (a sandbox still holding it). */

@@ -11,7 +11,7 @@ function impostor(after: string): { client: SupervisorClient; exited: Promise<nu
     detached: true,
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const client = new SupervisorClient(child, () => child.kill('SIGKILL'));
+  const client = new SupervisorClient(child, { kill: () => child.kill('SIGKILL') });
   return { client, exited };
 }
 

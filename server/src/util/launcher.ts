@@ -1,0 +1,119 @@
+// The server's own short-lived processes (git, mount) start through one small Perl supervisor on
+// the host (sandbox/supervisor.ts) instead of node's spawn(). Node forks the whole server and
+// waits for the exec, 7–13 ms of event loop per process here; the supervisor's fork costs ~1 ms
+// and happens in another process. It runs as the server's user with a minimal environment, gets
+// each process's full environment with the request, dies when the server closes its stdin, and
+// keeps the server alive only while a process runs. Without perl, node's spawn() does the work.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import type { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest } from '../sandbox/supervisor';
+
+export type { SpawnHandle, SpawnHandlers, SpawnRequest } from '../sandbox/supervisor';
+
+const PERL = ['/usr/bin/perl', '/bin/perl'].find((path) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+let client: SupervisorClient | undefined;
+/** Why the supervisor is not used (perl missing or broken); node's spawn() is. */
+let unusable: string | undefined = PERL ? undefined : 'perl not found';
+
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+function supervisor(): SupervisorClient | null {
+  if (unusable !== undefined || process.env.DELEGATE_NODE_SPAWN === '1') return null;
+  if (client && !client.dead) return client;
+  const child = spawn(PERL!, ['-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: false })], {
+    env: { PATH: '/usr/bin:/bin', LANG: 'C' },
+    cwd: '/',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let busy = false;
+  const hold = (on: boolean): void => {
+    // Idle, it must not keep the server (or a CLI, or a test run) from exiting; starting or
+    // running a process for someone, it must.
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as Socket | null)?.[on ? 'ref' : 'unref']?.();
+    if (on) child.ref();
+    else child.unref();
+  };
+  const started = new SupervisorClient(child, {
+    kill: () => killGroup(child.pid),
+    onBusy: (now) => hold((busy = now)),
+  });
+  void started.ready.then(() => hold(busy));
+  client = started;
+  return client;
+}
+
+/** Starts the supervisor ahead of the first process (at server start). */
+export function warmLauncher(): void {
+  supervisor();
+}
+
+/** Starts one process; `handlers.end` is called exactly once, also when it could not start. */
+export function launch(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandle {
+  const sup = supervisor();
+  if (!sup) return spawnDirect(request, handlers);
+  if (sup.isReady) return sup.spawn(request, handlers);
+  // Still starting: wait for it, and if it cannot start at all, stop using it.
+  let inner: SpawnHandle | undefined;
+  let killWith: number | undefined;
+  void sup.ready.then((failure) => {
+    if (failure !== null && !sup.isReady) unusable = failure;
+    inner = failure === null ? sup.spawn(request, handlers) : spawnDirect(request, handlers);
+    if (killWith !== undefined) inner.kill(killWith);
+  });
+  return { kill: (signal = 9) => (inner ? inner.kill(signal) : (killWith = signal)) };
+}
+
+/** The same with node's spawn(): a process group of its own, killed as one. */
+function spawnDirect(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandle {
+  let child: ChildProcess;
+  const asOther = request.uid !== undefined && request.uid !== process.getuid?.();
+  try {
+    child = spawn(request.argv[0]!, request.argv.slice(1), {
+      cwd: request.cwd,
+      env: request.env,
+      stdio: [request.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      ...(asOther ? { uid: request.uid, gid: request.uid } : {}),
+    });
+  } catch (err) {
+    handlers.end({ code: null, signal: 0, failure: (err as Error).message });
+    return { kill: () => {} };
+  }
+  let failure: string | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => handlers.stdout?.(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => handlers.stderr?.(chunk));
+  child.on('error', (err) => (failure = err.message));
+  child.on('close', (code, signal) => {
+    handlers.end({ code, signal: signal ? (osConstants.signals[signal] ?? 9) : 0, ...(failure !== undefined ? { failure } : {}) });
+  });
+  if (child.stdin) {
+    child.stdin.on('error', () => {});
+    child.stdin.end(request.stdin);
+  }
+  return {
+    kill: (signal = 9) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // gone already
+      }
+    },
+  };
+}
