@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
 import { mirrorName, stripCredentials } from './parse';
+import { readRepoFacts, type RepoFacts } from './repoFiles';
 import type { ResolvedRepo } from './types';
 
 export interface SourceContext {
@@ -80,19 +81,9 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   // The scan of the user's tree for uncommitted changes is the slow part: it starts first and runs
   // while the repository is inspected, the mirror checked and the view mounted.
   const scan = spec.includeUncommitted === false ? null : scanStatus(user);
-  // One rev-parse answers most questions (an unborn HEAD makes it fail, hence the fallback); the
-  // origin URL is asked at the same time.
-  const probe = ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-path', 'index', '--git-path', 'objects'];
-  const [full, originUrl] = await Promise.all([
-    gitMaybe([...probe, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], user),
-    spec.remoteUrl ? spec.remoteUrl : gitMaybe(['config', '--get', 'remote.origin.url'], user),
-  ]);
-  let info = full?.split('\n');
-  if (!info) {
-    info = (await gitMaybe(probe, user))?.split('\n');
-    if (!info) throw repoError(`${spec.path} is not a git repository with a work tree`);
-  }
-  const [top = path, indexPath = '', objectsPath = '', head = null, symbolic = null] = info;
+  const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, user));
+  const { top, indexPath, objectsPath, head, symbolic } = facts;
+  const originUrl = spec.remoteUrl ?? facts.originUrl;
   const commit = spec.commit ?? head;
   if (!commit) throw repoError(`${spec.path} has no commits yet; commit something first`);
   const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
@@ -123,6 +114,24 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
     patch,
   };
+}
+
+/** readRepoFacts() for the repositories it passes over: worktrees, unborn branches, includes. */
+async function askGit(path: string, spec: Extract<RepoSpec, { kind: 'local' }>, user: GitRun): Promise<Omit<RepoFacts, 'head'> & { head: string | null }> {
+  // One rev-parse answers most questions (an unborn HEAD makes it fail, hence the fallback); the
+  // origin URL is asked at the same time.
+  const probe = ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-path', 'index', '--git-path', 'objects'];
+  const [full, originUrl] = await Promise.all([
+    gitMaybe([...probe, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], user),
+    spec.remoteUrl ? null : gitMaybe(['config', '--get', 'remote.origin.url'], user),
+  ]);
+  let info = full?.split('\n');
+  if (!info) {
+    info = (await gitMaybe(probe, user))?.split('\n');
+    if (!info) throw repoError(`${spec.path} is not a git repository with a work tree`);
+  }
+  const [top = path, indexPath = '', objectsPath = '', head = null, symbolic = null] = info;
+  return { top, indexPath, objectsPath, head, symbolic, originUrl };
 }
 
 /**
