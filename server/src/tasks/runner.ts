@@ -57,6 +57,7 @@ export class TaskRunner {
     const task = store.getTask(job.taskId);
     if (!task) return;
     let sandbox: Sandbox | undefined;
+    let early: Promise<Sandbox> | undefined;
     let workspace: Workspace | undefined;
     const started = Date.now();
     try {
@@ -68,7 +69,19 @@ export class TaskRunner {
       if (!this.deps.client) {
         return this.finish(job, { status: 'failed', error: { code: 'model_not_configured', message: 'no model endpoint is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for other OpenAI-compatible servers) for delegate-server' } });
       }
-      workspace = await this.deps.workspaces.get(job.taskId, job.key, signal, (line) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: line }]));
+      // The sandbox starts as soon as the view exists, while the user's changes are applied.
+      const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
+      const sandboxFor = (view: { dir: string; gitDir: string }): Promise<Sandbox> => driver.create({ id: job.key, workspaceDir: view.dir, gitDir: view.gitDir, limits: DEFAULT_LIMITS });
+      workspace = await this.deps.workspaces.get(
+        job.taskId,
+        job.key,
+        signal,
+        (line) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: line }]),
+        (view) => {
+          early = sandboxFor(view);
+          early.catch(() => undefined); // awaited below, or disposed in finally
+        },
+      );
       if (!job.followup) {
         events.updateTask(job.taskId, {
           repo: { ...task.repo, name: workspace.repo.name, commit: workspace.repo.commit, branch: task.repo.branch ?? workspace.repo.branch, remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl },
@@ -76,8 +89,7 @@ export class TaskRunner {
         });
       }
       signal.throwIfAborted();
-      const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
-      sandbox = await driver.create({ id: job.key, workspaceDir: workspace.dir, gitDir: workspace.gitDir, limits: DEFAULT_LIMITS });
+      sandbox = await (early ?? sandboxFor(workspace));
       tlog.info('sandbox ready', { driver: driver.name, mode: workspace.mode, ms: Date.now() - started });
       if (!job.followup) {
         const setupError = await this.runSetup(job, task, workspace, sandbox, signal);
@@ -137,6 +149,7 @@ export class TaskRunner {
       this.deps.questions.delete(job.key);
       this.snapshots.delete(job.key);
       this.records.delete(job.key);
+      sandbox ??= await early?.catch(() => undefined);
       await sandbox?.dispose().catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }));
       tlog.info('attempt ended', { ms: Date.now() - started });
     }

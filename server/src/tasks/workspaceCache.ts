@@ -1,7 +1,7 @@
 // Open workspaces by key: reuse the one in memory, reopen one prepared before a restart, or
 // prepare it. Concurrent callers share one preparation.
 import type { Store } from '../store/types';
-import type { Workspace, WorkspaceManager } from '../workspace/types';
+import type { PrepareOptions, Workspace, WorkspaceManager } from '../workspace/types';
 
 export class WorkspaceCache {
   private readonly open = new Map<string, Promise<Workspace>>();
@@ -11,7 +11,8 @@ export class WorkspaceCache {
     private readonly store: Store,
   ) {}
 
-  get(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void): Promise<Workspace> {
+  /** `onView`: see PrepareOptions (only called when the workspace is prepared, not reopened). */
+  get(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void, onView?: PrepareOptions['onView']): Promise<Workspace> {
     let p = this.open.get(key);
     if (!p) {
       p = (async () => {
@@ -19,7 +20,7 @@ export class WorkspaceCache {
         if (existing) return existing;
         const repo = this.store.getRepoSpec(taskId);
         if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
-        return this.manager.prepare({ key, repo, signal, onLog });
+        return this.manager.prepare({ key, repo, signal, onLog, onView });
       })();
       this.open.set(key, p);
       p.catch(() => this.open.delete(key));

@@ -124,6 +124,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       this.log('warn', 'overlay view unavailable; using a checkout', { key: options.key, reason: overlay.failure });
     }
     if (mode === 'checkout') await this.checkout(gitDir, repo.commit, paths.dir, indexFile, taskDir);
+    options.onView?.({ dir: paths.dir, gitDir });
     let baseRef = repo.commit;
     const patch = await source.patch;
     if (patch) {

@@ -14,6 +14,11 @@ export interface PrepareOptions {
   diskBytes?: number;
   /** Force a view mode; default: overlay when mounting works, else checkout. */
   mode?: 'overlay' | 'checkout';
+  /**
+   * Called as soon as the view and the git dir exist, before the user's uncommitted changes are
+   * applied and the refs written: a sandbox over them can start while that finishes.
+   */
+  onView?: (view: { dir: string; gitDir: string }) => void;
 }
 
 export interface ResolvedRepo {
