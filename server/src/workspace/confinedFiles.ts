@@ -255,11 +255,19 @@ export class ConfinedFileAccess implements ConfinedFiles {
     if (this.opts.refreshIndex) await this.opts.refreshIndex();
     const which = this.opts.refreshIndex ? ['-c'] : ['-c', '-d', '-o', '--exclude-standard'];
     const args = ['ls-files', '-z', '-t', ...which, '--', dir ? pathspec(dir) : '.'];
-    const r = await runGit(args, { gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 16 << 20 });
-    if (r.code !== 0 && !r.truncated) throw new Error(`listing files failed: ${firstLine(r.stderr)}`);
-    let files = parseLsFiles(r.stdout.toString('utf8'));
+    // From the index alone, the answer is a function of the index's content: the same for every
+    // task that has not changed its base yet (most first looks), so it is kept by checksum.
+    const key = this.opts.refreshIndex ? await indexChecksum(this.opts.indexFile).then((sum) => sum && `${sum}\0${args.join('\0')}`) : null;
+    let listed = key ? listings.get(key) : undefined;
+    if (!listed) {
+      const r = await runGit(args, { gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 16 << 20 });
+      if (r.code !== 0 && !r.truncated) throw new Error(`listing files failed: ${firstLine(r.stderr)}`);
+      listed = { files: parseLsFiles(r.stdout.toString('utf8')), truncated: r.truncated };
+      if (key && !r.truncated) remember(key, listed);
+    }
+    let files = listed.files;
     if (options.recursive === false) files = directChildren(files, dir);
-    return { entries: files.slice(0, limit), truncated: r.truncated || files.length > limit };
+    return { entries: files.slice(0, limit), truncated: listed.truncated || files.length > limit };
   }
 
   async search(pattern: string, options: SearchOptions = {}): Promise<{ matches: SearchMatch[]; truncated: boolean }> {
@@ -275,6 +283,37 @@ export class ConfinedFileAccess implements ConfinedFiles {
     if (r.code !== 0 && !r.truncated) throw new WorkspacePathError(`search failed: ${firstLine(r.stderr)}`);
     const parsed = parseGrep(r.stdout.toString('utf8'), max);
     return { matches: parsed.matches, truncated: parsed.truncated || r.truncated };
+  }
+}
+
+/** Recent listings by index checksum (a few bases' worth: ~50 bytes per path). */
+const listings = new Map<string, { files: string[]; truncated: boolean }>();
+const LISTINGS_KEPT = 8;
+
+function remember(key: string, listing: { files: string[]; truncated: boolean }): void {
+  listings.delete(key);
+  listings.set(key, listing);
+  while (listings.size > LISTINGS_KEPT) listings.delete(listings.keys().next().value!);
+}
+
+/**
+ * The index file's trailing checksum (git writes the hash of everything before it last) with its
+ * size; null when it cannot be read or carries none (index.skipHash writes zeros).
+ */
+async function indexChecksum(indexFile: string): Promise<string | null> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(indexFile, 'r');
+    const { size } = await handle.stat();
+    if (size < 64) return null;
+    const tail = Buffer.alloc(32);
+    await handle.read(tail, 0, 32, size - 32);
+    if (tail.subarray(12).every((b) => b === 0)) return null;
+    return `${size}:${tail.toString('hex')}`;
+  } catch {
+    return null;
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -53,6 +53,22 @@ for (const mode of MODES) {
       assert.deepEqual((await ws.files.list({ dir: 'lib', recursive: false })).entries, ['lib/a.js', 'lib/b.js', 'lib/deep/']);
     });
 
+    it('lists each task its own files when tasks on one base share a listing', async () => {
+      const first = await fx.prepare({ key: 'shared-1', repo: { kind: 'local', path: repo }, mode });
+      const second = await fx.prepare({ key: 'shared-2', repo: { kind: 'local', path: repo }, mode });
+      const base = ['.gitignore', 'lib/a.js', 'lib/b.js', 'lib/deep/c.js', 'top.txt'];
+      assert.deepEqual((await first.files.list()).entries, base);
+      assert.deepEqual((await second.files.list()).entries, base);
+      writeFileSync(join(second.dir, 'lib/new.js'), 'new\n');
+      rmSync(join(second.dir, 'top.txt'));
+      assert.deepEqual((await second.files.list()).entries, ['.gitignore', 'lib/a.js', 'lib/b.js', 'lib/deep/c.js', 'lib/new.js']);
+      assert.deepEqual((await first.files.list()).entries, base, 'the other task still sees the base');
+      // Back to the base content: the same listing as the base again.
+      rmSync(join(second.dir, 'lib/new.js'));
+      writeFileSync(join(second.dir, 'top.txt'), 'top\n');
+      assert.deepEqual((await second.files.list()).entries, base);
+    });
+
     it('is not thrown off by ignored files that come and go', async () => {
       const ws = await fx.prepare({ key: 'ignored-1', repo: { kind: 'local', path: repo }, mode });
       writeFileSync(join(ws.dir, 'debug.log'), 'noise\n');
