@@ -117,3 +117,31 @@ function spawnDirect(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandl
     },
   };
 }
+
+export type MountResult = { ok: true } | { ok: false; reason: string } | null;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/**
+ * mount(2) through the supervisor, without a mount process. null: no supervisor here (the caller
+ * runs mount(8) instead).
+ */
+export async function mountSyscall(source: string, target: string, fstype: string, flags: number, data: string): Promise<MountResult> {
+  return answer(await supervisorWhenReady()?.then((sup) => sup?.syscall({ mount: { source, target, fstype, flags, data } })));
+}
+
+/** umount2(2) through the supervisor; MNT_DETACH (2) in flags for a lazy unmount. */
+export async function umountSyscall(target: string, flags: number): Promise<MountResult> {
+  return answer(await supervisorWhenReady()?.then((sup) => sup?.syscall({ umount: { target, flags } })));
+}
+
+function answer(errno: number | null | undefined): MountResult {
+  if (errno === null || errno === undefined || errno === osConstants.errno.ENOSYS) return null;
+  return errno === 0 ? { ok: true } : { ok: false, reason: ERRNO_NAMES.get(errno) ?? `errno ${errno}` };
+}
+
+function supervisorWhenReady(): Promise<SupervisorClient | null> | undefined {
+  const sup = supervisor();
+  if (!sup) return undefined;
+  return sup.ready.then((failure) => (failure === null ? sup : null));
+}

@@ -5,7 +5,7 @@ import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } fr
 import { dirname, join } from 'node:path';
 import { firstLine, runGit } from './git';
 import { parseMountInfo } from './parse';
-import { launch } from '../util/launcher';
+import { launch, mountSyscall, umountSyscall } from '../util/launcher';
 
 export interface ViewPaths {
   /** The view itself (overlay mount point, or the checkout). */
@@ -112,10 +112,10 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
   const size = Math.max(1 << 20, Math.floor(diskBytes));
   const upper = join(paths.scratch, 'upper');
   const work = join(paths.scratch, 'work');
-  // Two processes (each costs ~8 ms here); the upper dir between them is made in-process. The
-  // upper root becomes the view's root: the sandbox user must own it.
-  const tmpfs = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755,nosuid,nodev`, 'tmpfs', paths.scratch]);
-  if (tmpfs.code !== 0) return `tmpfs mount failed: ${firstLine(tmpfs.stderr) || `exit ${tmpfs.code}`}`;
+  // mount(2) through the launcher where it can (no process), else mount(8). The upper root
+  // becomes the view's root: the sandbox user must own it.
+  const tmpfs = await mountFs('tmpfs', paths.scratch, 'tmpfs', MS_NOSUID | MS_NODEV, `size=${size},mode=0755`);
+  if (tmpfs) return `tmpfs mount failed: ${tmpfs}`;
   try {
     await mkdir(upper);
     await mkdir(work);
@@ -124,15 +124,34 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
     await unmount(paths.scratch);
     return `preparing the upper dir failed: ${(err as Error).message}`;
   }
-  const overlay = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${baseDir},upperdir=${upper},workdir=${work},nosuid,nodev`, paths.dir]);
-  if (overlay.code === 0) return null;
+  const overlay = await mountFs('overlay', paths.dir, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${baseDir},upperdir=${upper},workdir=${work}`);
+  if (!overlay) return null;
   await unmount(paths.scratch);
-  return `overlay mount failed: ${firstLine(overlay.stderr) || `exit ${overlay.code}`}`;
+  return `overlay mount failed: ${overlay}`;
+}
+
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MNT_DETACH = 2;
+
+/** Mounts; null when done, else why not. */
+async function mountFs(source: string, target: string, fstype: string, flags: number, data: string): Promise<string | null> {
+  const direct = await mountSyscall(source, target, fstype, flags, data);
+  if (direct) return direct.ok ? null : direct.reason;
+  const options = [data, flags & MS_NOSUID ? 'nosuid' : '', flags & MS_NODEV ? 'nodev' : ''].filter(Boolean).join(',');
+  const r = await run('mount', ['-t', fstype, '-o', options, source, target]);
+  return r.code === 0 ? null : firstLine(r.stderr) || `exit ${r.code}`;
 }
 
 /** Unmounts if mounted; lazily when busy (a sandbox still holding it). */
 export async function unmount(path: string): Promise<void> {
   for (let i = 0; i < 4 && (await mountedFsType(path)); i++) {
+    const direct = await umountSyscall(path, 0);
+    if (direct?.ok) continue;
+    if (direct) {
+      await umountSyscall(path, MNT_DETACH);
+      continue;
+    }
     const r = await run('umount', [path]);
     if (r.code !== 0) await run('umount', ['-l', path]);
   }
