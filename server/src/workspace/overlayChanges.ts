@@ -16,12 +16,24 @@ export interface OverlayLayers {
   view: string;
 }
 
+export interface OverlayChanges {
+  /** Paths (relative to the view, '/'-separated) that may differ from the base. */
+  paths: string[];
+  /**
+   * Every upper entry's path, type, mode, size, inode and ctime (ns), plus the hidden base
+   * paths: equal signatures mean equal views, since the base never changes and every write,
+   * delete, chmod or rename in the view changes an upper entry's ctime or the set of entries.
+   */
+  signature: string;
+}
+
 /**
- * Paths (relative to the view, '/'-separated) that may differ from the base, or null when there
- * are more than `limit` entries to look at: a full scan is then as cheap and simpler.
+ * What may differ from the base, or null when there are more than `limit` entries to look at: a
+ * full scan is then as cheap and simpler.
  */
-export async function overlayChangedPaths(layers: OverlayLayers, limit: number): Promise<string[] | null> {
+export async function overlayChangedPaths(layers: OverlayLayers, limit: number): Promise<OverlayChanges | null> {
   const out: string[] = [];
+  const signature: string[] = [];
   let budget = limit;
   // Directories present in both layers, to look into; '' is the root.
   const pending: string[] = [''];
@@ -31,9 +43,12 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
     budget -= upper.length;
     if (budget < 0) return null;
     const seen = new Set<string>();
-    for (const entry of upper) {
+    const stats = await Promise.all(upper.map((entry) => (isGitMountPoint(rel, entry.name) ? null : lstat(join(layers.upper, rel, entry.name), { bigint: true }).catch(() => null))));
+    for (const [i, entry] of upper.entries()) {
       if (isGitMountPoint(rel, entry.name)) continue;
       const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const st = stats[i];
+      signature.push(st ? `${path}\0${st.mode}:${st.size}:${st.ino}:${st.ctimeNs}` : `${path}\0gone`);
       seen.add(entry.name);
       // Never follows links: an entry is looked into only when it is a real directory in both.
       if (entry.isDirectory() && (await isDirectory(join(layers.lower, path)))) pending.push(path);
@@ -46,9 +61,14 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
     const hidden = lower.filter((e) => !seen.has(e.name) && !isGitMountPoint(rel, e.name));
     if (hidden.length === 0) continue;
     const visible = new Set((await entries(join(layers.view, rel))).map((e) => e.name));
-    for (const e of hidden) if (!visible.has(e.name)) out.push(rel ? `${rel}/${e.name}` : e.name);
+    for (const e of hidden) {
+      if (visible.has(e.name)) continue;
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      out.push(path);
+      signature.push(`${path}\0hidden`);
+    }
   }
-  return out;
+  return { paths: out, signature: signature.join('\n') };
 }
 
 /** The sandbox mounts the trusted git dir on /workspace/.git: its mount point is not work. */

@@ -133,9 +133,17 @@ export class TaskWorkspace implements Workspace {
     const { baseDir } = this.deps;
     if (this.state.mode !== 'overlay' || !baseDir) return this.git.refresh();
     const scratch = viewPaths(this.deps.taskDir).scratch;
-    const paths = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseDir, view: this.dir }, OVERLAY_SCAN_LIMIT);
-    return this.git.refresh(paths ?? undefined);
+    const changes = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseDir, view: this.dir }, OVERLAY_SCAN_LIMIT);
+    // Nothing moved in the upper layer since the index was last brought up to date: no git at
+    // all (most commands: builds, tests and reads that write nothing, or only to ignored paths).
+    if (changes && changes.signature === this.refreshedAt) return;
+    this.refreshedAt = null;
+    await this.git.refresh(changes?.paths);
+    this.refreshedAt = changes?.signature ?? null;
   }
+
+  /** The upper layer's signature when the index last matched the view. */
+  private refreshedAt: string | null = null;
 
   changedFiles(): Promise<ChangedFile[]> {
     return this.exclusive(async () => {

@@ -4,7 +4,7 @@
 // upper layer), an ignored file created and deleted, and the file listing read from the index.
 // Both modes must give the same answers.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRepo } from '../../support/gitRepo';
 import { makeFixture, MODES, type Fixture } from './fixture';
@@ -67,6 +67,19 @@ for (const mode of MODES) {
       rmSync(join(second.dir, 'lib/new.js'));
       writeFileSync(join(second.dir, 'top.txt'), 'top\n');
       assert.deepEqual((await second.files.list()).entries, base);
+    });
+
+    it('sees a change that keeps the size, and a change of mode alone, after a record that saw none', async () => {
+      const ws = await fx.prepare({ key: 'same-size-1', repo: { kind: 'local', path: repo }, mode });
+      writeFileSync(join(ws.dir, 'lib/a.js'), 'x\n');
+      await ws.record('first');
+      await ws.record('nothing new'); // the view did not move: nothing to look at
+      writeFileSync(join(ws.dir, 'lib/a.js'), 'y\n'); // same size, same second
+      assert.match(await ws.diff(['lib/a.js']), /^\+y$/m);
+      chmodSync(join(ws.dir, 'lib/a.js'), 0o755);
+      assert.match(await ws.diff(['lib/a.js']), /new mode 100755/);
+      const { changedFiles } = await ws.record('mode');
+      assert.deepEqual(changedFiles.map((f) => f.path), ['lib/a.js']);
     });
 
     it('is not thrown off by ignored files that come and go', async () => {
