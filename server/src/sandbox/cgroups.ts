@@ -183,28 +183,36 @@ export async function createSandboxCgroup(layout: CgroupLayout, id: string, limi
   const quota = String(Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US)));
   const dirs: string[] = [];
   try {
-    if (layout.version === 2) {
-      const dir = join(layout.base, name);
+    // Side by side: each is a trip through libuv's thread pool, and this is on a task's way to
+    // its first command.
+    const made = async (dir: string): Promise<void> => {
       await fs.mkdir(dir);
       dirs.push(dir);
-      await fs.writeFile(join(dir, 'memory.max'), memory);
-      // Without this the kernel swaps the cgroup out instead of killing at the cap.
-      await fs.writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
-      await fs.writeFile(join(dir, 'pids.max'), String(limits.pids));
-      await fs.writeFile(join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+    };
+    if (layout.version === 2) {
+      const dir = join(layout.base, name);
+      await made(dir);
+      await Promise.all([
+        fs.writeFile(join(dir, 'memory.max'), memory),
+        // Without this the kernel swaps the cgroup out instead of killing at the cap.
+        fs.writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {}),
+        fs.writeFile(join(dir, 'pids.max'), String(limits.pids)),
+        fs.writeFile(join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`),
+      ]);
     } else {
       const mem = join(layout.memory, name);
       const pids = join(layout.pids, name);
       const cpu = join(layout.cpu, name);
-      for (const dir of new Set([mem, pids, cpu])) {
-        await fs.mkdir(dir);
-        dirs.push(dir);
-      }
-      await fs.writeFile(join(mem, 'memory.limit_in_bytes'), memory);
-      if (layout.memsw) await fs.writeFile(join(mem, 'memory.memsw.limit_in_bytes'), memory);
-      await fs.writeFile(join(pids, 'pids.max'), String(limits.pids));
-      await fs.writeFile(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-      await fs.writeFile(join(cpu, 'cpu.cfs_quota_us'), quota);
+      const settled = await Promise.allSettled([...new Set([mem, pids, cpu])].map(made));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      await Promise.all([
+        // memsw may never be below the memory limit: that one first.
+        fs.writeFile(join(mem, 'memory.limit_in_bytes'), memory).then(() => (layout.memsw ? fs.writeFile(join(mem, 'memory.memsw.limit_in_bytes'), memory) : undefined)),
+        fs.writeFile(join(pids, 'pids.max'), String(limits.pids)),
+        // The period before the quota: a quota above the old period's would be refused.
+        fs.writeFile(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).then(() => fs.writeFile(join(cpu, 'cpu.cfs_quota_us'), quota)),
+      ]);
     }
   } catch (err) {
     await removeCgroups(dirs);
