@@ -43,6 +43,16 @@ function run(tier) {
 
 let passed = 0, failed = 0, pending = 0;
 const failures = [];
+// The server and VS Code tiers run the bundles (server/dist, dist), not the sources: build them
+// first, or they would test whatever the last build left there.
+if (tiers.some((t) => t !== 'unit')) {
+  console.log('=== build ===');
+  const built = await new Promise((resolve) => spawn(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' }).on('exit', (code) => resolve(code === 0)));
+  if (!built) {
+    console.log('\n0 passed, 1 failed\n\nFailures:\n  build: node esbuild.mjs failed');
+    process.exit(1);
+  }
+}
 for (const tier of tiers) {
   if (!commands[tier]) { console.error(`unknown tier ${tier}`); process.exit(2); }
   const r = await run(tier);
