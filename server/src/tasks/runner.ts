@@ -40,6 +40,27 @@ export interface AttemptJob {
   followup: boolean;
 }
 
+/**
+ * Snapshots of a burst of changes come at most this often: the records between them only refresh
+ * the diff (two git processes instead of four), and one more record snapshots the burst's end. A
+ * server that dies meanwhile leaves that work in the view, where the restart finds it.
+ */
+export const SNAPSHOT_EVERY_MS = 1000;
+
+interface RecordState {
+  pending: boolean;
+  done: Promise<void> | null;
+  /** The agent's file-changing tool calls so far. */
+  changes: number;
+  /** How many of them the last finished record had seen... */
+  recorded: number;
+  /** ...and the last snapshot, taken when. */
+  snapshotted: number;
+  snapshotAt: number;
+  /** The deferred snapshot of a burst's end. */
+  timer: NodeJS.Timeout | null;
+}
+
 export class TaskRunner {
   /** Last snapshot per attempt key: a new one means the diff changed. */
   private readonly snapshots = new Map<string, string>();
@@ -47,7 +68,9 @@ export class TaskRunner {
    * Background diff refreshes per attempt key (see scheduleRecord). `changes` counts the agent's
    * file-changing tool calls, `recorded` how many of them the last finished record had seen.
    */
-  private readonly records = new Map<string, { pending: boolean; done: Promise<void> | null; changes: number; recorded: number }>();
+  private readonly records = new Map<string, RecordState>();
+  /** Sandboxes of ended attempts still being torn down. */
+  private readonly disposing = new Set<Promise<void>>();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -148,11 +171,24 @@ export class TaskRunner {
     } finally {
       this.deps.questions.delete(job.key);
       this.snapshots.delete(job.key);
-      this.records.delete(job.key);
+      this.dropRecords(job.key);
       sandbox ??= await early?.catch(() => undefined);
-      await sandbox?.dispose().catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }));
+      // Torn down after the run gives its slot back (killing the sandbox and removing its cgroup
+      // takes ~10 ms): the next task need not wait for it. close() waits for all of them.
+      if (sandbox) {
+        const disposed: Promise<void> = sandbox
+          .dispose()
+          .catch((err: unknown) => tlog.warn('sandbox dispose failed', { err: err as Error }))
+          .finally(() => this.disposing.delete(disposed));
+        this.disposing.add(disposed);
+      }
       tlog.info('attempt ended', { ms: Date.now() - started });
     }
+  }
+
+  /** Waits until every ended attempt's sandbox is gone (server shutdown). */
+  async drain(): Promise<void> {
+    while (this.disposing.size > 0) await Promise.all([...this.disposing]);
   }
 
   private finish(job: AttemptJob, patch: Partial<AttemptRecord>): void {
@@ -166,7 +202,7 @@ export class TaskRunner {
 
   private recordState(key: string) {
     let state = this.records.get(key);
-    if (!state) this.records.set(key, (state = { pending: false, done: null, changes: 0, recorded: 0 }));
+    if (!state) this.records.set(key, (state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: 0, timer: null }));
     return state;
   }
 
@@ -174,9 +210,9 @@ export class TaskRunner {
    * Run recordWork in the background, one at a time per attempt; requests that arrive while one
    * runs fold into a single follow-up run, so a burst of edits costs at most two refreshes.
    */
-  private scheduleRecord(job: AttemptJob, workspace: Workspace): void {
+  private scheduleRecord(job: AttemptJob, workspace: Workspace, why: 'change' | 'snapshot' = 'change'): void {
     const state = this.recordState(job.key);
-    state.changes++;
+    if (why === 'change') state.changes++;
     if (state.done) {
       state.pending = true;
       return;
@@ -185,14 +221,30 @@ export class TaskRunner {
       do {
         state.pending = false;
         const seen = state.changes;
-        // A newer change already waiting: its record snapshots; this one only updates the diff.
-        await this.recordWork(job, workspace, 'after tool call', () => state.pending).then(
-          () => (state.recorded = seen),
-          (err: unknown) => this.deps.log.warn('could not refresh the diff', { taskId: job.taskId, err: err as Error }),
-        );
+        // A newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old: this
+        // record only updates the diff.
+        const defer = (): boolean => state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS;
+        await this.recordWork(job, workspace, 'after tool call', defer, (snapshot) => {
+          state.recorded = seen;
+          if (snapshot === null) return;
+          state.snapshotted = seen;
+          state.snapshotAt = Date.now();
+        }).catch((err: unknown) => this.deps.log.warn('could not refresh the diff', { taskId: job.taskId, err: err as Error }));
       } while (state.pending);
       state.done = null;
+      if (state.snapshotted < state.recorded && !state.timer && this.records.get(job.key) === state) {
+        state.timer = setTimeout(() => {
+          state.timer = null;
+          if (this.records.get(job.key) === state) this.scheduleRecord(job, workspace, 'snapshot');
+        }, Math.max(0, state.snapshotAt + SNAPSHOT_EVERY_MS - Date.now()));
+      }
     })();
+  }
+
+  private dropRecords(key: string): void {
+    const state = this.records.get(key);
+    if (state?.timer) clearTimeout(state.timer);
+    this.records.delete(key);
   }
 
   private async settleRecords(key: string): Promise<void> {
@@ -207,7 +259,8 @@ export class TaskRunner {
     await this.settleRecords(job.key);
     const state = this.records.get(job.key);
     const current = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index);
-    if (state && state.changes > 0 && state.recorded === state.changes && current) return current.changedFiles;
+    if (state?.timer) clearTimeout(state.timer);
+    if (state && state.changes > 0 && state.snapshotted === state.changes && current) return current.changedFiles;
     return this.recordWork(job, workspace, 'final state');
   }
 
@@ -215,7 +268,13 @@ export class TaskRunner {
    * Snapshot the work and refresh the changed files; emits diff.updated when they changed. Also
    * used after a restart for attempts that were interrupted.
    */
-  async recordWork(job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>, workspace: Workspace, why: string, skipSnapshot?: () => boolean): Promise<ChangedFile[]> {
+  async recordWork(
+    job: Pick<AttemptJob, 'taskId' | 'index' | 'key'>,
+    workspace: Workspace,
+    why: string,
+    skipSnapshot?: () => boolean,
+    onRecorded?: (snapshot: string | null) => void,
+  ): Promise<ChangedFile[]> {
     let filesDiffer = false;
     // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
     const { changedFiles, snapshot } = await workspace.record(why, {
@@ -226,6 +285,7 @@ export class TaskRunner {
         if (filesDiffer) this.deps.events.setAttempt(job.taskId, job.index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files }]);
       },
     });
+    onRecorded?.(snapshot);
     if (snapshot === null) return changedFiles;
     // The snapshot id changes with any content change, even one that keeps the line counts.
     const previousSnapshot = this.snapshots.get(job.key);

@@ -167,13 +167,14 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles: this.lastRecord.changedFiles, snapshot: this.lastRecord.snapshot };
       }
       // These only read the index's entries (write-tree adds its tree cache): side by side, and
-      // the changed files go out as soon as they are known.
+      // the changed files go out as soon as they are known. No tree when no snapshot will be taken.
+      const wantsSnapshot = !hooks.skipSnapshot?.();
       const [changedFiles, tree] = await Promise.all([
         this.git.changes(this.baseRef).then((files) => (hooks.onChanges?.(files), files)),
-        this.git.writeTree(),
-        this.git.loadSnapshotState(),
+        wantsSnapshot ? this.git.writeTree() : null,
+        wantsSnapshot ? this.git.loadSnapshotState() : null,
       ]);
-      if (hooks.skipSnapshot?.()) {
+      if (tree === null || hooks.skipSnapshot?.()) {
         this.lastRecord = null;
         return { changedFiles, snapshot: null };
       }
