@@ -178,6 +178,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         http.closeAllConnections();
       });
       await scheduler.close('server shutting down');
+      await runner.drain();
       await workspaces.closeAll();
       await sandbox.driver?.close?.();
       store.close();
