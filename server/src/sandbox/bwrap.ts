@@ -21,6 +21,8 @@ export interface BwrapDriverOptions {
   cgroups: CgroupDetection;
   log?: SandboxLog;
   uid?: number;
+  /** The supervisor's interpreter (default: perl from PATH, if under /usr); null: none. */
+  perl?: string | null;
 }
 
 const WORKSPACE = '/workspace';
@@ -153,7 +155,8 @@ export class BwrapDriver implements SandboxDriver {
 
   private findBinaries(): Promise<Launcher | string> {
     return (this.binaries ??= (async () => {
-      const [bwrap, setpriv, bash, prlimit, perlPath] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit'), findBinary('perl')]);
+      const perlOption = this.options.perl;
+      const [bwrap, setpriv, bash, prlimit, perlPath] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit'), perlOption === undefined ? findBinary('perl') : perlOption ?? undefined]);
       if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
       if (!setpriv) return 'setpriv (util-linux) is not installed';
       // The supervisor runs inside, where only /usr of the host is visible.
@@ -261,6 +264,7 @@ class BwrapSandbox implements Sandbox {
   private readonly running = new Set<GroupRun>();
   private supervisor: SupervisorClient | undefined;
   private supervisorClosed: Promise<void> = Promise.resolve();
+  private supervisorUnusable = false;
   private disposed: Promise<void> | undefined;
 
   constructor(
@@ -316,11 +320,16 @@ class BwrapSandbox implements Sandbox {
     if (!cwd) return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
     if (options.signal?.aborted) return emptyResult(started, { aborted: true });
     const env: Record<string, string> = { ...SANDBOX_BASE_ENV, ...options.env };
-    if (options.network || !this.inputs.perl) return this.execAlone(argv, cwd, env, options);
+    if (options.network || !this.inputs.perl || this.supervisorUnusable) return this.execAlone(argv, cwd, env, options);
     const supervisor = this.liveSupervisor();
     const failure = await supervisor.ready;
-    if (failure !== null) return emptyResult(started, { sandboxError: failure });
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
+    if (failure !== null) {
+      // It could not even start: every command gets a bwrap of its own (whose error, if bwrap
+      // itself is what fails, is the one to report).
+      this.supervisorUnusable = true;
+      return this.execAlone(argv, cwd, env, options);
+    }
     return supervisor.exec(argv, cwd, env, options);
   }
 

@@ -2,7 +2,9 @@
 // or leaves behind, the next exec must work and nothing may outlive the exec that started it.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describeDriver, probe, stoppedGrowing } from './drivers';
+import { BwrapDriver } from '../../../server/src/sandbox/bwrap';
+import { detectCgroups } from '../../../server/src/sandbox/cgroups';
+import { describeDriver, probe, stoppedGrowing, TEST_LIMITS } from './drivers';
 
 describeDriver('bwrap', 'sandbox supervisor', (h) => {
   it('a command that kills the supervisor fails as a sandbox error and the next exec works', async () => {
@@ -48,5 +50,23 @@ describeDriver('bwrap', 'sandbox supervisor', (h) => {
     const result = await sandbox.exec('env | sort', { env: { SECOND: 'y' } });
     assert.doesNotMatch(result.stdout, /FIRST_ONLY/);
     assert.match(result.stdout, /^SECOND=y$/m);
+  });
+
+  it('runs each command in a bwrap of its own when the supervisor cannot start', async () => {
+    const logged: string[] = [];
+    const cgroups = await detectCgroups();
+    // An interpreter that exits at once: no ready frame.
+    const driver = new BwrapDriver({ cgroups, perl: '/usr/bin/false', log: (_level, msg) => logged.push(msg) });
+    const sandbox = await driver.create({ id: 'no-supervisor', workspaceDir: await h.workspace(), limits: TEST_LIMITS });
+    try {
+      const first = await sandbox.exec('echo one; readlink /proc/self/ns/pid');
+      const second = await sandbox.exec('echo two; readlink /proc/self/ns/pid');
+      assert.equal(first.sandboxError, undefined, first.stderr);
+      assert.deepEqual([first.stdout.split('\n')[0], second.stdout.split('\n')[0]], ['one', 'two']);
+      // A bwrap each: a pid namespace each.
+      assert.notEqual(first.stdout.split('\n')[1], second.stdout.split('\n')[1]);
+    } finally {
+      await sandbox.dispose();
+    }
   });
 });
