@@ -315,6 +315,8 @@ export interface SupervisorOptions {
   kill: () => void;
   /** Told when the first command starts and when the last one ends (to ref/unref the child). */
   onBusy?: (busy: boolean) => void;
+  /** What errors call it (default "sandbox"). */
+  name?: string;
 }
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
@@ -335,21 +337,23 @@ export class SupervisorClient {
   private markReady!: (failure: string | null) => void;
   private stopping = false;
   private readyNow = false;
+  private readonly name: string;
 
   constructor(
     private readonly child: ChildProcess,
     private readonly options: SupervisorOptions,
   ) {
+    this.name = options.name ?? 'sandbox';
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     child.stdin?.on('error', () => {});
     child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk));
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
     });
-    child.on('error', (err) => this.fail(`could not start the sandbox: ${err.message}`));
+    child.on('error', (err) => this.fail(`could not start the ${this.name}: ${err.message}`));
     child.on('exit', (code, signal) => {
       const why = this.stderr.trim() || `exit ${code ?? signal}`;
-      this.fail(`the sandbox stopped (${why})`);
+      this.fail(`the ${this.name} stopped (${why})`);
     });
   }
 
@@ -423,7 +427,7 @@ export class SupervisorClient {
       if (killTimer || !handle) return;
       handle.kill(9);
       // A supervisor that cannot even kill is broken: end it, which ends this exec.
-      killTimer = setTimeout(() => this.stop('the sandbox did not kill a command in time'), 5_000);
+      killTimer = setTimeout(() => this.stop(`the ${this.name} did not kill a command in time`), 5_000);
     };
     const onAbort = (): void => {
       aborted = true;
@@ -509,7 +513,7 @@ export class SupervisorClient {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     while (this.buffer.length >= 4) {
       const len = this.buffer.readUInt32BE(0);
-      if (len < 5 || len > MAX_FRAME) return this.fail(`the sandbox sent a malformed frame (${len} bytes)`);
+      if (len < 5 || len > MAX_FRAME) return this.fail(`the ${this.name} sent a malformed frame (${len} bytes)`);
       if (this.buffer.length < 4 + len) return;
       const type = String.fromCharCode(this.buffer[4]!);
       const id = this.buffer.readUInt32BE(5);
@@ -520,7 +524,7 @@ export class SupervisorClient {
         this.markReady(null);
         continue;
       }
-      if (!'OEFX'.includes(type) || (type === 'X' && body.length !== 8)) return this.fail(`the sandbox sent an unknown frame (${JSON.stringify(type)})`);
+      if (!'OEFX'.includes(type) || (type === 'X' && body.length !== 8)) return this.fail(`the ${this.name} sent an unknown frame (${JSON.stringify(type)})`);
       const handlers = this.jobs.get(id);
       if (!handlers) continue;
       if (type === 'O') handlers.stdout?.(body);

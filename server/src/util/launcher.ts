@@ -53,6 +53,7 @@ function supervisor(): SupervisorClient | null {
   const started = new SupervisorClient(child, {
     kill: () => killGroup(child.pid),
     onBusy: (now) => hold((busy = now)),
+    name: 'process launcher',
   });
   void started.ready.then(() => hold(busy));
   client = started;
