@@ -4,7 +4,7 @@
 //   vscode  — the extension inside a real VS Code (code-server + Chromium; test/vscode)
 // Usage: node test/run.mjs [unit|server|vscode ...] [-- mocha args]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,12 @@ const dash = argv.indexOf('--');
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 const names = (dash >= 0 ? argv.slice(0, dash) : argv).filter(Boolean);
 const tiers = names.length ? names : ['unit', 'server', 'vscode'];
-const statsDir = mkdtempSync(join(tmpdir(), 'delegate-test-'));
+// Everything the tests put in the temp dir (repositories, data dirs, workspaces) goes into one
+// directory per run, removed at the end: a shared machine must not fill up with them. The sandbox
+// user binds test workspaces from there, so it must be able to pass through.
+const runTmp = mkdtempSync(join(tmpdir(), 'delegate-run-'));
+chmodSync(runTmp, 0o755);
+const statsDir = mkdtempSync(join(runTmp, 'stats-'));
 const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 const reporter = join(root, 'test', 'support', 'statsReporter.cjs');
 
@@ -30,7 +35,7 @@ function run(tier) {
   const statsFile = join(statsDir, `${tier}.json`);
   console.log(`\n=== ${tier} tests ===`);
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, DELEGATE_TEST_STATS: statsFile } });
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp, DELEGATE_TEST_STATS: statsFile } });
     child.on('exit', (code, signal) => {
       let stats = { passed: 0, failed: 0, pending: 0, failures: [] };
       if (existsSync(statsFile)) stats = JSON.parse(readFileSync(statsFile, 'utf8'));
@@ -50,16 +55,21 @@ if (tiers.some((t) => t !== 'unit')) {
   const built = await new Promise((resolve) => spawn(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' }).on('exit', (code) => resolve(code === 0)));
   if (!built) {
     console.log('\n0 passed, 1 failed\n\nFailures:\n  build: node esbuild.mjs failed');
+    rmSync(runTmp, { recursive: true, force: true });
     process.exit(1);
   }
 }
 for (const tier of tiers) {
-  if (!commands[tier]) { console.error(`unknown tier ${tier}`); process.exit(2); }
+  if (!commands[tier]) { console.error(`unknown tier ${tier}`); rmSync(runTmp, { recursive: true, force: true }); process.exit(2); }
   const r = await run(tier);
   console.log(`--- ${tier}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} pending` : ''}`);
   passed += r.passed; failed += r.failed; pending += r.pending;
   failures.push(...r.failures.map((f) => `[${tier}] ${f.title}: ${f.message}`));
 }
+// A mount a test left behind would be emptied through, not removed: then the directory stays.
+const leftMounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${runTmp}/`));
+if (leftMounted.length) console.log(`\nleft ${runTmp} in place: still mounted there: ${leftMounted.join(', ')}`);
+else rmSync(runTmp, { recursive: true, force: true });
 if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '  ' + f).join('\n'));
 console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
