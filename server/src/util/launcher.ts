@@ -1,13 +1,15 @@
 // The server's own short-lived processes (git, mount) start through one small Perl supervisor on
 // the host (sandbox/supervisor.ts) instead of node's spawn(). Node forks the whole server and
-// waits for the exec, 7–13 ms of event loop per process here; the supervisor's fork costs ~1 ms
-// and happens in another process. It runs as the server's user with a minimal environment, gets
-// each process's full environment with the request, dies when the server closes its stdin, and
-// keeps the server alive only while a process runs. Without perl, node's spawn() does the work.
+// waits for the exec: 7–13 ms of blocked event loop per process here, up to ~60 ms with four at
+// once; the supervisor forks a 6 MB process, in a process of its own. It runs as the server's
+// user with a minimal environment, gets each process's full environment with the request, dies
+// when the server closes its stdin, and keeps the server alive only while a process runs. Without
+// perl (or with DELEGATE_NODE_SPAWN=1, for comparisons) node's spawn() does the work.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
+import { killGroup } from '../sandbox/processGroup';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest } from '../sandbox/supervisor';
 
 export type { SpawnHandle, SpawnHandlers, SpawnRequest } from '../sandbox/supervisor';
@@ -24,14 +26,6 @@ const PERL = ['/usr/bin/perl', '/bin/perl'].find((path) => {
 let client: SupervisorClient | undefined;
 /** Why the supervisor is not used (perl missing or broken); node's spawn() is. */
 let unusable: string | undefined = PERL ? undefined : 'perl not found';
-
-function killGroup(pid: number | undefined): void {
-  try {
-    if (pid) process.kill(-pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
 
 function supervisor(): SupervisorClient | null {
   if (unusable !== undefined || process.env.DELEGATE_NODE_SPAWN === '1') return null;
