@@ -160,7 +160,8 @@ export class BwrapDriver implements SandboxDriver {
       if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
       if (!setpriv) return 'setpriv (util-linux) is not installed';
       // The supervisor runs inside, where only /usr of the host is visible.
-      const perl = perlPath && (await fs.realpath(perlPath).catch(() => '')).startsWith('/usr/') ? await fs.realpath(perlPath) : undefined;
+      const perlReal = perlPath ? await fs.realpath(perlPath).catch(() => '') : '';
+      const perl = perlReal.startsWith('/usr/') ? perlReal : undefined;
       if (!perl) this.log('warn', 'perl not found under /usr: every sandboxed command starts its own bwrap (slower)');
       // Fds 3..6 are ours in the child; only higher inherited ones need closing.
       const stray = (await inheritedFds()).filter((fd) => fd > FD_GROUP);

@@ -388,9 +388,7 @@ export class SupervisorClient {
     header.writeUInt32BE(request.uid ?? NO_UID, 12);
     const fields = Buffer.from(strings.map((x) => `${x}\0`).join(''), 'utf8');
     const stdin = typeof request.stdin === 'string' ? Buffer.from(request.stdin, 'utf8') : (request.stdin ?? Buffer.alloc(0));
-    this.jobs.set(id, handlers);
-    if (this.jobs.size === 1) this.options.onBusy?.(true);
-    this.send('S', id, Buffer.concat([header, fields, stdin]));
+    this.begin(id, handlers, 'S', Buffer.concat([header, fields, stdin]));
     return { kill: (signal = 9) => this.jobs.has(id) && this.send('K', id, u32(signal)) };
   }
 
@@ -405,10 +403,8 @@ export class SupervisorClient {
       if (this.failure !== null) return handlers.end({ code: null, signal: 0, failure: this.failure });
       const fields = 'mount' in op ? [op.mount.source, op.mount.target, op.mount.fstype, op.mount.data] : [op.umount.target];
       if (fields.some((f) => f.includes('\0'))) return resolve(null);
-      this.jobs.set(id, handlers);
-      if (this.jobs.size === 1) this.options.onBusy?.(true);
       const flags = u32('mount' in op ? op.mount.flags : op.umount.flags);
-      this.send('mount' in op ? 'M' : 'U', id, Buffer.concat([flags, Buffer.from(fields.join('\0'), 'utf8')]));
+      this.begin(id, handlers, 'mount' in op ? 'M' : 'U', Buffer.concat([flags, Buffer.from(fields.join('\0'), 'utf8')]));
     });
   }
 
@@ -483,6 +479,13 @@ export class SupervisorClient {
     this.stopping = true;
     this.options.kill();
     this.fail(reason);
+  }
+
+  /** Sends a request whose answer ends with an exit frame; end() is its other half. */
+  private begin(id: number, handlers: SpawnHandlers, type: string, body: Buffer): void {
+    this.jobs.set(id, handlers);
+    if (this.jobs.size === 1) this.options.onBusy?.(true);
+    this.send(type, id, body);
   }
 
   private end(id: number, end: SpawnEnd): void {

@@ -18,7 +18,8 @@ export interface RepoFacts {
   originUrl: string | null;
 }
 
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** A full object id: SHA-1 or SHA-256. */
+export const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const SAFE_REF = /^refs\/heads\/[A-Za-z0-9._/-]+$/;
 
 async function readText(path: string): Promise<string | null> {

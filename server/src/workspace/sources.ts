@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
 import { mirrorName, stripCredentials } from './parse';
-import { readRepoFacts, type RepoFacts } from './repoFiles';
+import { OBJECT_ID, readRepoFacts, type RepoFacts } from './repoFiles';
 import type { ResolvedRepo } from './types';
 
 export interface SourceContext {
@@ -26,7 +26,6 @@ export interface ResolvedSource {
   patch?: Promise<string | undefined>;
 }
 
-const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Without undefined members, so the value survives a JSON round trip unchanged. */
 function resolved(repo: ResolvedRepo): ResolvedRepo {
@@ -62,7 +61,7 @@ export async function ensureMirror(mirrorDir: string): Promise<void> {
 
 export async function hasCommit(gitDir: string, commit: string): Promise<boolean> {
   // Pinned commits are loose refs (mirrors are never packed): a stat instead of a process.
-  if (COMMIT_RE.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
+  if (OBJECT_ID.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
   return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code === 0;
 }
 
@@ -275,7 +274,7 @@ export async function resolveRemote(spec: Extract<RepoSpec, { kind: 'remote' }>,
       if (c.code !== 0) throw repoError(`could not fetch commit ${commit} from ${clean}: ${firstLine(c.stderr)}`);
     }
   }
-  if (!COMMIT_RE.test(commit)) throw repoError(`bad commit id ${commit}`);
+  if (!OBJECT_ID.test(commit)) throw repoError(`bad commit id ${commit}`);
   await pin(mirrorDir, commit);
   const name = basename(url.pathname.replace(/\/+$/, '')).replace(/\.git$/, '') || url.hostname;
   return { repo: resolved({ name, commit, branch: spec.branch, remoteUrl: clean, mirrorDir }) };
