@@ -202,7 +202,10 @@ export class TaskRunner {
 
   private recordState(key: string) {
     let state = this.records.get(key);
-    if (!state) this.records.set(key, (state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: 0, timer: null }));
+    // Like the later ones, the first snapshot comes a second after the first change at the
+    // earliest (until then the work is in the view, where a restart finds it): a task shorter
+    // than that takes one snapshot, at its end.
+    if (!state) this.records.set(key, (state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null }));
     return state;
   }
 

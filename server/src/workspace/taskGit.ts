@@ -25,18 +25,25 @@ const CONFIG = `[core]
  * pointing at the mirror would not resolve there.
  */
 export async function createTaskGitDir(gitDir: string, mirrorDir: string, commit: string): Promise<void> {
-  for (const d of ['objects/pack', 'objects/info', 'refs/heads', 'refs/tags', 'info']) await mkdir(join(gitDir, d), { recursive: true });
-  await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/delegate\n');
-  await writeFile(join(gitDir, 'config'), CONFIG);
-  await writeFile(join(gitDir, 'info', 'attributes'), NEUTRAL_ATTRIBUTES);
-  await writeFile(join(gitDir, 'description'), 'Delegate task workspace\n');
+  // Side by side: each is a trip through libuv's thread pool, on the way to a task's first command.
   const packDir = join(mirrorDir, 'objects', 'pack');
-  for (const name of await readdir(packDir).catch(() => [] as string[])) {
-    if (!/\.(pack|idx|rev)$/.test(name)) continue;
-    const from = join(packDir, name);
-    const to = join(gitDir, 'objects', 'pack', name);
-    await link(from, to).catch(() => copyFile(from, to));
-  }
+  const [packs] = await Promise.all([
+    readdir(packDir).catch(() => [] as string[]),
+    ...['objects/pack', 'objects/info', 'refs/heads', 'refs/tags', 'info'].map((d) => mkdir(join(gitDir, d), { recursive: true })),
+  ]);
+  await Promise.all([
+    writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/delegate\n'),
+    writeFile(join(gitDir, 'config'), CONFIG),
+    writeFile(join(gitDir, 'info', 'attributes'), NEUTRAL_ATTRIBUTES),
+    writeFile(join(gitDir, 'description'), 'Delegate task workspace\n'),
+    ...packs
+      .filter((name) => /\.(pack|idx|rev)$/.test(name))
+      .map((name) => {
+        const from = join(packDir, name);
+        const to = join(gitDir, 'objects', 'pack', name);
+        return link(from, to).catch(() => copyFile(from, to));
+      }),
+  ]);
   // Mirrors keep packs only; loose objects mean someone else wrote there: then check, and fetch.
   const loose = (await readdir(join(mirrorDir, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
   if (loose && (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code !== 0) {

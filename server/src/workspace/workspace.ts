@@ -156,6 +156,8 @@ export class TaskWorkspace implements Workspace {
 
   /** The last record() and the index it was made from (git leaves an unchanged index unwritten). */
   private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string } | null = null;
+  /** The changed files of the last record(), with or without a snapshot, and their index. */
+  private lastChanges: { index: string; changedFiles: ChangedFile[] } | null = null;
 
   record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }> {
     return this.exclusive(async () => {
@@ -167,13 +169,16 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles: this.lastRecord.changedFiles, snapshot: this.lastRecord.snapshot };
       }
       // These only read the index's entries (write-tree adds its tree cache): side by side, and
-      // the changed files go out as soon as they are known. No tree when no snapshot will be taken.
+      // the changed files go out as soon as they are known (known already when an earlier record
+      // that took no snapshot saw this index). No tree when no snapshot will be taken.
       const wantsSnapshot = !hooks.skipSnapshot?.();
+      const known = this.lastChanges?.index === index ? this.lastChanges.changedFiles : null;
       const [changedFiles, tree] = await Promise.all([
-        this.git.changes(this.baseRef).then((files) => (hooks.onChanges?.(files), files)),
+        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (hooks.onChanges?.(files), files)),
         wantsSnapshot ? this.git.writeTree() : null,
         wantsSnapshot ? this.git.loadSnapshotState() : null,
       ]);
+      this.lastChanges = { index, changedFiles };
       if (tree === null || hooks.skipSnapshot?.()) {
         this.lastRecord = null;
         return { changedFiles, snapshot: null };
