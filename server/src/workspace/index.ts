@@ -4,6 +4,7 @@ import type { WorkspaceManager } from './types';
 
 export type { WorkspaceManagerOptions } from './manager';
 export { DEFAULT_DISK_BYTES } from './manager';
+export { RepoWatches } from './repoWatch';
 export * from './types';
 
 export function createWorkspaceManager(options: WorkspaceManagerOptions): WorkspaceManager {

@@ -11,6 +11,7 @@ import type { RepoSpec } from '../../../protocol';
 import { firstLine, runGit, repoError } from './git';
 import { KeyedLock } from './keyedLock';
 import { validateKey } from './parse';
+import type { RepoWatches } from './repoWatch';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
 import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
@@ -23,6 +24,8 @@ export interface WorkspaceManagerOptions {
   dataDir: string;
   sandboxUid: number;
   log?: LogFn;
+  /** Watches local repositories so that an untouched one is not scanned again (repoWatch.ts). */
+  watches?: RepoWatches;
 }
 
 export const DEFAULT_DISK_BYTES = 1024 ** 3;
@@ -61,6 +64,19 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     }
   }
 
+  private ready: Promise<void> | undefined;
+
+  /** DATA's own directories and its traversability: checked once (retried after a failure). */
+  private dataDirReady(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(join(this.options.dataDir, 'tmp'), { recursive: true });
+      await mkdir(join(this.options.dataDir, 'repos'), { recursive: true });
+      await this.checkReachable();
+    })();
+    this.ready.catch(() => (this.ready = undefined));
+    return this.ready;
+  }
+
   importBundle(data: Buffer): Promise<string> {
     return storeBundle(this.options.dataDir, data);
   }
@@ -71,12 +87,10 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     return this.locks.run(`task:${options.key}`, async () => {
       if (await readState(taskDir)) throw new Error(`workspace ${options.key} already exists; open it instead`);
       await this.removeTaskDir(taskDir); // what a prepare that died half-way left behind
-      await mkdir(join(this.options.dataDir, 'tmp'), { recursive: true });
-      await mkdir(join(this.options.dataDir, 'repos'), { recursive: true });
-      await this.checkReachable();
+      await this.dataDirReady();
       const started = Date.now();
       const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
-        resolveSource(options.repo, { dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken }),
+        resolveSource(options.repo, { dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, watches: this.options.watches }),
       );
       const commit = source.repo.commit;
       this.useBase(commit, +1);
@@ -145,11 +159,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       baseRef = await provisional.commitTree(await provisional.writeTree(), repo.commit, 'Uncommitted changes (applied by Delegate)');
     }
     const branch = repo.branch && isSafeBranch(repo.branch) ? repo.branch : 'delegate';
-    await writeRef(gitDir, 'refs/delegate/base', baseRef);
-    await writeRef(gitDir, `refs/heads/${branch}`, baseRef);
-    await writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
-    // The index the sandbox's git sees: the base with stat data, so `git status` inside is cheap.
-    await copyFile(indexFile, join(gitDir, 'index'));
+    await Promise.all([
+      writeRef(gitDir, 'refs/delegate/base', baseRef),
+      writeRef(gitDir, `refs/heads/${branch}`, baseRef),
+      writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`),
+      // The index the sandbox's git sees: the base with stat data, so `git status` inside is cheap.
+      copyFile(indexFile, join(gitDir, 'index')),
+    ]);
     const state: WorkspaceState = {
       version: 1,
       key: options.key,

@@ -3,11 +3,12 @@
 // back as a binary patch that is applied in the task's view.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
 import { mirrorName, stripCredentials } from './parse';
 import { OBJECT_ID, readRepoFacts, type RepoFacts } from './repoFiles';
+import type { RepoWatches, WatchHooks } from './repoWatch';
 import type { ResolvedRepo } from './types';
 
 export interface SourceContext {
@@ -15,6 +16,8 @@ export interface SourceContext {
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   fetchToken?: string;
+  /** Watched local repositories: a scan of an untouched one is not repeated. */
+  watches?: RepoWatches;
 }
 
 export interface ResolvedSource {
@@ -77,20 +80,30 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
     throw repoError(`repository path ${spec.path} does not exist`);
   }
   const user: GitRun = { cwd: path, userRepo: true, signal: ctx.signal };
+  const watches = spec.includeUncommitted === false ? undefined : ctx.watches;
   // The scan of the user's tree for uncommitted changes is the slow part: it starts first and runs
-  // while the repository is inspected, the mirror checked and the view mounted.
-  const scan = spec.includeUncommitted === false ? null : scanStatus(user);
-  const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, user));
+  // while the repository is inspected, the mirror checked and the view mounted. Unless the
+  // repository is watched and nothing changed since the last scan (repoWatch.ts).
+  let scan = spec.includeUncommitted === false || watches?.offers(path) ? null : scanStatus(user);
+  const simple = await readRepoFacts(path);
+  const facts = simple ?? (await askGit(path, spec, user));
   const { top, indexPath, objectsPath, head, symbolic } = facts;
   const originUrl = spec.remoteUrl ?? facts.originUrl;
   const commit = spec.commit ?? head;
   if (!commit) throw repoError(`${spec.path} has no commits yet; commit something first`);
   const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
   const origin = originUrl || undefined;
+  let kept: string | undefined;
+  if (watches && head && !scan) {
+    kept = simple ? await watches.kept(path) : undefined;
+    if (kept === undefined) scan = scanStatus(user);
+  }
+  if (watches && simple) watches.use(path, watchHooks(simple.top, ctx.dataDir));
   // Whoever applies the patch awaits it.
   let patch: Promise<string | undefined> | undefined;
-  if (scan && head) {
-    patch = scan.then((status) => uncommittedPatch(status, { top, head, indexPath, objectsPath }, ctx)).then((text) => {
+  const found = kept !== undefined ? Promise.resolve(kept) : scan && head ? scan.then((status) => uncommittedPatch(status, { top, head, indexPath, objectsPath }, ctx)) : undefined;
+  if (found && head) {
+    patch = found.then((text) => {
       if (text && spec.commit && spec.commit !== head) {
         ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
       }
@@ -133,6 +146,56 @@ async function askGit(path: string, spec: Extract<RepoSpec, { kind: 'local' }>, 
   return { top, indexPath, objectsPath, head, symbolic, originUrl };
 }
 
+/** What the repository watch needs to vouch for `top` without a scan (see repoWatch.ts). */
+function watchHooks(top: string, dataDir: string): WatchHooks {
+  const user: GitRun = { cwd: top, userRepo: true };
+  const readOnly: GitRun = { ...user, env: { GIT_OPTIONAL_LOCKS: '0' } };
+  let excludesFile = '';
+  return {
+    async list() {
+      const [files, excludes] = await Promise.all([
+        runGit(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], readOnly),
+        gitMaybe(['config', '--path', '--get', 'core.excludesFile'], readOnly),
+      ]);
+      if (files.code !== 0) throw repoError(`could not list ${top}: ${firstLine(files.stderr)}`);
+      excludesFile = excludes ?? '';
+      return files.stdout.toString('utf8').split('\0').filter(Boolean);
+    },
+    async stamp() {
+      const facts = await readRepoFacts(top);
+      return facts ? stampOf(facts, excludesFile) : null;
+    },
+    async scan() {
+      const facts = await readRepoFacts(top);
+      if (!facts) throw repoError(`${top} is no longer a plain repository`);
+      const status = await scanStatus(user);
+      const patch = await uncommittedPatch(status, { top, head: facts.head, indexPath: facts.indexPath, objectsPath: facts.objectsPath }, { dataDir });
+      return { patch, paths: statusEntries(status).map((e) => e.slice(3)) };
+    },
+  };
+}
+
+/**
+ * HEAD and the files that decide what a scan finds besides the work tree: the index, and what sets
+ * ignore rules, attributes and config (the repository's, the user's, the system's).
+ */
+async function stampOf(facts: RepoFacts, excludesFile: string): Promise<string> {
+  const gitDir = dirname(facts.indexPath);
+  const home = process.env.HOME ?? '/';
+  const xdg = process.env.XDG_CONFIG_HOME || join(home, '.config');
+  const files = [
+    facts.indexPath, join(gitDir, 'config'), join(gitDir, 'info', 'exclude'), join(gitDir, 'info', 'attributes'), join(gitDir, 'info', 'sparse-checkout'),
+    join(home, '.gitconfig'), join(xdg, 'git', 'config'), join(xdg, 'git', 'ignore'), join(xdg, 'git', 'attributes'), '/etc/gitconfig', '/etc/gitattributes',
+    ...(excludesFile ? [excludesFile] : []),
+  ];
+  const stats = await Promise.all(files.map((f) => stat(f, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, () => '-')));
+  return JSON.stringify([facts.head, facts.symbolic, ...stats]);
+}
+
+function statusEntries(status: GitResult): string[] {
+  return status.stdout.toString('utf8').split('\0').filter((e) => e.length > 3);
+}
+
 /**
  * Which paths differ from HEAD, in the user's repository (from any directory in it). Read-only: no
  * index refresh is written back into their repository.
@@ -158,7 +221,7 @@ async function uncommittedPatch(
   const user: GitRun = { cwd: top, userRepo: true, signal: ctx.signal };
   if (status.code !== 0) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(status.stderr)}`);
   // Most of the time nothing differs, and that one scan of their tree is all it takes.
-  const entries = status.stdout.toString('utf8').split('\0').filter((e) => e.length > 3);
+  const entries = statusEntries(status);
   if (entries.length === 0) return '';
   // "XY path": Y is the work tree against the index. Where it is blank the copy of their index
   // already holds the change (staged edits, `git rm`); the rest git must look at.

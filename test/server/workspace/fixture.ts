@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createWorkspaceManager, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
+import { createWorkspaceManager, type RepoWatches, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
 import { parseMountInfo } from '../../../server/src/workspace/parse';
 
 export const MODES = ['overlay', 'checkout'] as const;
@@ -27,12 +27,12 @@ export function mountsUnder(root: string): string[] {
     .filter((p) => p === root || p.startsWith(root + '/'));
 }
 
-export function makeFixture(name: string): Fixture {
+export function makeFixture(name: string, options: { watches?: RepoWatches } = {}): Fixture {
   const root = mkdtempSync(join(tmpdir(), `delegate-ws-${name}-`));
   chmodSync(root, 0o755); // the sandbox uid checks out bases and views below it
   const dataDir = join(root, 'data');
   const logs: string[] = [];
-  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, log: (level, msg) => logs.push(`${level} ${msg}`) });
+  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, log: (level, msg) => logs.push(`${level} ${msg}`), watches: options.watches });
   const prepared: Workspace[] = [];
   const fixture: Fixture = {
     root,
