@@ -20,7 +20,7 @@ import { TaskEvents } from './tasks/taskEvents';
 import { WorkspaceCache } from './tasks/workspaceCache';
 import { createSandboxDriver } from './sandbox';
 import { SANDBOX_UID } from './sandbox/types';
-import { createWorkspaceManager } from './workspace';
+import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
 import { openPullRequest } from './github';
 import { warmLauncher } from './util/launcher';
@@ -94,10 +94,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);
-  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, log: logAdapter(log) });
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, log: logAdapter(log), spares: 2 });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log) });
+  const watches = new RepoWatches({ log: logAdapter(log) });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log), watches });
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
@@ -180,6 +181,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await scheduler.close('server shutting down');
       await runner.drain();
       await workspaces.closeAll();
+      await watches.close();
       await sandbox.driver?.close?.();
       store.close();
       log.info('stopped');

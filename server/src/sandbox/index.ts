@@ -1,6 +1,7 @@
 // Picks and builds the sandbox driver the server runs tasks in. No driver (null + reason) means
 // the server must refuse to run tasks; it never falls back to running commands unsandboxed.
-import { BwrapDriver, type SandboxLog } from './bwrap';
+import { join } from 'node:path';
+import { BwrapDriver, sweepStaleSlots, type SandboxLog } from './bwrap';
 import { detectCgroups, sweepStaleCgroups } from './cgroups';
 import { DockerDriver } from './docker';
 import { NoneDriver } from './none';
@@ -9,13 +10,18 @@ import type { SandboxDriver } from './types';
 export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 
 export interface SandboxDriverOptions {
-  /** The server's data directory (reserved for driver state; nothing is written yet). */
+  /** The server's data directory: bwrap keeps the mount slots of sandboxes started ahead in `sandboxes/`. */
   dataDir: string;
   /** Docker socket path or DOCKER_HOST-style URL; default DOCKER_HOST, then /var/run/docker.sock. */
   dockerSocket?: string;
   /** Default delegate-sandbox:bookworm (scripts/build-sandbox-image.sh). */
   dockerImage?: string;
   log?: SandboxLog;
+  /**
+   * bwrap, as root: how many sandboxes to keep started ahead of the next tasks (default 0; the
+   * server keeps 2). Whoever asks for them must close() the driver: they hold mounts in dataDir.
+   */
+  spares?: number;
 }
 
 export interface SandboxDriverChoice {
@@ -38,7 +44,14 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    const driver = new BwrapDriver({ cgroups, log });
+    // Root can mount: sandboxes are kept started ahead of the next tasks (BwrapDriver.fillSpares).
+    const spareDir = process.getuid?.() === 0 ? join(options.dataDir, 'sandboxes') : undefined;
+    if (spareDir) {
+      const swept = await sweepStaleSlots(spareDir);
+      if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
+    }
+    const spares = options.spares ?? 0;
+    const driver = new BwrapDriver({ cgroups, log, ...(spares > 0 ? { spareDir, spares } : {}) });
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log('info', 'sandbox driver bwrap', { detail: probe.detail });

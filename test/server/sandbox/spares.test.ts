@@ -1,0 +1,134 @@
+// bwrap keeps sandboxes started ahead of their tasks; the task's workspace reaches such a sandbox
+// later, by mount propagation. It must look exactly like a sandbox started for the task: the
+// workspace read-write, the git dir read-only, and nothing left mounted once it is gone.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BwrapDriver, sweepStaleSlots } from '../../../server/src/sandbox/bwrap';
+import { detectCgroups } from '../../../server/src/sandbox/cgroups';
+import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
+import { TEST_LIMITS } from './drivers';
+
+/** Mounts below `root`: where, and which directory of its filesystem each shows (mountinfo fields 5 and 4). */
+function mountsUnder(root: string): Array<{ mountPoint: string; root: string }> {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f.length > 5)
+    .map((f) => ({ root: unescape(f[3]!), mountPoint: unescape(f[4]!) }))
+    .filter((m) => m.mountPoint.startsWith(`${root}/`));
+}
+
+async function until(what: string, test: () => boolean | Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 15_000; !(await test()); ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('bwrap sandboxes started ahead of their tasks', function () {
+  this.timeout(60_000);
+  let root: string;
+  let spareDir: string;
+  let driver: BwrapDriver;
+  const sandboxes: Sandbox[] = [];
+
+  beforeEach(async function () {
+    if (process.getuid?.() !== 0) this.skip(); // mounting needs root; the server does the same
+    root = mkdtempSync(join(tmpdir(), 'delegate-spares-'));
+    await fs.chmod(root, 0o755);
+    spareDir = join(root, 'sandboxes');
+    const cgroups = await detectCgroups();
+    if (!cgroups.ok) throw new Error(`cgroups are needed for the sandbox tests: ${cgroups.reason}`);
+    driver = new BwrapDriver({ cgroups, spareDir, spares: 1, spareLimits: TEST_LIMITS });
+    const probe = await driver.probe();
+    assert.ok(probe.ok, JSON.stringify(probe));
+  });
+
+  afterEach(async () => {
+    if (!root) return;
+    await Promise.all(sandboxes.splice(0).map((s) => s.dispose()));
+    await driver?.close();
+    for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m.mountPoint]);
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  /** A workspace the sandbox uid owns and a git dir, as a task has them. */
+  async function task(): Promise<{ ws: string; gitDir: string }> {
+    const ws = join(root, `ws-${sandboxes.length}`);
+    const repo = join(root, `repo-${sandboxes.length}`);
+    await fs.mkdir(ws);
+    await fs.writeFile(join(ws, 'from-host.txt'), 'host side\n');
+    await fs.chown(ws, SANDBOX_UID, SANDBOX_UID);
+    execFileSync('git', ['init', '-q', repo]);
+    return { ws, gitDir: join(repo, '.git') };
+  }
+
+  const slotOf = (name: string) => join(spareDir, name);
+
+  it('hands out a started sandbox that sees the workspace read-write and the git dir read-only', async () => {
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).some((n) => /^\d+-1$/.test(n)));
+    const slot = slotOf(`${process.pid}-1`);
+    const { ws, gitDir } = await task();
+    const sandbox = await driver.create({ id: 'task-1', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
+    sandboxes.push(sandbox);
+    // The spare's slot now carries the task's workspace: it was the one handed out.
+    assert.ok(mountsUnder(root).some((m) => m.mountPoint === slot && m.root === ws), JSON.stringify(mountsUnder(root)));
+    assert.equal(sandbox.workspaceDir, ws);
+
+    const result = await sandbox.exec('cat from-host.txt && echo made > new.txt && id -u && git rev-parse --git-dir');
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout, `host side\n${SANDBOX_UID}\n.git\n`);
+    const st = await fs.stat(join(ws, 'new.txt'));
+    assert.equal(st.uid, SANDBOX_UID);
+    const write = await sandbox.exec('echo evil > .git/HEAD');
+    assert.notEqual(write.exitCode, 0);
+    assert.match(write.stderr, /Read-only file system/);
+    assert.match(readFileSync(join(gitDir, 'HEAD'), 'utf8'), /^ref: /);
+  });
+
+  it('releases its slot when disposed, and the next one is started', async () => {
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    const { ws, gitDir } = await task();
+    const sandbox = await driver.create({ id: 'task-2', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
+    await sandbox.dispose();
+    const slot = slotOf(`${process.pid}-1`);
+    assert.deepEqual(mountsUnder(root).filter((m) => m.mountPoint.startsWith(slot)), [], 'nothing stays mounted on the slot');
+    await assert.rejects(fs.stat(slot), 'the slot directory is removed');
+    assert.equal(await fs.readFile(join(ws, 'from-host.txt'), 'utf8'), 'host side\n', 'the workspace itself is untouched');
+    await until('a second spare', async () => (await fs.readdir(spareDir)).includes(`${process.pid}-2`));
+  });
+
+  it('a sandbox with other limits, or without a git dir, is started for its task', async () => {
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    const { ws, gitDir } = await task();
+    const other = await driver.create({ id: 'task-3', workspaceDir: ws, gitDir, limits: { ...TEST_LIMITS, pids: TEST_LIMITS.pids + 1 } });
+    sandboxes.push(other);
+    assert.equal((await other.exec('cat from-host.txt')).stdout, 'host side\n');
+    assert.ok(!mountsUnder(root).some((m) => m.root === ws), 'the spare was not used');
+  });
+
+  it('close() disposes the spares and leaves no mount or slot behind', async () => {
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    await driver.close();
+    assert.deepEqual(mountsUnder(root), []);
+    assert.deepEqual((await fs.readdir(spareDir)).filter((n) => !n.endsWith('.git')), []);
+  });
+
+  it('sweeps the slots a dead server left mounted, not those of a live one', async () => {
+    await driver.close();
+    const dead = slotOf('999999999-1');
+    const live = slotOf(`${process.pid}-77`);
+    for (const dir of [dead, live]) {
+      await fs.mkdir(dir, { recursive: true });
+      execFileSync('mount', ['--bind', dir, dir]);
+    }
+    assert.equal(await sweepStaleSlots(spareDir), 1);
+    assert.ok(!mountsUnder(root).some((m) => m.mountPoint === dead));
+    await assert.rejects(fs.stat(dead));
+    assert.ok(mountsUnder(root).some((m) => m.mountPoint === live), 'a live server keeps its slot');
+  });
+});
