@@ -18,7 +18,7 @@
 // - Before a kept result is used, the event loop turns twice, so that every inotify event the
 //   kernel had queued by then has been handled.
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface WatchHooks {
@@ -81,6 +81,18 @@ export interface RepoWatchStats {
 }
 
 const CHUNK = 256;
+
+/** statfs(2) magic numbers of the local filesystems whose changes inotify reports. */
+const LOCAL_FILESYSTEMS = new Set([
+  0xef53, // ext2/3/4
+  0x58465342, // xfs
+  0x9123683e, // btrfs
+  0x01021994, // tmpfs
+  0x794c7630, // overlayfs
+  0x2fc12fc1, // zfs
+  0xf2f52010, // f2fs
+  0xca451a4e, // bcachefs
+]);
 
 export class RepoWatches {
   private readonly repos = new Map<string, WatchedRepo>();
@@ -196,6 +208,9 @@ export class RepoWatches {
   }
 
   private async scan(repo: WatchedRepo): Promise<void> {
+    // inotify sees only what this kernel does: a network filesystem changed elsewhere would not show.
+    const fs = await statfs(repo.top).catch(() => null);
+    if (!fs || !LOCAL_FILESYSTEMS.has(fs.type)) return this.giveUp(repo, `not a local filesystem (type 0x${(fs?.type ?? 0).toString(16)})`);
     const before = repo.generation;
     const dirs = dirsOf(await repo.hooks.list());
     const max = await this.maxDirs;
