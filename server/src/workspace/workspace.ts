@@ -183,7 +183,7 @@ export class TaskWorkspace implements Workspace {
         this.lastRecord = null;
         return { changedFiles, snapshot: null };
       }
-      const snapshot = await this.git.snapshotTree(tree, message);
+      const snapshot = await this.git.snapshotTree(tree, message, changedFiles.length === 0);
       this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot };
       return { changedFiles, snapshot };
     });
