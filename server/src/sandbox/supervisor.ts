@@ -5,9 +5,13 @@
 //
 // Protocol, both ways over the supervisor's stdin/stdout: frames of u32be length + payload, the
 // payload being a 1-byte type, a u32be command id and a body.
-//   host → supervisor  S spawn: u32 env count, u32 argv count, u32 has-stdin, u32 uid to become
-//                        (0xFFFFFFFF: stay); then cwd, env ("K=V") and argv, each NUL-terminated;
-//                        then the stdin bytes
+//   host → supervisor  S spawn: u32 env count, u32 argv count, u32 stdin (0 none, 1 these bytes,
+//                        2 these and then I frames until C), u32 uid to become (0xFFFFFFFF:
+//                        stay), u32 extra fd count, u32 flags (1: no_new_privs), u32 count of
+//                        cgroup.procs files to join first; then cwd, env ("K=V"), argv and
+//                        those files, each NUL-terminated; then per extra fd u32 length + data
+//                        (fds 3, 4, ...); then the stdin bytes
+//                      I more stdin · C end of stdin
 //                      K kill:  u32 signal number, sent to the command's process group
 //                      M mount: u32 flags; source, target, fstype, data NUL-separated (host only)
 //                      U umount2: u32 flags; target
@@ -33,7 +37,7 @@ use strict;
 # No modules (POSIX alone takes 20 ms to load here): Linux's numbers, which the host passes in
 # where they differ between architectures.
 use constant { WNOHANG => 1, F_SETFL => 4, O_NONBLOCK => 2048, EINTR => 4, EAGAIN => 11, NO_UID => 0xFFFFFFFF };
-my ($prctl, $sweeps, $mount_nr, $umount_nr) = @ARGV;
+my ($prctl, $sweeps, $mount_nr, $umount_nr, $dup3_nr) = @ARGV;
 $SIG{PIPE} = 'IGNORE';
 binmode STDIN; binmode STDOUT;
 # Whatever the launcher passed beyond stdio (bwrap's setup pipes) is not for the commands.
@@ -61,30 +65,51 @@ sub send_frame {
   my $frame = pack('N', length $payload) . $payload;
   while (length $frame) {
     my $n = syswrite(STDOUT, $frame);
-    if (!defined $n) { next if $! == EINTR; kill('KILL', $$) }
+    if (!defined $n) { next if $! == EINTR; exit 1 }
     substr($frame, 0, $n, '');
   }
 }
 
 sub spawn_job {
   my ($id, $body) = @_;
-  my ($nenv, $nargv, $has_in, $uid) = unpack('N N N N', $body);
-  my ($pos, @f) = (16);
-  for (1 .. 1 + $nenv + $nargv) {
+  # has_in: 0 no stdin (/dev/null), 1 this data then EOF, 2 this data and more in I frames until C.
+  # flags: 1 no_new_privs before the exec. ncg: cgroup.procs files to join first.
+  my ($nenv, $nargv, $has_in, $uid, $nfds, $flags, $ncg) = unpack('N N N N N N N', $body);
+  my ($pos, @f, @fd_data) = (28);
+  for (1 .. 1 + $nenv + $nargv + $ncg) {
     my $end = index($body, "\0", $pos);
     return send_frame('F', $id, 'malformed spawn request') if $end < 0;
     push @f, substr($body, $pos, $end - $pos);
     $pos = $end + 1;
   }
+  # Data for fds 3, 4, ...: each a pipe that holds it and then gives EOF.
+  for (1 .. $nfds) {
+    return send_frame('F', $id, 'malformed spawn request') if $pos + 4 > length $body;
+    my $len = unpack('N', substr($body, $pos, 4));
+    return send_frame('F', $id, 'malformed spawn request') if $pos + 4 + $len > length $body || $len > 65536;
+    push @fd_data, substr($body, $pos + 4, $len);
+    $pos += 4 + $len;
+  }
+  return send_frame('F', $id, 'extra fds need the dup3 syscall number') if @fd_data && !$dup3_nr;
   my $stdin = $has_in ? substr($body, $pos) : undef;
   my $cwd = shift @f;
   my @env = splice(@f, 0, $nenv);
-  my @argv = @f;
+  my @argv = splice(@f, 0, $nargv);
+  my @cgroups = @f;
+  return send_frame('F', $id, 'no_new_privs needs the prctl syscall number') if ($flags & 1) && !$prctl;
   return send_frame('F', $id, 'empty command') unless @argv;
   pipe(my $out_r, my $out_w) or return send_frame('F', $id, "pipe: $!");
   pipe(my $err_r, my $err_w) or return send_frame('F', $id, "pipe: $!");
   my ($in_r, $in_w);
   if (defined $stdin) { pipe($in_r, $in_w) or return send_frame('F', $id, "pipe: $!") }
+  my @extra;
+  for my $data (@fd_data) {
+    pipe(my $r, my $w) or return send_frame('F', $id, "pipe: $!");
+    # At most 64 KiB: fits the pipe, so this does not block.
+    syswrite($w, $data) if length $data;
+    close $w;
+    push @extra, $r;
+  }
   # Close-on-exec (perl sets it above fd 2): EOF here means the exec happened.
   pipe(my $st_r, my $st_w) or return send_frame('F', $id, "pipe: $!");
   my $pid = fork;
@@ -94,22 +119,40 @@ sub spawn_job {
     # Its own process group, so that it and everything it starts can be killed as one.
     setpgrp(0, 0);
     my $fail = sub { syswrite($st_w, $_[0]); kill('KILL', $$) };
+    # Into the cgroups first (as root), so it is limited from its first instruction as that uid.
+    for my $procs (@cgroups) {
+      open(my $cg, '>', $procs) or $fail->("cannot join $procs: $!");
+      syswrite($cg, "$$\n") or $fail->("cannot join $procs: $!");
+      close $cg;
+    }
     if ($uid != NO_UID) {
       $( = $uid; $) = "$uid $uid";
       $< = $> = $uid;
       $fail->("cannot become uid $uid: $!") unless $< == $uid && $> == $uid && $( == $uid;
     }
+    # PR_SET_NO_NEW_PRIVS: no setuid binary or file capability raises what it runs.
+    if ($flags & 1) { syscall($prctl + 0, 38, 1, 0, 0, 0) == 0 or $fail->("no_new_privs: $!") }
     chdir($cwd) or $fail->("cannot chdir to $cwd: $!");
     if ($in_r) { open(STDIN, '<&', $in_r) or $fail->("stdin: $!") }
     else { open(STDIN, '<', '/dev/null') or $fail->("stdin: $!") }
     open(STDOUT, '>&', $out_w) or $fail->("stdout: $!");
     open(STDERR, '>&', $err_w) or $fail->("stderr: $!");
+    if (@extra) {
+      # Now that 0-2 are set, only the status pipe is still needed: it and the extra fds move out
+      # of the way (F_DUPFD_CLOEXEC, 100 and up), then the extra fds onto 3, 4, ...
+      my $st = fcntl($st_w, 1030, 200) or $fail->("fcntl: $!");
+      open(my $st_h, '>&=', $st + 0) or $fail->("fcntl: $!");
+      $st_w = $st_h;
+      my @high = map { fcntl($_, 1030, 100) or $fail->("fcntl: $!") } @extra;
+      for my $i (0 .. $#high) { syscall($dup3_nr + 0, $high[$i] + 0, 3 + $i, 0) == 3 + $i or $fail->("dup3: $!") }
+    }
     %ENV = ();
     for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v // '' }
     exec { $argv[0] } @argv;
     $fail->("cannot run $argv[0]: $!");
   }
   close $out_w; close $err_w; close $st_w;
+  close $_ for @extra;
   close $in_r if $in_r;
   my $why = '';
   for (;;) {
@@ -125,8 +168,8 @@ sub spawn_job {
     return send_frame('F', $id, $why);
   }
   fcntl($_, F_SETFL, O_NONBLOCK) for $out_r, $err_r, $in_w ? $in_w : ();
-  my $job = { id => $id, pid => $pid, out => $out_r, err => $err_r, in => $in_w, pending => $stdin // '' };
-  if ($in_w && $job->{pending} eq '') { close $in_w; $job->{in} = undef }
+  my $job = { id => $id, pid => $pid, out => $out_r, err => $err_r, in => $in_w, pending => $stdin // '', stream => $has_in == 2 };
+  if ($in_w && $job->{pending} eq '' && !$job->{stream}) { close $in_w; $job->{in} = undef }
   $jobs{$id} = $job;
   $by_pid{$pid} = $job;
 }
@@ -199,6 +242,13 @@ sub handle_frames {
     my ($type, $id) = unpack('a1 N', $payload);
     my $body = substr($payload, 5);
     if ($type eq 'S') { spawn_job($id, $body) }
+    elsif ($type eq 'I' || $type eq 'C') {
+      # More stdin for a streaming job; C: no more after what is pending.
+      my $job = $jobs{$id};
+      next unless $job && $job->{in};
+      if ($type eq 'I') { $job->{pending} .= $body }
+      else { $job->{stream} = 0; close_job_fd($job, 'in') if $job->{pending} eq '' }
+    }
     elsif ($type eq 'K') {
       my $job = $jobs{$id};
       kill(unpack('N', $body), -$job->{pid}) if $job && !defined $job->{status};
@@ -227,7 +277,7 @@ for (;;) {
   my $draining = 0;
   for my $job (values %jobs) {
     vec($rin, fileno($job->{$_}), 1) = 1 for grep { $job->{$_} } qw(out err);
-    vec($win, fileno($job->{in}), 1) = 1 if $job->{in};
+    vec($win, fileno($job->{in}), 1) = 1 if $job->{in} && $job->{pending} ne '';
     $draining = 1 if defined $job->{status};
   }
   my $n = select(my $rout = $rin, my $wout = $win, undef, $draining ? 0.1 : undef);
@@ -237,10 +287,11 @@ for (;;) {
   if ($n > 0 && vec($rout, fileno(STDIN), 1)) {
     my $got = sysread(STDIN, $ctl_buf, 1 << 16, length $ctl_buf);
     if (defined $got && $got == 0) {
-      # The server closed the channel: end every command and leave.
+      # The server closed the channel: end every command and leave (exit, not a signal to
+      # itself: as a sandbox's pid 1 it would ignore that).
       kill('KILL', -$_->{pid}) for running();
       sweep();
-      kill('KILL', $$);
+      exit 0;
     }
     handle_frames() if $got;
   }
@@ -258,7 +309,7 @@ for (;;) {
       my $put = syswrite($in, $job->{pending});
       if (defined $put) { substr($job->{pending}, 0, $put, '') }
       elsif ($! != EINTR && $! != EAGAIN) { $job->{pending} = '' }
-      close_job_fd($job, 'in') if $job->{pending} eq '';
+      close_job_fd($job, 'in') if $job->{pending} eq '' && !$job->{stream};
     }
   }
   finish_done();
@@ -266,17 +317,20 @@ for (;;) {
 `;
 
 /**
- * The supervisor's arguments after the script: prctl's syscall number here (0: unknown), and
- * whether to sweep leftover descendants after each command (in a sandbox).
+ * The supervisor's arguments after the script: prctl's syscall number here (0: unknown), whether
+ * to sweep leftover descendants after each command (in a sandbox), and the numbers of mount,
+ * umount2 and dup3.
  */
 export function supervisorArgs(options: { sweep: boolean }): string[] {
-  const numbers = ({ x64: [157, 165, 166], arm64: [167, 40, 39] } as Record<string, number[]>)[process.arch] ?? [0, 0, 0];
-  const [prctl, mount, umount2] = numbers;
-  return [String(prctl), options.sweep ? '1' : '0', String(mount), String(umount2)];
+  const numbers = ({ x64: [157, 165, 166, 292], arm64: [167, 40, 39, 24] } as Record<string, number[]>)[process.arch] ?? [0, 0, 0, 0];
+  const [prctl, mount, umount2, dup3] = numbers;
+  return [String(prctl), options.sweep ? '1' : '0', String(mount), String(umount2), String(dup3)];
 }
 
 /** Largest frame the host accepts: the supervisor sends output in chunks of at most 64 KiB. */
 const MAX_FRAME = 1 << 20;
+/** Data per extra fd (fits a pipe, so the supervisor's write cannot block), and per stdin frame. */
+const MAX_FD_DATA = 1 << 16;
 
 export interface SpawnRequest {
   argv: string[];
@@ -284,10 +338,16 @@ export interface SpawnRequest {
   cwd: string;
   /** The whole environment of the process. */
   env: Record<string, string>;
-  /** Written to its stdin, which is then closed; none: /dev/null. */
-  stdin?: string | Buffer;
+  /** Written to its stdin, which is then closed; none: /dev/null. 'stream': SpawnHandle.write/end. */
+  stdin?: string | Buffer | 'stream';
   /** Become this uid and gid first (the supervisor must be root). */
   uid?: number;
+  /** Data for fds 3, 4, ... (at most 64 KiB each): a pipe each, EOF after the data. */
+  fds?: Buffer[];
+  /** cgroup.procs files it joins before anything else (the supervisor must be root). */
+  cgroups?: string[];
+  /** PR_SET_NO_NEW_PRIVS before the exec. */
+  noNewPrivs?: boolean;
 }
 
 export interface SpawnEnd {
@@ -308,6 +368,10 @@ export interface SpawnHandlers {
 export interface SpawnHandle {
   /** Signals the process group (default SIGKILL). */
   kill(signal?: number): void;
+  /** More stdin (stdin: 'stream' only). */
+  write?(data: Buffer): void;
+  /** No more stdin after what was written (stdin: 'stream' only). */
+  end?(): void;
 }
 
 export interface SupervisorOptions {
@@ -327,6 +391,15 @@ const NO_UID = 0xffffffff;
  * starts the supervisor process (inside a sandbox, or on the host) and hands it over; once it dies
  * (`dead`) every process in flight has ended with a failure and a new supervisor is needed.
  */
+/** What SupervisorClient needs of the supervisor's process: a ChildProcess, or launchChild()'s. */
+export interface SupervisorChild {
+  readonly stdin: { readonly writable: boolean; write(data: Buffer): unknown; on(event: 'error', listener: (err: Error) => void): unknown } | null;
+  readonly stdout: { on(event: 'data', listener: (chunk: Buffer) => void): unknown } | null;
+  readonly stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown } | null;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+}
+
 export class SupervisorClient {
   readonly ready: Promise<string | null>;
   private readonly jobs = new Map<number, SpawnHandlers>();
@@ -340,7 +413,7 @@ export class SupervisorClient {
   private readonly name: string;
 
   constructor(
-    private readonly child: ChildProcess,
+    private readonly child: ChildProcess | SupervisorChild,
     private readonly options: SupervisorOptions,
   ) {
     this.name = options.name ?? 'sandbox';
@@ -376,20 +449,36 @@ export class SupervisorClient {
       return noop;
     }
     const { argv, cwd, env } = request;
-    const strings = [cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
+    const cgroups = request.cgroups ?? [];
+    const strings = [cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv, ...cgroups];
     if (argv.length === 0 || strings.some((x) => x.includes('\0'))) {
       handlers.end({ code: null, signal: 0, failure: argv.length === 0 ? 'empty command' : 'arguments and environment cannot contain NUL bytes' });
       return noop;
     }
-    const header = Buffer.alloc(16);
+    const fds = request.fds ?? [];
+    if (fds.some((data) => data.length > MAX_FD_DATA)) {
+      handlers.end({ code: null, signal: 0, failure: `data for an extra fd is limited to ${MAX_FD_DATA} bytes` });
+      return noop;
+    }
+    const streaming = request.stdin === 'stream';
+    const header = Buffer.alloc(28);
     header.writeUInt32BE(Object.keys(env).length, 0);
     header.writeUInt32BE(argv.length, 4);
-    header.writeUInt32BE(request.stdin === undefined ? 0 : 1, 8);
+    header.writeUInt32BE(streaming ? 2 : request.stdin === undefined ? 0 : 1, 8);
     header.writeUInt32BE(request.uid ?? NO_UID, 12);
+    header.writeUInt32BE(fds.length, 16);
+    header.writeUInt32BE(request.noNewPrivs ? 1 : 0, 20);
+    header.writeUInt32BE(cgroups.length, 24);
     const fields = Buffer.from(strings.map((x) => `${x}\0`).join(''), 'utf8');
-    const stdin = typeof request.stdin === 'string' ? Buffer.from(request.stdin, 'utf8') : (request.stdin ?? Buffer.alloc(0));
-    this.begin(id, handlers, 'S', Buffer.concat([header, fields, stdin]));
-    return { kill: (signal = 9) => this.jobs.has(id) && this.send('K', id, u32(signal)) };
+    const stdin = streaming || request.stdin === undefined ? Buffer.alloc(0) : typeof request.stdin === 'string' ? Buffer.from(request.stdin, 'utf8') : request.stdin;
+    this.begin(id, handlers, 'S', Buffer.concat([header, fields, ...fds.flatMap((data) => [u32(data.length), data]), stdin]));
+    return {
+      kill: (signal = 9) => this.jobs.has(id) && this.send('K', id, u32(signal)),
+      write: (data) => {
+        for (let at = 0; at < data.length && this.jobs.has(id); at += MAX_FD_DATA) this.send('I', id, data.subarray(at, at + MAX_FD_DATA));
+      },
+      end: () => this.jobs.has(id) && this.send('C', id, Buffer.alloc(0)),
+    };
   }
 
   /**

@@ -8,9 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import type { Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { killGroup } from '../sandbox/processGroup';
-import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest } from '../sandbox/supervisor';
+import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
 
 export type { SpawnHandle, SpawnHandlers, SpawnRequest } from '../sandbox/supervisor';
 
@@ -60,7 +61,7 @@ export function warmLauncher(): void {
 }
 
 /** Starts one process; `handlers.end` is called exactly once, also when it could not start. */
-export function launch(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandle {
+export function launch(request: SpawnRequest & { stdin?: string | Buffer }, handlers: SpawnHandlers): SpawnHandle {
   const sup = supervisor();
   if (!sup) return spawnDirect(request, handlers);
   if (sup.isReady) return sup.spawn(request, handlers);
@@ -76,7 +77,72 @@ export function launch(request: SpawnRequest, handlers: SpawnHandlers): SpawnHan
 }
 
 /** The same with node's spawn(): a process group of its own, killed as one. */
-function spawnDirect(request: SpawnRequest, handlers: SpawnHandlers): SpawnHandle {
+/**
+ * A long-lived process started by the launcher with its stdin streamed (stdin: 'stream'), shaped
+ * like a ChildProcess for SupervisorClient: a sandbox's supervisor, so that starting a sandbox does
+ * not fork the server (node's spawn() blocks the event loop ~15 ms for that). Null without the
+ * launcher (no perl): the caller spawns it itself.
+ */
+export function launchChild(request: Omit<SpawnRequest, 'stdin'>): { child: SupervisorChild; kill(): void; closed: Promise<void> } | null {
+  const sup = supervisor();
+  if (!sup) return null;
+  const stdout = new EventEmitter();
+  const stderr = new EventEmitter();
+  const events = new EventEmitter();
+  let handle: SpawnHandle | undefined;
+  let ended = false;
+  let killed = false;
+  const queued: Buffer[] = [];
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  const finish = (code: number | null, signal: number, failure?: string): void => {
+    ended = true;
+    // Later than now: a spawn refused at once ends before the caller has listened.
+    process.nextTick(() => {
+      if (failure !== undefined) events.emit('error', new Error(failure));
+      events.emit('exit', code, signal ? ((SIGNAL_NAMES.get(signal) ?? 'SIGKILL') as NodeJS.Signals) : null);
+      markClosed();
+    });
+  };
+  const start = (): void => {
+    handle = sup.spawn(
+      { ...request, stdin: 'stream' },
+      {
+        stdout: (chunk) => stdout.emit('data', chunk),
+        stderr: (chunk) => stderr.emit('data', chunk),
+        end: ({ code, signal, failure }) => finish(code, signal, failure),
+      },
+    );
+    for (const data of queued.splice(0)) handle.write?.(data);
+    if (killed) handle.kill(9);
+  };
+  if (sup.isReady) start();
+  else void sup.ready.then((failure) => (failure === null ? start() : finish(null, 0, failure)));
+  const stdin = {
+    get writable(): boolean {
+      return !ended;
+    },
+    write(data: Buffer): boolean {
+      if (handle) handle.write?.(data);
+      else queued.push(data);
+      return true;
+    },
+    on: () => stdin,
+  };
+  const child: SupervisorChild = { stdin, stdout, stderr, on: (event: string, listener: Parameters<EventEmitter['on']>[1]) => events.on(event, listener) };
+  return {
+    child,
+    kill: () => {
+      killed = true;
+      handle?.kill(9);
+    },
+    closed,
+  };
+}
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
+
+function spawnDirect(request: SpawnRequest & { stdin?: string | Buffer }, handlers: SpawnHandlers): SpawnHandle {
   let child: ChildProcess;
   const asOther = request.uid !== undefined && request.uid !== process.getuid?.();
   try {

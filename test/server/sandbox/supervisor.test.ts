@@ -1,15 +1,39 @@
 // bwrap runs every command through a supervisor inside the sandbox. Whatever a command does to it
 // or leaves behind, the next exec must work and nothing may outlive the exec that started it.
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BwrapDriver } from '../../../server/src/sandbox/bwrap';
 import { detectCgroups } from '../../../server/src/sandbox/cgroups';
 import { describeDriver, probe, stoppedGrowing, TEST_LIMITS } from './drivers';
 
 describeDriver('bwrap', 'sandbox supervisor', (h) => {
-  it('a command that kills the supervisor fails as a sandbox error and the next exec works', async () => {
+  it('a command can neither kill nor stop the supervisor: it is the sandbox\'s pid 1', async () => {
     const sandbox = await h.sandbox();
-    const killed = await probe(sandbox, 'kill -9 $PPID; sleep 5; echo unreachable');
+    const tried = await probe(sandbox, 'echo $PPID; kill -9 $PPID; kill -STOP $PPID; kill -9 1; echo survived');
+    assert.equal(tried.sandboxError, undefined, tried.stderr);
+    assert.equal(tried.stdout, '1\nsurvived\n');
+    const next = await sandbox.exec('echo again', { timeoutMs: 10_000 });
+    assert.equal(next.sandboxError, undefined);
+    assert.equal(next.stdout, 'again\n');
+  });
+
+  it('a supervisor that dies (the OOM killer, say) fails what it ran as a sandbox error; the next exec starts a new one', async () => {
+    const sandbox = await h.sandbox();
+    const running = probe(sandbox, 'sleep 30; echo unreachable');
+    // From the host, as the kernel would: SIGKILL to the perl process in the sandbox's cgroup.
+    const cgroups = await detectCgroups();
+    assert.ok(cgroups.ok);
+    const base = cgroups.layout.version === 2 ? cgroups.layout.base : cgroups.layout.pids;
+    const dir = (await readdir(base)).find((n) => n.startsWith(`${process.pid}-`));
+    assert.ok(dir, 'the sandbox has a cgroup of its own');
+    await new Promise((r) => setTimeout(r, 200));
+    const pids = (await readFile(join(base, dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
+    const names = await Promise.all(pids.map(async (p) => [p, (await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')).trim()] as const));
+    const perl = names.filter(([, n]) => n === 'perl').map(([p]) => Number(p));
+    assert.ok(perl.length > 0, JSON.stringify(names));
+    process.kill(Math.min(...perl), 'SIGKILL');
+    const killed = await running;
     assert.match(killed.sandboxError ?? '', /sandbox stopped/, `exit ${killed.exitCode}: ${killed.stdout}${killed.stderr}`);
     assert.doesNotMatch(killed.stdout, /unreachable/);
     const next = await sandbox.exec('echo again');

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGit } from '../../../server/src/workspace/git';
-import { mountSyscall, umountSyscall } from '../../../server/src/util/launcher';
+import { launchChild, mountSyscall, umountSyscall } from '../../../server/src/util/launcher';
 
 const SANDBOX_UID = 1500;
 
@@ -75,5 +75,60 @@ describe('host process launcher', () => {
     assert.deepEqual(await mountSyscall('tmpfs', join(dir, 'missing'), 'tmpfs', 0, ''), { ok: false, reason: 'ENOENT' });
     assert.deepEqual(await umountSyscall(target, 0), { ok: true });
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${target} `));
+  });
+
+  /** Runs `argv` through launchChild and gathers what it prints; `feed` gets its stdin. */
+  async function child(request: Parameters<typeof launchChild>[0], feed?: (write: (s: string) => void) => void) {
+    const launched = launchChild(request);
+    assert.ok(launched, 'the launcher runs here');
+    const failures: string[] = [];
+    launched.child.on('error', (e) => failures.push(e.message));
+    let out = '';
+    let err = '';
+    let exit: [number | null, string | null] = [null, null];
+    launched.child.stdout?.on('data', (c) => (out += c.toString()));
+    launched.child.stderr?.on('data', (c) => (err += c.toString()));
+    launched.child.on('exit', (code, signal) => (exit = [code, signal]));
+    feed?.((s) => launched.child.stdin?.write(Buffer.from(s)));
+    await launched.closed;
+    return { out, err, exit, failures };
+  }
+
+  it('starts a long-lived process with data on fds 3.. and stdin streamed to it, nothing else inherited', async () => {
+    const r = await child(
+      { argv: ['/bin/sh', '-c', 'cat <&3; echo; cat <&4; echo "|"; cat <&5; echo; ls /proc/self/fd | sort -n | tr "\\n" " "; read a; read b; echo "$a $b"'], cwd: '/', env: {}, fds: [Buffer.from('three'), Buffer.alloc(0), Buffer.from('five')] },
+      (write) => setTimeout(() => write('first\n'), 50) && setTimeout(() => write('second\n'), 100),
+    );
+    assert.equal(r.err, '');
+    assert.deepEqual(r.failures, []);
+    // 0-2, the three extra fds, and ls's own directory fd: nothing of the launcher's.
+    assert.equal(r.out, 'three\n|\nfive\n0 1 2 3 4 5 6 first second\n');
+    assert.deepEqual(r.exit, [0, null]);
+  });
+
+  it('joins the given cgroups, drops to a uid and sets no_new_privs before it runs', async () => {
+    const cg = '/sys/fs/cgroup/pids/delegate-launcher-test';
+    mkdirSync(cg, { recursive: true });
+    try {
+      const r = await child({ argv: ['/bin/sh', '-c', 'grep -E "^(Uid|Groups|NoNewPrivs):" /proc/self/status; grep pids /proc/self/cgroup'], cwd: '/', env: {}, cgroups: [join(cg, 'cgroup.procs')], uid: SANDBOX_UID, noNewPrivs: true });
+      assert.equal(r.err, '');
+      assert.match(r.out, new RegExp(`^Uid:\\s+${SANDBOX_UID}\\s+${SANDBOX_UID}\\s+${SANDBOX_UID}\\s+${SANDBOX_UID}$`, 'm'));
+      assert.match(r.out, new RegExp(`^Groups:\\s+${SANDBOX_UID}\\s*$`, 'm'), 'no supplementary group of root');
+      assert.match(r.out, /^NoNewPrivs:\s+1$/m);
+      assert.match(r.out, /pids:\/delegate-launcher-test$/m);
+    } finally {
+      execFileSync('rmdir', [cg]);
+    }
+  });
+
+  it('refuses what it cannot do, as a failure of that process only', async () => {
+    const big = await child({ argv: ['/bin/true'], cwd: '/', env: {}, fds: [Buffer.alloc(65537)] });
+    assert.deepEqual(big.exit, [null, null]);
+    assert.match(big.failures.join(), /limited to 65536 bytes/);
+    const noCgroup = await child({ argv: ['/bin/true'], cwd: '/', env: {}, cgroups: [join(dir, 'no-such-cgroup', 'cgroup.procs')] });
+    assert.deepEqual(noCgroup.exit, [null, null]);
+    assert.match(noCgroup.failures.join(), /cannot join .*no-such-cgroup/);
+    const after = await runGit(['--version']);
+    assert.equal(after.code, 0, 'the launcher still works');
   });
 });
