@@ -6,14 +6,15 @@
 // where perl is missing every exec does. See shared/ENVIRONMENT.md for why each flag is here.
 import { spawn } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import { posix, dirname, join } from 'node:path';
+import { posix, dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
-import { createSandboxCgroup, processAlive, type CgroupDetection, type SandboxCgroup } from './cgroups';
+import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
 import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
 import { encodeSeccompFilter } from './seccomp';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
-import { launchChild, mountSyscall, umountSyscall } from '../util/launcher';
+import { launchChild } from '../util/launcher';
+import { attachSlot, releaseSlot, SparePool, type Slot, type SpareSandbox } from './spares';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -26,7 +27,7 @@ export interface BwrapDriverOptions {
   perl?: string | null;
   /**
    * Root only: a directory for the mount slots of sandboxes started ahead of their task (see
-   * fillSpares). Without it every sandbox starts when its task asks for it.
+   * spares.ts). Without it every sandbox starts when its task asks for it.
    */
   spareDir?: string;
   /** How many sandboxes are kept started ahead (default 2). */
@@ -117,14 +118,8 @@ export class BwrapDriver implements SandboxDriver {
   private binaries: Promise<Launcher | string> | undefined;
   private probed: Promise<ProbeResult> | undefined;
   private systemArgs: Promise<string[]> | undefined;
-  /** Started ahead of their tasks, oldest first (fillSpares). */
-  private spares: BwrapSandbox[] = [];
-  private filling: Promise<void> | undefined;
-  private spareWaiters: Array<() => void> = [];
-  /** Why no sandbox is started ahead (the slot could not be made). */
-  private spareOff: string | undefined;
-  private slots = 0;
-  private closing = false;
+  /** Sandboxes started ahead of their tasks (root with a spareDir). */
+  private readonly spares: SparePool<BwrapSandbox> | undefined;
 
   /**
    * Not root (a desktop user running the server as themselves): bwrap still gets every namespace
@@ -138,6 +133,10 @@ export class BwrapDriver implements SandboxDriver {
     this.log = options.log ?? (() => {});
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     this.passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${this.uid}:${this.uid}:Delegate sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+    const spareDir = options.spareDir;
+    this.spares = spareDir && !this.unprivileged
+      ? new SparePool({ dir: spareDir, count: options.spares ?? 2, limits: options.spareLimits ?? DEFAULT_LIMITS, uid: this.uid, log: this.log, start: (slot, limits) => this.startSandbox({ id: 'spare', workspaceDir: slot.dir, limits }, slot) })
+      : undefined;
     this.group = `root:x:0:\nsandbox:x:${this.uid}:\nnogroup:x:65534:\n`;
   }
 
@@ -163,7 +162,7 @@ export class BwrapDriver implements SandboxDriver {
           ? `NO memory or CPU limits (no cgroup: ${this.options.cgroups.reason}); process count and file size limited by rlimits`
           : `NO resource limits: ${this.options.cgroups.reason}`;
       const as = this.unprivileged ? `uid ${this.uid} in an unprivileged user namespace (server uid ${process.getuid?.()})` : `uid ${this.uid}`;
-      this.fillSpares();
+      this.spares?.fill();
       return { ok: true, detail: `bubblewrap as ${as}, seccomp, ${limits}` };
     } catch (err) {
       return { ok: false, reason: `bwrap probe failed: ${(err as Error).message}` };
@@ -208,86 +207,12 @@ export class BwrapDriver implements SandboxDriver {
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    // One being started is further along than one started now.
-    if (this.spares.length === 0 && this.filling && spec.gitDir) await new Promise<void>((resolve) => this.spareWaiters.push(resolve));
-    const spare = this.takeSpare(spec);
-    if (spare) {
-      const failure = await spare.attach(spec);
-      if (failure === null) return spare;
-      this.log('warn', 'a sandbox started ahead could not take the workspace; starting one for the task', { id: spec.id, reason: failure });
-      void spare.dispose();
-    }
-    return this.startSandbox(spec);
+    return (await this.spares?.take(spec)) ?? this.startSandbox(spec);
   }
 
-  /**
-   * A spare that suits `spec` (a task's workspace with its git dir, the spares' limits), the
-   * oldest ready one first. Its replacement starts when it is disposed, or a second later if its
-   * task runs longer: those process starts (and node's spawn() blocking the event loop ~15 ms)
-   * would otherwise compete with the task's own first steps.
-   */
-  private takeSpare(spec: SandboxSpec): BwrapSandbox | undefined {
-    for (const broken of this.spares.filter((s) => s.broken)) void broken.dispose();
-    this.spares = this.spares.filter((s) => !s.broken);
-    if (!spec.gitDir || !this.spares[0] || !sameLimits(this.spares[0].limits, spec.limits)) return undefined;
-    const spare = this.spares.find((s) => s.ready) ?? this.spares[0];
-    this.spares = this.spares.filter((s) => s !== spare);
-    const refill = setTimeout(() => this.fillSpares(), 1000);
-    refill.unref();
-    spare.afterDispose = () => {
-      clearTimeout(refill);
-      this.fillSpares();
-    };
-    return spare;
-  }
-
-  /**
-   * Keeps `spares` sandboxes (default 2) started ahead of the next tasks, so that a task does not
-   * wait the ~50-70 ms of sh → setpriv → bwrap → supervisor. Each binds an empty slot directory
-   * at /workspace; the slot is a shared mount, and bwrap makes its copy a slave, so when a task
-   * takes the sandbox (attach) the host mounts the view and the git dir (read-only) onto the
-   * slot and they appear in the sandbox. Two, so that back-to-back tasks find one that is ready.
-   * No-op unless root with a spareDir.
-   */
-  fillSpares(): void {
-    const dir = this.options.spareDir;
-    if (!dir || this.unprivileged || this.filling || this.closing) return;
-    const wanted = this.options.spares ?? 2;
-    this.filling = (async () => {
-      while (this.spares.length < wanted && this.spareOff === undefined && !this.closing) {
-        const slot = await makeSlot(dir, `${process.pid}-${++this.slots}`, this.uid);
-        if (typeof slot === 'string') {
-          this.spareOff = slot;
-          this.log('info', 'no sandbox is started ahead of tasks', { reason: slot });
-          break;
-        }
-        const limits = this.options.spareLimits ?? DEFAULT_LIMITS;
-        const sandbox = await this.startSandbox({ id: 'spare', workspaceDir: slot.dir, limits }, slot).catch((err: Error) => {
-          this.log('warn', 'could not start a sandbox ahead of tasks', { err });
-          void releaseSlot(slot);
-          return undefined;
-        });
-        if (!sandbox) break;
-        if (this.closing) await sandbox.dispose();
-        else this.spares.push(sandbox);
-        this.wakeSpareWaiters();
-      }
-    })().finally(() => {
-      this.filling = undefined;
-      this.wakeSpareWaiters();
-    });
-  }
-
-  private wakeSpareWaiters(): void {
-    for (const wake of this.spareWaiters.splice(0)) wake();
-  }
-
-  /** Disposes the spares (server shutdown). */
+  /** Disposes the sandboxes started ahead (server shutdown). */
   async close(): Promise<void> {
-    this.closing = true;
-    await this.filling;
-    await Promise.all(this.spares.map((s) => s.dispose()));
-    this.spares = [];
+    await this.spares?.close();
   }
 
   private async startSandbox(spec: SandboxSpec, slot?: Slot): Promise<BwrapSandbox> {
@@ -366,7 +291,7 @@ interface FixedInputs {
   direct: { bwrap: string; cgroups: string[]; uid: number | undefined } | undefined;
 }
 
-class BwrapSandbox implements Sandbox {
+class BwrapSandbox implements Sandbox, SpareSandbox {
   readonly driver = 'bwrap';
   id: string;
   workspaceDir: string;
@@ -403,32 +328,11 @@ class BwrapSandbox implements Sandbox {
     return this.supervisor?.isReady === true;
   }
 
-  /**
-   * A spare takes its task's workspace: the git dir is bound read-only on a private stage, the
-   * view onto the slot, then the read-only git dir onto the slot's .git. Each mount on the slot
-   * reaches the sandbox's /workspace at once; the git dir is read-only before it gets there. Null
-   * when done, else why not.
-   */
+  /** A spare takes its task's workspace (spares.ts, attachSlot). */
   async attach(spec: SandboxSpec): Promise<string | null> {
-    const slot = this.slot;
-    if (!slot || !spec.gitDir) return 'not a spare';
-    try {
-      await fs.mkdir(join(spec.workspaceDir, '.git'), { recursive: true });
-      const steps: Array<[string, string, number]> = [
-        [spec.gitDir, slot.stage, MS_BIND],
-        ['', slot.stage, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV],
-        [spec.workspaceDir, slot.dir, MS_BIND],
-        [slot.stage, join(slot.dir, '.git'), MS_BIND],
-      ];
-      for (const [source, target, flags] of steps) {
-        const r = await mountSyscall(source, target, '', flags, '');
-        if (!r?.ok) return `mounting ${target}: ${r ? r.reason : 'no process launcher'}`;
-      }
-    } catch (err) {
-      return (err as Error).message;
-    } finally {
-      await umountSyscall(slot.stage, MNT_DETACH);
-    }
+    if (!this.slot) return 'not a spare';
+    const failure = await attachSlot(this.slot, spec);
+    if (failure !== null) return failure;
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
     return null;
@@ -547,70 +451,4 @@ class BwrapSandbox implements Sandbox {
       this.afterDispose?.();
     })());
   }
-}
-
-// mount(2) flags and umount2(2)'s lazy detach.
-const MS_RDONLY = 1;
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_REMOUNT = 32;
-const MS_BIND = 4096;
-const MS_SHARED = 1 << 20;
-const MNT_DETACH = 2;
-
-/** A spare's mount point (`dir`, bound at /workspace) and where its git dir is made read-only. */
-interface Slot {
-  dir: string;
-  stage: string;
-}
-
-function sameLimits(a: SandboxLimits, b: SandboxLimits): boolean {
-  return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus && a.diskBytes === b.diskBytes;
-}
-
-/** `SPARE_DIR/<name>`, bound onto itself and made shared; or why it cannot be. */
-async function makeSlot(spareDir: string, name: string, uid: number): Promise<Slot | string> {
-  const slot = { dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) };
-  try {
-    await fs.mkdir(spareDir, { recursive: true, mode: 0o755 });
-    await fs.mkdir(slot.dir, { mode: 0o755 });
-    await fs.mkdir(slot.stage, { mode: 0o700 });
-    const problem = await checkReachable(slot.dir, uid);
-    if (problem) throw new Error(problem);
-    for (const flags of [MS_BIND, MS_SHARED]) {
-      const r = await mountSyscall(flags === MS_BIND ? slot.dir : '', slot.dir, '', flags, '');
-      if (!r) throw new Error('mount(2) needs the process launcher (perl)');
-      if (!r.ok) throw new Error(`mount ${slot.dir}: ${r.reason}`);
-    }
-    return slot;
-  } catch (err) {
-    await releaseSlot(slot);
-    return (err as Error).message;
-  }
-}
-
-/**
- * Detaches whatever is mounted on the slot (the view, its .git, the slot's own bind) and removes
- * the two directories. rmdir, never a recursive removal: a mount still there must not be emptied.
- */
-export async function releaseSlot(slot: Slot): Promise<void> {
-  for (const path of [slot.stage, slot.dir]) {
-    for (let i = 0; i < 8; i++) {
-      const r = await umountSyscall(path, MNT_DETACH);
-      if (!r?.ok) break;
-    }
-    await fs.rmdir(path).catch(() => {});
-  }
-}
-
-/** Slots a server that is gone left in `spareDir` (named `<pid>-<n>`). */
-export async function sweepStaleSlots(spareDir: string): Promise<number> {
-  let swept = 0;
-  for (const name of await fs.readdir(spareDir).catch(() => [] as string[])) {
-    const m = /^(\d+)-\d+$/.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
-    await releaseSlot({ dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) });
-    swept++;
-  }
-  return swept;
 }

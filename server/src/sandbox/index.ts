@@ -1,7 +1,8 @@
 // Picks and builds the sandbox driver the server runs tasks in. No driver (null + reason) means
 // the server must refuse to run tasks; it never falls back to running commands unsandboxed.
 import { join } from 'node:path';
-import { BwrapDriver, sweepStaleSlots, type SandboxLog } from './bwrap';
+import { BwrapDriver, type SandboxLog } from './bwrap';
+import { sweepStaleSlots } from './spares';
 import { detectCgroups, sweepStaleCgroups } from './cgroups';
 import { DockerDriver } from './docker';
 import { NoneDriver } from './none';

@@ -1,0 +1,223 @@
+// Sandboxes started ahead of their tasks (root only), for every driver that binds a directory at
+// /workspace. A spare binds an empty *slot* (DATA/sandboxes/<pid>-<n>): the slot is a bind mount of
+// itself made shared, and the sandbox's copy is a slave (bwrap makes every mount in its namespace
+// one; docker is asked for `rslave`). When a task takes the spare (attachSlot), the host mounts
+// the task's view onto the slot and its git dir, read-only, onto the slot's .git, and both appear
+// inside the running sandbox. A task then does not wait for a sandbox to start (50-70 ms for
+// bwrap here, ~700 ms for docker).
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { mountSyscall, umountSyscall } from '../util/launcher';
+import { processAlive } from './cgroups';
+import type { SandboxLimits, SandboxSpec } from './types';
+
+// mount(2) flags and umount2(2)'s lazy detach.
+const MS_RDONLY = 1;
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_REMOUNT = 32;
+const MS_BIND = 4096;
+const MS_SHARED = 1 << 20;
+const MNT_DETACH = 2;
+
+/** A spare's mount point (`dir`, bound at /workspace) and where its git dir is made read-only. */
+export interface Slot {
+  dir: string;
+  stage: string;
+}
+
+/** What the pool needs of a driver's sandbox. */
+export interface SpareSandbox {
+  readonly limits: SandboxLimits;
+  /** It died while it waited for a task. */
+  readonly broken: boolean;
+  /** It is up (taken first). */
+  readonly ready: boolean;
+  /** Takes the task's workspace; null when done, else why not. */
+  attach(spec: SandboxSpec): Promise<string | null>;
+  /** Called once disposed (the pool then starts the next one). */
+  afterDispose: (() => void) | undefined;
+  dispose(): Promise<void>;
+}
+
+export interface SparePoolOptions<S extends SpareSandbox> {
+  /** DATA/sandboxes. */
+  dir: string;
+  /** How many to keep started. */
+  count: number;
+  limits: SandboxLimits;
+  /** The sandbox uid, which must reach the slot. */
+  uid: number;
+  /** Starts a sandbox that binds `slot.dir` at /workspace, with its copy a slave of it. */
+  start(slot: Slot, limits: SandboxLimits): Promise<S>;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+}
+
+export class SparePool<S extends SpareSandbox> {
+  /** Started, oldest first. */
+  private spares: S[] = [];
+  private filling: Promise<void> | undefined;
+  private waiters: Array<() => void> = [];
+  /** Why none can be started (the slot could not be made). */
+  private off: string | undefined;
+  private slots = 0;
+  private closing = false;
+
+  constructor(private readonly options: SparePoolOptions<S>) {}
+
+  /**
+   * A started sandbox with the task's workspace attached, or undefined when none suits `spec` (a
+   * task's workspace with its git dir and the spares' limits). One being started is waited for:
+   * it is further along than one started now. The replacement starts when the taken one is
+   * disposed, or a second later if its task runs longer: those process starts would otherwise
+   * compete with the task's own first steps.
+   */
+  async take(spec: SandboxSpec): Promise<S | undefined> {
+    if (!spec.gitDir || !sameLimits(this.options.limits, spec.limits)) return undefined;
+    if (this.spares.length === 0 && this.filling) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    for (const broken of this.spares.filter((s) => s.broken)) void broken.dispose();
+    this.spares = this.spares.filter((s) => !s.broken);
+    const spare = this.spares.find((s) => s.ready) ?? this.spares[0];
+    if (!spare) return undefined;
+    this.spares = this.spares.filter((s) => s !== spare);
+    const refill = setTimeout(() => this.fill(), 1000);
+    refill.unref();
+    spare.afterDispose = () => {
+      clearTimeout(refill);
+      this.fill();
+    };
+    const failure = await spare.attach(spec);
+    if (failure === null) return spare;
+    this.options.log('warn', 'a sandbox started ahead could not take the workspace; starting one for the task', { id: spec.id, reason: failure });
+    void spare.dispose();
+    return undefined;
+  }
+
+  /** Starts spares until there are `count` (no-op while a fill runs). */
+  fill(): void {
+    if (this.filling || this.closing || this.off !== undefined) return;
+    this.filling = (async () => {
+      while (this.spares.length < this.options.count && this.off === undefined && !this.closing) {
+        const slot = await makeSlot(this.options.dir, `${process.pid}-${++this.slots}`, this.options.uid);
+        if (typeof slot === 'string') {
+          this.off = slot;
+          this.options.log('info', 'no sandbox is started ahead of tasks', { reason: slot });
+          break;
+        }
+        const sandbox = await this.options.start(slot, this.options.limits).catch((err: Error) => {
+          this.options.log('warn', 'could not start a sandbox ahead of tasks', { err });
+          void releaseSlot(slot);
+          return undefined;
+        });
+        if (!sandbox) break;
+        if (this.closing) await sandbox.dispose();
+        else this.spares.push(sandbox);
+        this.wake();
+      }
+    })().finally(() => {
+      this.filling = undefined;
+      this.wake();
+    });
+  }
+
+  /** Disposes the spares (server shutdown). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.filling;
+    await Promise.all(this.spares.map((s) => s.dispose()));
+    this.spares = [];
+  }
+
+  private wake(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+function sameLimits(a: SandboxLimits, b: SandboxLimits): boolean {
+  return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus && a.diskBytes === b.diskBytes;
+}
+
+/**
+ * The task's view onto the slot and its git dir read-only onto the slot's .git: the git dir is
+ * bound on a private stage and made read-only first (a remount would not reach the sandbox's
+ * copy), then the view, then the read-only git dir. Each mount reaches the sandbox's /workspace at
+ * once. Null when done, else why not.
+ */
+export async function attachSlot(slot: Slot, spec: SandboxSpec): Promise<string | null> {
+  if (!spec.gitDir) return 'no git dir';
+  try {
+    await fs.mkdir(join(spec.workspaceDir, '.git'), { recursive: true });
+    const steps: Array<[string, string, number]> = [
+      [spec.gitDir, slot.stage, MS_BIND],
+      ['', slot.stage, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV],
+      [spec.workspaceDir, slot.dir, MS_BIND],
+      [slot.stage, join(slot.dir, '.git'), MS_BIND],
+    ];
+    for (const [source, target, flags] of steps) {
+      const r = await mountSyscall(source, target, '', flags, '');
+      if (!r?.ok) return `mounting ${target}: ${r ? r.reason : 'no process launcher'}`;
+    }
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await umountSyscall(slot.stage, MNT_DETACH);
+  }
+}
+
+/** `SPARE_DIR/<name>`, bound onto itself and made shared; or why it cannot be. */
+async function makeSlot(spareDir: string, name: string, uid: number): Promise<Slot | string> {
+  const slot = { dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) };
+  try {
+    await fs.mkdir(spareDir, { recursive: true, mode: 0o755 });
+    await fs.mkdir(slot.dir, { mode: 0o755 });
+    await fs.mkdir(slot.stage, { mode: 0o700 });
+    const problem = await searchableBy(slot.dir, uid);
+    if (problem) throw new Error(problem);
+    for (const flags of [MS_BIND, MS_SHARED]) {
+      const r = await mountSyscall(flags === MS_BIND ? slot.dir : '', slot.dir, '', flags, '');
+      if (!r) throw new Error('mount(2) needs the process launcher (perl)');
+      if (!r.ok) throw new Error(`mount ${slot.dir}: ${r.reason}`);
+    }
+    return slot;
+  } catch (err) {
+    await releaseSlot(slot);
+    return (err as Error).message;
+  }
+}
+
+/** The sandbox uid resolves the slot: every directory above it needs o+x (or its ownership). */
+async function searchableBy(path: string, uid: number): Promise<string | undefined> {
+  for (let dir = path; ; dir = dirname(dir)) {
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (!st) return `${dir} does not exist`;
+    if (!((st.uid === uid && st.mode & 0o100) || (st.gid === uid && st.mode & 0o010) || st.mode & 0o001)) return `${dir} is not searchable by the sandbox uid ${uid}`;
+    if (dir === dirname(dir)) return undefined;
+  }
+}
+
+/**
+ * Detaches whatever is mounted on the slot (the view, its .git, the slot's own bind) and removes
+ * the two directories. rmdir, never a recursive removal: a mount still there must not be emptied.
+ */
+export async function releaseSlot(slot: Slot): Promise<void> {
+  for (const path of [slot.stage, slot.dir]) {
+    for (let i = 0; i < 8; i++) {
+      const r = await umountSyscall(path, MNT_DETACH);
+      if (!r?.ok) break;
+    }
+    await fs.rmdir(path).catch(() => {});
+  }
+}
+
+/** Slots a server that is gone left in `spareDir` (named `<pid>-<n>`). */
+export async function sweepStaleSlots(spareDir: string): Promise<number> {
+  let swept = 0;
+  for (const name of await fs.readdir(spareDir).catch(() => [] as string[])) {
+    const m = /^(\d+)-\d+$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await releaseSlot({ dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) });
+    swept++;
+  }
+  return swept;
+}
