@@ -45,7 +45,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    // Root can mount: sandboxes are kept started ahead of the next tasks (BwrapDriver.fillSpares).
+    // Root can mount: sandboxes are kept started ahead of the next tasks (spares.ts).
     const spareDir = process.getuid?.() === 0 ? join(options.dataDir, 'sandboxes') : undefined;
     if (spareDir) {
       const swept = await sweepStaleSlots(spareDir);
