@@ -7,8 +7,8 @@
 // perl (or with DELEGATE_NODE_SPAWN=1, for comparisons) node's spawn() does the work.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import type { Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { killGroup } from '../sandbox/processGroup';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
@@ -76,7 +76,6 @@ export function launch(request: SpawnRequest & { stdin?: string | Buffer }, hand
   return { kill: (signal = 9) => (inner ? inner.kill(signal) : (killWith = signal)) };
 }
 
-/** The same with node's spawn(): a process group of its own, killed as one. */
 /**
  * A long-lived process started by the launcher with its stdin streamed (stdin: 'stream'), shaped
  * like a ChildProcess for SupervisorClient: a sandbox's supervisor, so that starting a sandbox does
@@ -142,6 +141,7 @@ export function launchChild(request: Omit<SpawnRequest, 'stdin'>): { child: Supe
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
 
+/** launch() with node's spawn(): a process group of its own, killed as one. */
 function spawnDirect(request: SpawnRequest & { stdin?: string | Buffer }, handlers: SpawnHandlers): SpawnHandle {
   let child: ChildProcess;
   const asOther = request.uid !== undefined && request.uid !== process.getuid?.();
