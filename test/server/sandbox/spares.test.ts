@@ -71,7 +71,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   const slotOf = (name: string) => join(spareDir, name);
 
   it('hands out a started sandbox that sees the workspace read-write and the git dir read-only', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).some((n) => /^\d+-1$/.test(n)));
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).some((n) => /^\d+-1$/.test(n)));
     const slot = slotOf(`${process.pid}-1`);
     const { ws, gitDir } = await task();
     const sandbox = await driver.create({ id: 'task-1', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
@@ -92,7 +92,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('releases its slot when disposed, and the next one is started', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
     const { ws, gitDir } = await task();
     const sandbox = await driver.create({ id: 'task-2', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
     await sandbox.dispose();
@@ -104,7 +104,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('a sandbox with other limits, or without a git dir, is started for its task', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
     const { ws, gitDir } = await task();
     const other = await driver.create({ id: 'task-3', workspaceDir: ws, gitDir, limits: { ...TEST_LIMITS, pids: TEST_LIMITS.pids + 1 } });
     sandboxes.push(other);
@@ -113,7 +113,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('close() disposes the spares and leaves no mount or slot behind', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [])).includes(`${process.pid}-1`));
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
     await driver.close();
     assert.deepEqual(mountsUnder(root), []);
     assert.deepEqual((await fs.readdir(spareDir)).filter((n) => !n.endsWith('.git')), []);
