@@ -6,7 +6,7 @@
 // where perl is missing every exec does. See shared/ENVIRONMENT.md for why each flag is here.
 import { spawn } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import { posix, dirname } from 'node:path';
+import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
@@ -14,7 +14,7 @@ import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './proces
 import { encodeSeccompFilter } from './seccomp';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
-import { attachSlot, releaseSlot, SparePool, type Slot, type SpareSandbox } from './spares';
+import { attachSlot, checkReachable, releaseSlot, SparePool, type Slot, type SpareSandbox } from './spares';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -86,21 +86,6 @@ async function findBinary(name: string): Promise<string | undefined> {
     if (await fs.access(path, fsConstants.X_OK).then(() => true, () => false)) return path;
   }
   return undefined;
-}
-
-/** bwrap resolves bind sources as the sandbox uid: every ancestor must be searchable by it. */
-async function checkReachable(path: string, uid: number): Promise<string | undefined> {
-  let dir = path;
-  for (;;) {
-    const st = await fs.stat(dir).catch(() => undefined);
-    if (!st) return `${dir} does not exist`;
-    const searchable = (st.uid === uid && st.mode & 0o100) || (st.gid === uid && st.mode & 0o010) || st.mode & 0o001;
-    if (st.isDirectory() && !searchable) {
-      return `${dir} is not searchable by the sandbox uid ${uid} (mode ${(st.mode & 0o777).toString(8)}); make it o+x or owned by ${uid}`;
-    }
-    if (dir === '/') return undefined;
-    dir = dirname(dir);
-  }
 }
 
 function resolveCwd(cwd: string | undefined): string | undefined {

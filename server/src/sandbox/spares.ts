@@ -7,18 +7,9 @@
 // bwrap here, ~700 ms for docker).
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { mountSyscall, umountSyscall } from '../util/launcher';
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, mountSyscall, umountSyscall } from '../util/launcher';
 import { processAlive } from './cgroups';
 import type { SandboxLimits, SandboxSpec } from './types';
-
-// mount(2) flags and umount2(2)'s lazy detach.
-const MS_RDONLY = 1;
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_REMOUNT = 32;
-const MS_BIND = 4096;
-const MS_SHARED = 1 << 20;
-const MNT_DETACH = 2;
 
 /** A spare's mount point (`dir`, bound at /workspace) and where its git dir is made read-only. */
 export interface Slot {
@@ -172,7 +163,7 @@ async function makeSlot(spareDir: string, name: string, uid: number): Promise<Sl
     await fs.mkdir(spareDir, { recursive: true, mode: 0o755 });
     await fs.mkdir(slot.dir, { mode: 0o755 });
     await fs.mkdir(slot.stage, { mode: 0o700 });
-    const problem = await searchableBy(slot.dir, uid);
+    const problem = await checkReachable(slot.dir, uid);
     if (problem) throw new Error(problem);
     for (const flags of [MS_BIND, MS_SHARED]) {
       const r = await mountSyscall(flags === MS_BIND ? slot.dir : '', slot.dir, '', flags, '');
@@ -186,13 +177,21 @@ async function makeSlot(spareDir: string, name: string, uid: number): Promise<Sl
   }
 }
 
-/** The sandbox uid resolves the slot: every directory above it needs o+x (or its ownership). */
-async function searchableBy(path: string, uid: number): Promise<string | undefined> {
-  for (let dir = path; ; dir = dirname(dir)) {
+/**
+ * bwrap resolves bind sources (a task's view, its git dir, a slot) as the sandbox uid: every
+ * ancestor must be searchable by it.
+ */
+export async function checkReachable(path: string, uid: number): Promise<string | undefined> {
+  let dir = path;
+  for (;;) {
     const st = await fs.stat(dir).catch(() => undefined);
     if (!st) return `${dir} does not exist`;
-    if (!((st.uid === uid && st.mode & 0o100) || (st.gid === uid && st.mode & 0o010) || st.mode & 0o001)) return `${dir} is not searchable by the sandbox uid ${uid}`;
-    if (dir === dirname(dir)) return undefined;
+    const searchable = (st.uid === uid && st.mode & 0o100) || (st.gid === uid && st.mode & 0o010) || st.mode & 0o001;
+    if (st.isDirectory() && !searchable) {
+      return `${dir} is not searchable by the sandbox uid ${uid} (mode ${(st.mode & 0o777).toString(8)}); make it o+x or owned by ${uid}`;
+    }
+    if (dir === '/') return undefined;
+    dir = dirname(dir);
   }
 }
 

@@ -383,7 +383,7 @@ export interface SupervisorOptions {
   name?: string;
 }
 
-const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
+export const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
 const NO_UID = 0xffffffff;
 
 /**

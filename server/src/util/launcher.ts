@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { killGroup } from '../sandbox/processGroup';
-import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
+import { SIGNAL_NAMES, SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
 
 export type { SpawnHandle, SpawnHandlers, SpawnRequest } from '../sandbox/supervisor';
 
@@ -139,8 +139,6 @@ export function launchChild(request: Omit<SpawnRequest, 'stdin'>): { child: Supe
   };
 }
 
-const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
-
 /** launch() with node's spawn(): a process group of its own, killed as one. */
 function spawnDirect(request: SpawnRequest & { stdin?: string | Buffer }, handlers: SpawnHandlers): SpawnHandle {
   let child: ChildProcess;
@@ -182,6 +180,15 @@ function spawnDirect(request: SpawnRequest & { stdin?: string | Buffer }, handle
 export type MountResult = { ok: true } | { ok: false; reason: string } | null;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** mount(2) flags and umount2(2)'s lazy detach, as the callers of mountSyscall/umountSyscall need them. */
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_REMOUNT = 32;
+export const MS_BIND = 4096;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
 
 /**
  * mount(2) through the supervisor, without a mount process. null: no supervisor here (the caller

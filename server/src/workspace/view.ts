@@ -5,7 +5,7 @@ import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } fr
 import { dirname, join } from 'node:path';
 import { firstLine, runGit } from './git';
 import { parseMountInfo } from './parse';
-import { launch, mountSyscall, umountSyscall } from '../util/launcher';
+import { launch, MNT_DETACH, MS_NODEV, MS_NOSUID, mountSyscall, umountSyscall } from '../util/launcher';
 
 export interface ViewPaths {
   /** The view itself (overlay mount point, or the checkout). */
@@ -129,10 +129,6 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
   await unmount(paths.scratch);
   return `overlay mount failed: ${overlay}`;
 }
-
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MNT_DETACH = 2;
 
 /** Mounts; null when done, else why not. */
 async function mountFs(source: string, target: string, fstype: string, flags: number, data: string): Promise<string | null> {
