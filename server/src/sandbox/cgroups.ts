@@ -70,6 +70,21 @@ async function writable(dir: string): Promise<boolean> {
   }
 }
 
+/**
+ * The cgroup.procs file, as this process sees it, of the cgroup that holds process `pid` (one
+ * started by a container engine, say): its pids hierarchy under v1, the unified one under v2.
+ * Listed there are every process in it. Undefined when not found.
+ */
+export async function processesFileOf(pid: number): Promise<string | undefined> {
+  const [mountInfo, procCgroup] = await Promise.all([fs.readFile('/proc/self/mountinfo', 'utf8'), fs.readFile(`/proc/${pid}/cgroup`, 'utf8')]).catch(() => ['', '']);
+  const mounts = parseMountInfo(mountInfo);
+  const theirs = parseProcCgroup(procCgroup);
+  const pids = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('pids'));
+  const unified = mounts.find((m) => m.fsType === 'cgroup2');
+  const [mount, path] = pids && theirs.has('pids') ? [pids, theirs.get('pids')!] : unified && theirs.has('') ? [unified, theirs.get('')!] : [];
+  return mount && path ? join(hostPath(mount, path), 'cgroup.procs') : undefined;
+}
+
 export interface DetectOptions {
   /** For tests: alternative /proc/self/mountinfo and /proc/self/cgroup contents. */
   mountInfo?: string;

@@ -11,7 +11,7 @@ import type { SandboxDriver } from './types';
 export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 
 export interface SandboxDriverOptions {
-  /** The server's data directory: bwrap keeps the mount slots of sandboxes started ahead in `sandboxes/`. */
+  /** The server's data directory: the mount slots of sandboxes started ahead are in `sandboxes/`. */
   dataDir: string;
   /** Docker socket path or DOCKER_HOST-style URL; default DOCKER_HOST, then /var/run/docker.sock. */
   dockerSocket?: string;
@@ -19,8 +19,9 @@ export interface SandboxDriverOptions {
   dockerImage?: string;
   log?: SandboxLog;
   /**
-   * bwrap, as root: how many sandboxes to keep started ahead of the next tasks (default 0; the
-   * server keeps 2). Whoever asks for them must close() the driver: they hold mounts in dataDir.
+   * As root: how many sandboxes (bwrap) or containers (docker on this machine) to keep started
+   * ahead of the next tasks (default 0; the server keeps 2). Whoever asks for them must close()
+   * the driver: they hold mounts in dataDir.
    */
   spares?: number;
 }
@@ -33,8 +34,20 @@ export interface SandboxDriverChoice {
 
 export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
   const log = options.log ?? (() => {});
+  // Root can mount: sandboxes are kept started ahead of the next tasks (spares.ts), their mount
+  // slots in DATA/sandboxes; what a server that is gone left there is released first.
+  const spares = options.spares ?? 0;
+  let slotsSwept: Promise<void> | undefined;
+  const spareDir = async (): Promise<{ spareDir?: string; spares?: number }> => {
+    if (spares === 0 || process.getuid?.() !== 0) return {};
+    const dir = join(options.dataDir, 'sandboxes');
+    await (slotsSwept ??= sweepStaleSlots(dir).then((swept) => {
+      if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
+    }));
+    return { spareDir: dir, spares };
+  };
   const docker = async (): Promise<SandboxDriverChoice> => {
-    const driver = new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log });
+    const driver = new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log, ...(await spareDir()) });
     const probe = await driver.probe();
     return probe.ok ? { driver } : { driver: null, reason: probe.reason };
   };
@@ -45,14 +58,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    // Root can mount: sandboxes are kept started ahead of the next tasks (spares.ts).
-    const spareDir = process.getuid?.() === 0 ? join(options.dataDir, 'sandboxes') : undefined;
-    if (spareDir) {
-      const swept = await sweepStaleSlots(spareDir);
-      if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
-    }
-    const spares = options.spares ?? 0;
-    const driver = new BwrapDriver({ cgroups, log, ...(spares > 0 ? { spareDir, spares } : {}) });
+    const driver = new BwrapDriver({ cgroups, log, ...(await spareDir()) });
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log('info', 'sandbox driver bwrap', { detail: probe.detail });

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, mountSyscall, umountSyscall } from '../util/launcher';
+import { parseMountInfo } from '../workspace/parse';
 import { processAlive } from './cgroups';
 import type { SandboxLimits, SandboxSpec } from './types';
 
@@ -101,7 +102,7 @@ export class SparePool<S extends SpareSandbox> {
           return undefined;
         });
         if (!sandbox) break;
-        if (this.closing) await sandbox.dispose();
+        if (this.closing || this.off !== undefined) await sandbox.dispose();
         else this.spares.push(sandbox);
         this.wake();
       }
@@ -109,6 +110,25 @@ export class SparePool<S extends SpareSandbox> {
       this.filling = undefined;
       this.wake();
     });
+  }
+
+  /**
+   * A spare whose task is done and that was reset to what it was when started: kept for the next
+   * task (true), unless the pool is full, stopped or closing.
+   */
+  giveBack(spare: S): boolean {
+    if (this.closing || this.off !== undefined || this.spares.length >= this.options.count) return false;
+    this.spares.push(spare);
+    this.wake();
+    return true;
+  }
+
+  /** No more spares: the ones started are disposed and tasks get sandboxes of their own. */
+  stop(reason: string): void {
+    if (this.off !== undefined) return;
+    this.off = reason;
+    this.options.log('warn', 'no sandbox is started ahead of tasks any more', { reason });
+    for (const spare of this.spares.splice(0)) void spare.dispose();
   }
 
   /** Disposes the spares (server shutdown). */
@@ -207,6 +227,23 @@ export async function releaseSlot(slot: Slot): Promise<void> {
     }
     await fs.rmdir(path).catch(() => {});
   }
+}
+
+/**
+ * Undoes attachSlot: the task's view and git dir leave the slot (and a sandbox bound to it), the
+ * slot's own bind stays. True when exactly that is left.
+ */
+export async function detachSlot(slot: Slot): Promise<boolean> {
+  const mounts = async () => parseMountInfo(await fs.readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint);
+  const before = await mounts();
+  const below = before.filter((m) => m.startsWith(`${slot.dir}/`)).reverse();
+  const onTop = before.filter((m) => m === slot.dir).length - 1;
+  for (const target of [...below, ...Array<string>(Math.max(0, onTop)).fill(slot.dir)]) {
+    const r = await umountSyscall(target, MNT_DETACH);
+    if (!r?.ok) return false;
+  }
+  const after = await mounts();
+  return after.filter((m) => m === slot.dir).length === 1 && !after.some((m) => m.startsWith(`${slot.dir}/`));
 }
 
 /** Slots a server that is gone left in `spareDir` (named `<pid>-<n>`). */

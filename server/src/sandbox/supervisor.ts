@@ -435,6 +435,11 @@ export class SupervisorClient {
     return this.readyNow && this.failure === null;
   }
 
+  /** Something it started (or a mount it does) has not ended yet. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
   /** Dead: a new command needs a new supervisor. */
   get dead(): boolean {
     return this.failure !== null;

@@ -1,13 +1,35 @@
-// bwrap runs every command through a supervisor inside the sandbox. Whatever a command does to it
-// or leaves behind, the next exec must work and nothing may outlive the exec that started it.
+// bwrap and docker run every command through a supervisor inside the sandbox. Whatever a command
+// does to it or leaves behind, the next exec must work and nothing may outlive the exec that
+// started it.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BwrapDriver } from '../../../server/src/sandbox/bwrap';
 import { detectCgroups } from '../../../server/src/sandbox/cgroups';
-import { describeDriver, probe, stoppedGrowing, TEST_LIMITS } from './drivers';
+import Docker from 'dockerode';
+import { describeDriver, describeEachDriver, probe, stoppedGrowing, testDockerd, TEST_LIMITS, type DriverHarness } from './drivers';
 
-describeDriver('bwrap', 'sandbox supervisor', (h) => {
+/** The supervisor's pid on the host: the perl process in the sandbox's cgroup, or the container's pid 1. */
+async function supervisorPid(h: DriverHarness): Promise<number> {
+  if (h.name === 'docker') {
+    const docker = new Docker({ socketPath: (await testDockerd()).socket });
+    const [container] = await docker.listContainers({ filters: { label: ['dev.delegate.sandbox=test-docker'] } });
+    assert.ok(container, 'the sandbox container is running');
+    return (await docker.getContainer(container.Id).inspect()).State.Pid;
+  }
+  const cgroups = await detectCgroups();
+  assert.ok(cgroups.ok);
+  const base = cgroups.layout.version === 2 ? cgroups.layout.base : cgroups.layout.pids;
+  const dir = (await readdir(base)).find((n) => n.startsWith(`${process.pid}-`));
+  assert.ok(dir, 'the sandbox has a cgroup of its own');
+  const pids = (await readFile(join(base, dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
+  const names = await Promise.all(pids.map(async (p) => [p, (await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')).trim()] as const));
+  const perl = names.filter(([, n]) => n === 'perl').map(([p]) => Number(p));
+  assert.ok(perl.length > 0, JSON.stringify(names));
+  return Math.min(...perl);
+}
+
+describeEachDriver('sandbox supervisor', (h) => {
   it('a command can neither kill nor stop the supervisor: it is the sandbox\'s pid 1', async () => {
     const sandbox = await h.sandbox();
     const tried = await probe(sandbox, 'echo $PPID; kill -9 $PPID; kill -STOP $PPID; kill -9 1; echo survived');
@@ -21,18 +43,9 @@ describeDriver('bwrap', 'sandbox supervisor', (h) => {
   it('a supervisor that dies (the OOM killer, say) fails what it ran as a sandbox error; the next exec starts a new one', async () => {
     const sandbox = await h.sandbox();
     const running = probe(sandbox, 'sleep 30; echo unreachable');
-    // From the host, as the kernel would: SIGKILL to the perl process in the sandbox's cgroup.
-    const cgroups = await detectCgroups();
-    assert.ok(cgroups.ok);
-    const base = cgroups.layout.version === 2 ? cgroups.layout.base : cgroups.layout.pids;
-    const dir = (await readdir(base)).find((n) => n.startsWith(`${process.pid}-`));
-    assert.ok(dir, 'the sandbox has a cgroup of its own');
     await new Promise((r) => setTimeout(r, 200));
-    const pids = (await readFile(join(base, dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
-    const names = await Promise.all(pids.map(async (p) => [p, (await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')).trim()] as const));
-    const perl = names.filter(([, n]) => n === 'perl').map(([p]) => Number(p));
-    assert.ok(perl.length > 0, JSON.stringify(names));
-    process.kill(Math.min(...perl), 'SIGKILL');
+    // From the host, as the kernel would: SIGKILL to the supervisor.
+    process.kill(await supervisorPid(h), 'SIGKILL');
     const killed = await running;
     assert.match(killed.sandboxError ?? '', /sandbox stopped/, `exit ${killed.exitCode}: ${killed.stdout}${killed.stderr}`);
     assert.doesNotMatch(killed.stdout, /unreachable/);
@@ -75,7 +88,9 @@ describeDriver('bwrap', 'sandbox supervisor', (h) => {
     assert.doesNotMatch(result.stdout, /FIRST_ONLY/);
     assert.match(result.stdout, /^SECOND=y$/m);
   });
+});
 
+describeDriver('bwrap', 'sandbox supervisor', (h) => {
   it('runs each command in a bwrap of its own when the supervisor cannot start', async () => {
     const logged: string[] = [];
     const cgroups = await detectCgroups();

@@ -1,0 +1,163 @@
+// Docker keeps containers started ahead of their tasks (a container takes ~0.6 s to start here);
+// the task's workspace reaches one by mount propagation. Once its task is done a container is
+// reset and kept for the next task, so nothing of one task may be left for the next: not a file
+// outside /workspace, not an IPC object, not a process. One that cannot be reset is removed.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { DockerDriver } from '../../../server/src/sandbox/docker';
+import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
+import { testDockerd, TEST_LIMITS } from './drivers';
+
+function mountsUnder(root: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${root}/`));
+}
+
+async function until(what: string, test: () => boolean | Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 30_000; !(await test()); ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('docker containers started ahead of their tasks, and kept for the next', function () {
+  this.timeout(120_000);
+  let root: string;
+  let docker: Docker;
+  let driver: DockerDriver;
+  const logged: string[] = [];
+  const sandboxes: Sandbox[] = [];
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip(); // mounting needs root; the server does the same
+    this.timeout(15 * 60_000); // a first run may have to debootstrap the image
+    docker = new Docker({ socketPath: (await testDockerd()).socket });
+  });
+
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'delegate-dspares-'));
+    await fs.chmod(root, 0o755);
+    logged.length = 0;
+    driver = new DockerDriver({ socket: (await testDockerd()).socket, spareDir: join(root, 'sandboxes'), spares: 1, spareLimits: TEST_LIMITS, log: (level, msg) => logged.push(`${level} ${msg}`) });
+    const probe = await driver.probe();
+    assert.ok(probe.ok, JSON.stringify(probe));
+  });
+
+  afterEach(async () => {
+    if (!root) return;
+    await Promise.all(sandboxes.splice(0).map((s) => s.dispose()));
+    await driver?.close();
+    for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  /** The ids of the running containers started ahead (label dev.delegate.sandbox=spare). */
+  async function spareContainers(): Promise<string[]> {
+    const list = await docker.listContainers({ filters: { label: ['dev.delegate.sandbox=spare'] } });
+    return list.map((c) => c.Id).sort();
+  }
+
+  async function task(n: number): Promise<{ ws: string; gitDir: string }> {
+    const ws = join(root, `ws-${n}`);
+    const repo = join(root, `repo-${n}`);
+    await fs.mkdir(ws);
+    await fs.writeFile(join(ws, `from-task-${n}.txt`), `task ${n}\n`);
+    await fs.chown(ws, SANDBOX_UID, SANDBOX_UID);
+    execFileSync('git', ['init', '-q', repo]);
+    return { ws, gitDir: join(repo, '.git') };
+  }
+
+  async function create(n: number): Promise<Sandbox> {
+    const { ws, gitDir } = await task(n);
+    const sandbox = await driver.create({ id: `task-${n}`, workspaceDir: ws, gitDir, limits: TEST_LIMITS });
+    sandboxes.push(sandbox);
+    return sandbox;
+  }
+
+  it('hands out a started container that sees the workspace read-write and the git dir read-only', async () => {
+    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    const [spare] = await spareContainers();
+    const sandbox = await create(1);
+    assert.deepEqual(await spareContainers(), [spare], 'no container was started for the task');
+    const result = await sandbox.exec('cat from-task-1.txt && echo made > new.txt && id -u && git rev-parse --git-dir && echo $PPID');
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout, `task 1\n${SANDBOX_UID}\n.git\n1\n`);
+    assert.equal((await fs.stat(join(sandbox.workspaceDir, 'new.txt'))).uid, SANDBOX_UID);
+    const write = await sandbox.exec('echo evil > .git/HEAD');
+    assert.notEqual(write.exitCode, 0);
+    assert.match(write.stderr, /Read-only file system/);
+  });
+
+  it('resets a container whose task is done and hands it to the next task with nothing of the last one', async () => {
+    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    const [spare] = await spareContainers();
+    const first = await create(1);
+    // What a task can leave outside /workspace: files in /tmp and /dev/shm, SysV IPC objects
+    // (perl's built-ins: a shared memory segment, a semaphore set, a message queue), a daemon.
+    const left = await first.exec(
+      'echo secret > /tmp/left && mkdir -p /tmp/d/e && echo secret > /dev/shm/left && ' +
+        "perl -e 'defined shmget(0x1234, 4096, 01600) && defined semget(0x1235, 1, 01600) && defined msgget(0x1236, 01600) or die \"ipc: $!\"' && " +
+        '(setsid sh -c "while :; do sleep 0.05; done" > /dev/null 2>&1 < /dev/null &) && echo left',
+    );
+    assert.equal(left.stdout, 'left\n', left.stderr);
+    assert.match((await first.exec('cat /proc/sysvipc/shm')).stdout, /4660/, 'the segment exists while its task runs');
+    await first.dispose();
+    assert.equal((await first.exec('true')).sandboxError, 'sandbox disposed');
+
+    const second = await create(2);
+    assert.deepEqual(await spareContainers(), [spare], 'the same container, kept');
+    const seen = await second.exec(
+      'ls -A /tmp /dev/shm /workspace; grep -cv "^ *key" /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg; ' +
+        'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || cat $p/cmdline; done; echo',
+    );
+    assert.equal(
+      seen.stdout,
+      '/dev/shm:\n\n/tmp:\n\n/workspace:\n.git\nfrom-task-2.txt\n/proc/sysvipc/shm:0\n/proc/sysvipc/sem:0\n/proc/sysvipc/msg:0\n\n',
+      seen.stderr,
+    );
+    assert.deepEqual(await fs.readdir(join(root, 'ws-1')), ['.git', 'from-task-1.txt'], 'the first task\'s workspace is its own');
+  });
+
+  it('removes a container it cannot reset and starts another', async () => {
+    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    const [spare] = await spareContainers();
+    const first = await create(1);
+    // A directory its owner made unwritable: the reset cannot empty /tmp.
+    const locked = await first.exec('mkdir /tmp/locked && echo x > /tmp/locked/f && chmod 500 /tmp/locked && echo ok');
+    assert.equal(locked.stdout, 'ok\n', locked.stderr);
+    await first.dispose();
+    await assert.rejects(docker.getContainer(spare!).inspect(), /no such container/i, 'the container is removed');
+    await until('another container started ahead', async () => (await spareContainers()).length === 1);
+    const second = await create(2);
+    assert.equal((await second.exec('ls -A /tmp')).stdout, '');
+  });
+
+  it('close() removes the containers and leaves no mount or slot behind', async () => {
+    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    const [spare] = await spareContainers();
+    await driver.close();
+    await assert.rejects(docker.getContainer(spare!).inspect(), /no such container/i);
+    assert.deepEqual(mountsUnder(root), []);
+    assert.deepEqual(await fs.readdir(join(root, 'sandboxes')), []);
+  });
+
+  it('an image without perl gets `sleep` as its main process and a docker exec per command, and it says so', async () => {
+    const plain = new DockerDriver({ socket: (await testDockerd()).socket, perl: '/usr/bin/no-such-perl', log: (level, msg) => logged.push(`${level} ${msg}`) });
+    const { ws } = await task(1);
+    const sandbox = await plain.create({ id: 'no-perl', workspaceDir: ws, limits: TEST_LIMITS });
+    sandboxes.push(sandbox);
+    const result = await sandbox.exec('cat from-task-1.txt; cat /proc/1/comm');
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout.split('\n')[0], 'task 1');
+    assert.notEqual(result.stdout.split('\n')[1], 'perl', 'pid 1 is the engine\'s init, not a supervisor');
+    assert.ok(logged.some((l) => /^warn no \/usr\/bin\/no-such-perl in image/.test(l)), logged.join('\n'));
+    const timed = await sandbox.exec('sleep 30', { timeoutMs: 300 });
+    assert.equal(timed.timedOut, true);
+  });
+});
