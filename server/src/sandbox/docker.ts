@@ -178,7 +178,7 @@ export class DockerDriver implements SandboxDriver {
         Binds: binds,
       },
     });
-    const sandbox = new DockerSandbox(spec, container, this.uid, { supervised: perl !== null, slot, verifyAttach: (s) => this.checkPropagation(s), giveBack: (s) => this.spares?.giveBack(s) ?? false });
+    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), giveBack: (s) => this.spares?.giveBack(s) ?? false });
     const failure = await sandbox.start();
     if (failure === null) {
       this.log('info', 'docker sandbox created', { id: spec.id, container: name, supervised: perl !== null });
@@ -245,8 +245,8 @@ interface RunningExec {
 }
 
 interface DockerSandboxOptions {
-  /** Its main process is the supervisor (else `sleep`, and a docker exec per command). */
-  supervised: boolean;
+  /** Its main process is the supervisor, run by this perl (null: `sleep`, and a docker exec per command). */
+  perl: string | null;
   /** Started ahead of its task: the view comes later, onto this slot (attach). */
   slot?: Slot;
   /** After a slot took the task's workspace: null when the container sees it, else why not. */
@@ -257,11 +257,42 @@ interface DockerSandboxOptions {
 
 // Run in a container whose task is done, before it is kept for the next: what a command can leave
 // outside /workspace (the root is read-only) goes, and the exit code says whether all of it went.
-// Processes are checked from the host (its cgroup), mounts by detachSlot.
-const RESET_SCRIPT =
-  'find /tmp /dev/shm /dev/mqueue -mindepth 1 -delete 2>/dev/null; ipcrm --all 2>/dev/null; ' +
-  '! find /tmp /dev/shm /dev/mqueue -mindepth 1 2>/dev/null | grep -q . && ' +
-  "! cat /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg | grep -qv '^ *key'";
+// One perl process (seven with find, ipcrm and grep). Processes are checked from the host (its
+// cgroup), mounts by detachSlot.
+const RESET_SCRIPT = String.raw`
+use strict;
+my $left = 0;
+sub wipe {
+  my ($dir, $top) = @_;
+  opendir(my $h, $dir) or return;
+  my @names = grep { $_ ne '.' && $_ ne '..' } readdir $h;
+  closedir $h;
+  for (@names) {
+    my $path = "$dir/$_";
+    if (!-l $path && -d _) { wipe($path, 0) } else { unlink $path }
+  }
+  rmdir $dir unless $top;
+}
+for my $dir ('/tmp', '/dev/shm', '/dev/mqueue') {
+  next unless -d $dir;
+  wipe($dir, 1);
+  opendir(my $h, $dir) or next;
+  $left++ if grep { $_ ne '.' && $_ ne '..' } readdir $h;
+}
+# SysV IPC objects of the container's IPC namespace: each removed (IPC_RMID), then none listed.
+my %remove = (shm => sub { shmctl($_[0], 0, 0) }, sem => sub { semctl($_[0], 0, 0, 0) }, msg => sub { msgctl($_[0], 0, 0) });
+for my $kind (sort keys %remove) {
+  for my $pass (1, 2) {
+    open(my $f, '<', "/proc/sysvipc/$kind") or last;
+    <$f>;
+    while (my $line = <$f>) {
+      if ($pass == 2) { $left++; last }
+      $remove{$kind}->((split ' ', $line)[1]);
+    }
+  }
+}
+exit($left ? 1 : 0);
+`;
 
 class DockerSandbox implements Sandbox, SpareSandbox {
   readonly driver = 'docker';
@@ -296,7 +327,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
 
   /** Its supervisor is up (a container without one is up once started). */
   get ready(): boolean {
-    return !this.options.supervised || this.supervisor?.isReady === true;
+    return this.options.perl === null || this.supervisor?.isReady === true;
   }
 
   /**
@@ -305,7 +336,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
    */
   async start(): Promise<string | null> {
     let stream: Duplex | undefined;
-    if (this.options.supervised) {
+    if (this.options.perl !== null) {
       try {
         stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
       } catch (err) {
@@ -378,7 +409,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     if (options.network) {
       return emptyResult(started, { sandboxError: 'network is not available: docker sandboxes are created with NetworkMode none' });
     }
-    if (this.options.supervised) {
+    if (this.options.perl !== null) {
       const supervisor = await this.liveSupervisor();
       if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
       if (typeof supervisor === 'string') return emptyResult(started, { sandboxError: supervisor });
@@ -498,8 +529,8 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   private async recycle(): Promise<boolean> {
     const { slot, giveBack } = this.options;
     const supervisor = this.supervisor;
-    if (!slot || !giveBack || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
-    const reset = await supervisor.exec(['/bin/sh', '-c', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
+    if (!slot || !giveBack || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
+    const reset = await supervisor.exec([this.options.perl, '-e', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
     if (reset.exitCode !== 0 || !(await this.onlySupervisorLeft()) || !(await detachSlot(slot))) return false;
     const next = new DockerSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.container, this.uid, this.options, supervisor);
     next.processes = this.processes;
