@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { createSandboxDriver } from '../../../server/src/sandbox';
 import { testDockerd } from './drivers';
 
@@ -44,6 +45,23 @@ describe('createSandboxDriver', function () {
     const dockerd = await testDockerd();
     const { driver } = await createSandboxDriver('auto', { dataDir, dockerSocket: `unix://${dockerd.socket}`, log });
     assert.equal(driver?.name, 'docker');
+  });
+
+  it('docker with spares, as the server asks: containers started ahead, removed by close()', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // slots are mounts
+    await fs.chmod(dataDir, 0o755);
+    const dockerd = await testDockerd();
+    const docker = new Docker({ socketPath: dockerd.socket });
+    const spares = async () => (await docker.listContainers({ filters: { label: ['dev.delegate.sandbox=spare'] } })).length;
+    const { driver, reason } = await createSandboxDriver('docker', { dataDir, dockerSocket: dockerd.socket, log, spares: 1 });
+    assert.equal(driver?.name, 'docker', reason);
+    for (const deadline = Date.now() + 30_000; (await spares()) < 1; await new Promise((r) => setTimeout(r, 50))) {
+      assert.ok(Date.now() < deadline, 'no container was started ahead');
+    }
+    assert.equal((await fs.readdir(join(dataDir, 'sandboxes'))).length, 2, 'a slot and its stage');
+    await driver!.close?.();
+    assert.equal(await spares(), 0);
+    assert.deepEqual(await fs.readdir(join(dataDir, 'sandboxes')), []);
   });
 
   it('auto falls back to bwrap and says why docker was passed over', async () => {
