@@ -8,11 +8,12 @@
 import type Docker from 'dockerode';
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
-import { processesFileOf } from './cgroups';
+import { processAlive, processesFileOf } from './cgroups';
 import type { SandboxLog } from './bwrap';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
@@ -27,6 +28,9 @@ const PING_TIMEOUT_MS = 3_000;
 const KILL_GRACE_MS = 5_000;
 /** Where Debian (and the sandbox image) has perl: perl-base is essential there. */
 const DEFAULT_PERL = '/usr/bin/perl';
+/** Which server a container is for: `<hostname>/<pid>`, so a later server can remove a dead one's. */
+const OWNER_LABEL = 'dev.delegate.server';
+const owner = (): string => `${hostname()}/${process.pid}`;
 
 // Without a supervisor: docker has no API to kill an exec. So the command runs in its own process group (setsid) whose
 // id it reports as the first line of stderr before anything else runs; a second exec can then
@@ -129,8 +133,25 @@ export class DockerDriver implements SandboxDriver {
     } catch {
       return { ok: false, reason: `docker image ${this.image} is missing (build it with scripts/build-sandbox-image.sh)` };
     }
+    const swept = await this.sweepStale(docker).catch(() => 0);
+    if (swept) this.log('info', 'removed sandbox containers left by a stopped server', { count: swept });
     this.spares?.fill();
     return { ok: true, detail: `docker, image ${this.image}, uid ${this.uid}` };
+  }
+
+  /**
+   * Removes the containers of servers on this machine that are gone (killed before they could
+   * remove them; with a supervisor they have stopped already, at the end of its input).
+   */
+  private async sweepStale(docker: Docker): Promise<number> {
+    const mine = `${hostname()}/`;
+    const stale = (await docker.listContainers({ all: true, filters: { label: [OWNER_LABEL] } })).filter((c) => {
+      const label = c.Labels[OWNER_LABEL] ?? '';
+      const pid = Number(label.slice(mine.length));
+      return label.startsWith(mine) && Number.isInteger(pid) && pid > 0 && !processAlive(pid);
+    });
+    await Promise.all(stale.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+    return stale.length;
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
@@ -156,12 +177,14 @@ export class DockerDriver implements SandboxDriver {
       // The supervisor is the container's pid 1: it reaps, and the kernel ignores whatever signal
       // a command sends it. Without it, tini reaps and `sleep` keeps the container up.
       Cmd: perl ? [perl, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })] : ['sleep', 'infinity'],
-      ...(perl ? { OpenStdin: true, StdinOnce: false, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false } : {}),
+      // StdinOnce: when the server's attach ends (it died), the supervisor's input ends and with
+      // it the container, as a bwrap sandbox dies with its parent.
+      ...(perl ? { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false } : {}),
       User: `${this.uid}:${this.uid}`,
       WorkingDir: WORKSPACE,
       Hostname: 'sandbox',
       Env: Object.entries(SANDBOX_BASE_ENV).map(([k, v]) => `${k}=${v}`),
-      Labels: { 'dev.delegate.sandbox': spec.id },
+      Labels: { 'dev.delegate.sandbox': spec.id, [OWNER_LABEL]: owner() },
       HostConfig: {
         // Output reaches us over attach (or exec); the engine need not keep it on disk too.
         LogConfig: { Type: 'none', Config: {} },

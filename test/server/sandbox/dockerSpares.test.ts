@@ -3,9 +3,9 @@
 // reset and kept for the next task, so nothing of one task may be left for the next: not a file
 // outside /workspace, not an IPC object, not a process. One that cannot be reset is removed.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerDriver } from '../../../server/src/sandbox/docker';
@@ -159,5 +159,46 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     assert.ok(logged.some((l) => /^warn no \/usr\/bin\/no-such-perl in image/.test(l)), logged.join('\n'));
     const timed = await sandbox.exec('sleep 30', { timeoutMs: 300 });
     assert.equal(timed.timedOut, true);
+  });
+});
+
+describe('docker containers of a server that was killed', function () {
+  this.timeout(120_000);
+
+  it('stop when the server dies, and the next server on the machine removes them', async function () {
+    this.timeout(15 * 60_000); // a first run may have to debootstrap the image
+    const socket = (await testDockerd()).socket;
+    const docker = new Docker({ socketPath: socket });
+    const ws = mkdtempSync(join(tmpdir(), 'delegate-dkill-'));
+    await fs.chmod(ws, 0o755);
+    await fs.chown(ws, SANDBOX_UID, SANDBOX_UID);
+    // A server stand-in: a process with a docker sandbox that ran a command, then SIGKILLed.
+    const driverModule = join(__dirname, '..', '..', '..', 'server', 'src', 'sandbox', 'docker.ts');
+    const script = `
+      const { DockerDriver } = require(${JSON.stringify(driverModule)});
+      (async () => {
+        const sandbox = await new DockerDriver({ socket: ${JSON.stringify(socket)} }).create({ id: 'killed', workspaceDir: ${JSON.stringify(ws)}, limits: ${JSON.stringify(TEST_LIMITS)} });
+        const r = await sandbox.exec('echo up');
+        process.stdout.write(r.stdout);
+        setInterval(() => {}, 1000);
+      })();`;
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('up') && resolve());
+        child.on('exit', (code) => reject(new Error(`the stand-in exited with ${code}`)));
+      });
+      const label = `dev.delegate.server=${hostname()}/${child.pid}`;
+      const [container] = await docker.listContainers({ filters: { label: [label] } });
+      assert.ok(container, 'its container runs');
+      child.kill('SIGKILL');
+      await until('the container to stop', async () => (await docker.getContainer(container.Id).inspect()).State.Running === false);
+      const driver = new DockerDriver({ socket });
+      assert.ok((await driver.probe()).ok);
+      await assert.rejects(docker.getContainer(container.Id).inspect(), /no such container/i, 'the next server removed it');
+    } finally {
+      child.kill('SIGKILL');
+      await fs.rm(ws, { recursive: true, force: true });
+    }
   });
 });
