@@ -14,7 +14,7 @@ import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './proces
 import { encodeSeccompFilter } from './seccomp';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
-import { attachSlot, checkReachable, releaseSlot, SparePool, type Slot, type SpareSandbox } from './spares';
+import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, SparePool, type Slot, type SpareSandbox } from './spares';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -220,7 +220,12 @@ export class BwrapDriver implements SandboxDriver {
       '--ro-bind-data', String(FD_PASSWD), '/etc/passwd',
       '--ro-bind-data', String(FD_GROUP), '/etc/group',
       '--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys',
+      // /dev read-only but for its own /dev/shm (bwrap's /dev is a tmpfs the sandbox user owns: a
+      // command could leave files there), so a sandbox kept for the next task has nothing in it
+      // that its reset does not empty.
       '--dev', '/dev',
+      '--perms', '1777', '--size', tmpSize, '--tmpfs', '/dev/shm',
+      '--remount-ro', '/dev',
       '--perms', '1777', '--size', tmpSize, '--tmpfs', '/tmp',
       // A slot gets the view and git dir later, by mount propagation (attach).
       '--bind', spec.workspaceDir, WORKSPACE,
@@ -246,7 +251,8 @@ export class BwrapDriver implements SandboxDriver {
     // sandbox uid, no_new_privs), saving two process starts; not where rlimits stand in for a cgroup.
     const direct = rlimits.length === 0 ? { bwrap: bins.bwrap, cgroups: cgroup?.procsFiles ?? [], uid: this.unprivileged ? undefined : this.uid } : undefined;
     const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, direct };
-    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot);
+    const giveBack = (kept: BwrapSandbox): boolean => this.spares?.giveBack(kept) ?? false;
+    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot, giveBack);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
     return sandbox;
@@ -297,6 +303,8 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     private readonly cgroup: SandboxCgroup | undefined,
     /** Started ahead of its task: the view comes later, onto this slot (attach). */
     private readonly slot?: Slot,
+    /** Takes a spare back for the next task once reset (spares.ts, giveBack). */
+    private readonly giveBack?: (sandbox: BwrapSandbox) => boolean,
   ) {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
@@ -425,8 +433,28 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     return rest;
   }
 
+  /**
+   * A spare whose task is done goes back to the pool when nothing of the task is left in it
+   * (resetSpare): a new sandbox costs ~50 ms of process starts here, on the next task's cores.
+   * The one handed back is a new object on the same bwrap, supervisor, cgroup and slot.
+   */
+  private async recycle(): Promise<boolean> {
+    const { slot, giveBack, cgroup, supervisor } = this;
+    const perl = this.inputs.perl;
+    if (!slot || !giveBack || !cgroup || !perl || !supervisor || this.running.size > 0) return false;
+    if (!(await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) }))) return false;
+    const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.prefix, this.baseArgs, this.inputs, cgroup, slot, giveBack);
+    next.supervisor = supervisor;
+    next.supervisorClosed = this.supervisorClosed;
+    return giveBack(next);
+  }
+
   dispose(): Promise<void> {
     return (this.disposed ??= (async () => {
+      if (await this.recycle()) {
+        this.afterDispose?.();
+        return;
+      }
       this.supervisor?.stop();
       for (const run of this.running) run.kill();
       await Promise.all([...this.running].map((run) => run.result));
@@ -436,4 +464,24 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
       this.afterDispose?.();
     })());
   }
+}
+
+/**
+ * The sandbox's cgroup holds bwrap's outer process and the supervisor alone: two processes, the
+ * one whose parent is outside the cgroup (bwrap, the launcher's child) and its only child (the
+ * supervisor; a command, or what it left, would be the supervisor's descendant).
+ */
+async function onlySupervisorLeft(cgroup: SandboxCgroup): Promise<boolean> {
+  const file = cgroup.procsFiles[0];
+  if (!file) return false;
+  const parentOf = async (pid: number): Promise<number> => {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    return Number(/\)\s+\S+\s+(\d+)/.exec(stat.slice(stat.lastIndexOf(')')))?.[1] ?? -1);
+  };
+  return processesSettle(file, async (pids) => {
+    if (pids.length !== 2) return false;
+    const [a, b] = pids as [number, number];
+    const [pa, pb] = await Promise.all([parentOf(a), parentOf(b)]);
+    return (pb === a && !pids.includes(pa)) || (pa === b && !pids.includes(pb));
+  });
 }

@@ -7,7 +7,7 @@
 // gets `sleep` as its main process and a `docker exec` per command.
 import type Docker from 'dockerode';
 import { EventEmitter } from 'node:events';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { processAlive, processesFileOf } from './cgroups';
 import type { SandboxLog } from './bwrap';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
-import { attachSlot, detachSlot, releaseSlot, SparePool, type Slot, type SpareSandbox } from './spares';
+import { attachSlot, processesSettle, releaseSlot, resetSpare, SparePool, type Slot, type SpareSandbox } from './spares';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SupervisorChild } from './supervisor';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
@@ -278,45 +278,6 @@ interface DockerSandboxOptions {
   giveBack?: (sandbox: DockerSandbox) => boolean;
 }
 
-// Run in a container whose task is done, before it is kept for the next: what a command can leave
-// outside /workspace (the root is read-only) goes, and the exit code says whether all of it went.
-// One perl process (seven with find, ipcrm and grep). Processes are checked from the host (its
-// cgroup), mounts by detachSlot.
-const RESET_SCRIPT = String.raw`
-use strict;
-my $left = 0;
-sub wipe {
-  my ($dir, $top) = @_;
-  opendir(my $h, $dir) or return;
-  my @names = grep { $_ ne '.' && $_ ne '..' } readdir $h;
-  closedir $h;
-  for (@names) {
-    my $path = "$dir/$_";
-    if (!-l $path && -d _) { wipe($path, 0) } else { unlink $path }
-  }
-  rmdir $dir unless $top;
-}
-for my $dir ('/tmp', '/dev/shm', '/dev/mqueue') {
-  next unless -d $dir;
-  wipe($dir, 1);
-  opendir(my $h, $dir) or next;
-  $left++ if grep { $_ ne '.' && $_ ne '..' } readdir $h;
-}
-# SysV IPC objects of the container's IPC namespace: each removed (IPC_RMID), then none listed.
-my %remove = (shm => sub { shmctl($_[0], 0, 0) }, sem => sub { semctl($_[0], 0, 0, 0) }, msg => sub { msgctl($_[0], 0, 0) });
-for my $kind (sort keys %remove) {
-  for my $pass (1, 2) {
-    open(my $f, '<', "/proc/sysvipc/$kind") or last;
-    <$f>;
-    while (my $line = <$f>) {
-      if ($pass == 2) { $left++; last }
-      $remove{$kind}->((split ' ', $line)[1]);
-    }
-  }
-}
-exit($left ? 1 : 0);
-`;
-
 class DockerSandbox implements Sandbox, SpareSandbox {
   readonly driver = 'docker';
   id: string;
@@ -546,15 +507,14 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   /**
    * A spare whose task is done goes back to the pool when nothing of the task is left in it: no
    * command running, /tmp, /dev/shm, message queues and SysV IPC empty, no process but the
-   * supervisor, the task's workspace no longer mounted. Otherwise it is removed. A new container
-   * costs the engine ~0.8 s of work here (create, start, remove); this reset ~20 ms.
+   * supervisor, the task's workspace no longer mounted (resetSpare). Otherwise it is removed. A
+   * new container costs the engine ~0.8 s of work here (create, start, remove); a reset ~30 ms.
    */
   private async recycle(): Promise<boolean> {
     const { slot, giveBack } = this.options;
     const supervisor = this.supervisor;
     if (!slot || !giveBack || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
-    const reset = await supervisor.exec([this.options.perl, '-e', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
-    if (reset.exitCode !== 0 || !(await this.onlySupervisorLeft()) || !(await detachSlot(slot))) return false;
+    if (!(await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() }))) return false;
     const next = new DockerSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.container, this.uid, this.options, supervisor);
     next.processes = this.processes;
     return giveBack(next);
@@ -569,12 +529,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     })();
     const processes = await this.processes;
     if (!processes) return false;
-    for (let i = 0; i < 20; i++) {
-      const pids = (await readFile(processes.file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-      if (pids.length === 1 && pids[0] === String(processes.pid)) return true;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return false;
+    return processesSettle(processes.file, (pids) => pids.length === 1 && pids[0] === processes.pid);
   }
 
   dispose(): Promise<void> {

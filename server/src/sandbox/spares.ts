@@ -10,6 +10,8 @@ import { dirname, join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, mountSyscall, umountSyscall } from '../util/launcher';
 import { parseMountInfo } from '../workspace/parse';
 import { processAlive } from './cgroups';
+import { SANDBOX_BASE_ENV } from './baseEnv';
+import type { SupervisorClient } from './supervisor';
 import type { SandboxLimits, SandboxSpec } from './types';
 
 /** A spare's mount point (`dir`, bound at /workspace) and where its git dir is made read-only. */
@@ -227,6 +229,70 @@ export async function releaseSlot(slot: Slot): Promise<void> {
     }
     await fs.rmdir(path).catch(() => {});
   }
+}
+
+// Run in a sandbox whose task is done, before it is kept for the next: what a command can leave
+// outside /workspace (the root and /dev are read-only) goes, and the exit code says whether all of
+// it went. One perl process (seven with find, ipcrm and grep). Processes are checked from the host
+// (the sandbox's cgroup), mounts by detachSlot.
+const RESET_SCRIPT = String.raw`
+use strict;
+my $left = 0;
+sub wipe {
+  my ($dir, $top) = @_;
+  opendir(my $h, $dir) or return;
+  my @names = grep { $_ ne '.' && $_ ne '..' } readdir $h;
+  closedir $h;
+  for (@names) {
+    my $path = "$dir/$_";
+    if (!-l $path && -d _) { wipe($path, 0) } else { unlink $path }
+  }
+  rmdir $dir unless $top;
+}
+for my $dir ('/tmp', '/dev/shm', '/dev/mqueue') {
+  next unless -d $dir;
+  wipe($dir, 1);
+  opendir(my $h, $dir) or next;
+  $left++ if grep { $_ ne '.' && $_ ne '..' } readdir $h;
+}
+# SysV IPC objects of the container's IPC namespace: each removed (IPC_RMID), then none listed.
+my %remove = (shm => sub { shmctl($_[0], 0, 0) }, sem => sub { semctl($_[0], 0, 0, 0) }, msg => sub { msgctl($_[0], 0, 0) });
+for my $kind (sort keys %remove) {
+  for my $pass (1, 2) {
+    open(my $f, '<', "/proc/sysvipc/$kind") or last;
+    <$f>;
+    while (my $line = <$f>) {
+      if ($pass == 2) { $left++; last }
+      $remove{$kind}->((split ' ', $line)[1]);
+    }
+  }
+}
+exit($left ? 1 : 0);
+`;
+
+/**
+ * Readies a spare whose task is done for the next task: no command running, the reset script
+ * passed, nothing but the supervisor left (`alone`, checked from the host), the task's workspace
+ * detached from the slot. True when all of it holds; otherwise the sandbox must be disposed.
+ */
+export async function resetSpare(opts: { supervisor: SupervisorClient; perl: string; slot: Slot; alone: () => Promise<boolean> }): Promise<boolean> {
+  const { supervisor, perl, slot, alone } = opts;
+  if (!supervisor.isReady || supervisor.busy) return false;
+  const reset = await supervisor.exec([perl, '-e', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
+  return reset.exitCode === 0 && !reset.sandboxError && (await alone()) && (await detachSlot(slot));
+}
+
+/**
+ * Whether the processes in a cgroup (its cgroup.procs, host pids) pass `test`, waiting up to
+ * ~100 ms for processes just killed (by the supervisor's sweep) to go.
+ */
+export async function processesSettle(procsFile: string, test: (pids: number[]) => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 20; i++) {
+    const pids = (await fs.readFile(procsFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+    if (pids.length > 0 && (await test(pids))) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
 }
 
 /**

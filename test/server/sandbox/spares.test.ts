@@ -1,6 +1,7 @@
 // bwrap keeps sandboxes started ahead of their tasks; the task's workspace reaches such a sandbox
 // later, by mount propagation. It must look exactly like a sandbox started for the task: the
-// workspace read-write, the git dir read-only, and nothing left mounted once it is gone.
+// workspace read-write, the git dir read-only, and nothing left mounted once it is gone. One
+// whose task is done is reset and kept for the next: nothing of one task may be left for the next.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
@@ -91,10 +92,46 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     assert.match(readFileSync(join(gitDir, 'HEAD'), 'utf8'), /^ref: /);
   });
 
-  it('releases its slot when disposed, and the next one is started', async () => {
+  it('resets a sandbox whose task is done and hands it to the next task with nothing of the last one', async () => {
+    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
+    const slot = slotOf(`${process.pid}-1`);
+    const one = await task();
+    const first = await driver.create({ id: 'task-2', workspaceDir: one.ws, gitDir: one.gitDir, limits: TEST_LIMITS });
+    sandboxes.push(first);
+    // What a task can leave outside /workspace: files in /tmp and /dev/shm, SysV IPC objects, a
+    // daemon. /dev itself is read-only.
+    const left = await first.exec(
+      'echo secret > /tmp/left && mkdir -p /tmp/d/e && echo secret > /dev/shm/left && ' +
+        "perl -e 'defined shmget(0x1234, 4096, 01600) && defined semget(0x1235, 1, 01600) && defined msgget(0x1236, 01600) or die \"ipc: $!\"' && " +
+        '(setsid sh -c "while :; do sleep 0.05; done" > /dev/null 2>&1 < /dev/null &) && (touch /dev/left 2>/dev/null || echo dev read-only)',
+    );
+    assert.equal(left.stdout, 'dev read-only\n', left.stderr);
+    const supervisorOf = async (s: Sandbox) => (await s.exec('cat /proc/1/stat')).stdout.split(' ').slice(0, 2).join(' ');
+    const before = await supervisorOf(first);
+    await first.dispose();
+    assert.equal((await first.exec('true')).sandboxError, 'sandbox disposed');
+    assert.deepEqual(mountsUnder(root).filter((m) => m.mountPoint.startsWith(slot)).map((m) => m.root), [slot], 'only the slot\'s own bind is left');
+
+    const two = await task();
+    const second = await driver.create({ id: 'task-3', workspaceDir: two.ws, gitDir: two.gitDir, limits: TEST_LIMITS });
+    sandboxes.push(second);
+    assert.ok(mountsUnder(root).some((m) => m.mountPoint === slot && m.root === two.ws), 'the same slot took the next task');
+    assert.equal(await supervisorOf(second), before, 'the same supervisor');
+    const seen = await second.exec(
+      'ls -A /tmp /dev/shm; ls /workspace; grep -cv "^ *key" /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg; ' +
+        'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || cat $p/cmdline; done; echo',
+    );
+    assert.equal(seen.stdout, '/dev/shm:\n\n/tmp:\nfrom-host.txt\n/proc/sysvipc/shm:0\n/proc/sysvipc/sem:0\n/proc/sysvipc/msg:0\n\n', seen.stderr);
+    assert.equal(await fs.readFile(join(one.ws, 'from-host.txt'), 'utf8'), 'host side\n', 'the first workspace itself is untouched');
+  });
+
+  it('a sandbox it cannot reset is disposed: its slot released, the next one started', async () => {
     await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
     const { ws, gitDir } = await task();
     const sandbox = await driver.create({ id: 'task-2', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
+    // A directory its owner made unwritable: the reset cannot empty /tmp.
+    const locked = await sandbox.exec('mkdir /tmp/locked && echo x > /tmp/locked/f && chmod 500 /tmp/locked && echo ok');
+    assert.equal(locked.stdout, 'ok\n', locked.stderr);
     await sandbox.dispose();
     const slot = slotOf(`${process.pid}-1`);
     assert.deepEqual(mountsUnder(root).filter((m) => m.mountPoint.startsWith(slot)), [], 'nothing stays mounted on the slot');
