@@ -191,7 +191,9 @@ export class DockerDriver implements SandboxDriver {
         Init: !perl,
         NetworkMode: 'none',
         ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(1024 * 1024, Math.floor(spec.limits.diskBytes))},mode=1777` },
+        // exec: docker's default for a tmpfs is noexec; programs (test runners, builds) run scripts
+        // from /tmp, and bwrap's /tmp allows it too.
+        Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${Math.max(1024 * 1024, Math.floor(spec.limits.diskBytes))},mode=1777` },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         Memory: Math.floor(spec.limits.memoryBytes),

@@ -255,7 +255,7 @@ for my $dir ('/tmp', '/dev/shm', '/dev/mqueue') {
   opendir(my $h, $dir) or next;
   $left++ if grep { $_ ne '.' && $_ ne '..' } readdir $h;
 }
-# SysV IPC objects of the container's IPC namespace: each removed (IPC_RMID), then none listed.
+# SysV IPC objects of the sandbox's IPC namespace: each removed (IPC_RMID), then none listed.
 my %remove = (shm => sub { shmctl($_[0], 0, 0) }, sem => sub { semctl($_[0], 0, 0, 0) }, msg => sub { msgctl($_[0], 0, 0) });
 for my $kind (sort keys %remove) {
   for my $pass (1, 2) {

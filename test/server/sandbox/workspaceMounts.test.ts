@@ -41,4 +41,13 @@ describeEachDriver('sandbox workspace mounts', (h) => {
     assert.equal(await fs.readFile(join(gitDir, 'HEAD'), 'utf8'), headBefore);
     await assert.rejects(fs.stat(join(gitDir, 'new-file')));
   });
+
+  it('has a scratch /tmp and /dev/shm where programs can be written and run, and nothing else outside /workspace to write to', async () => {
+    const sandbox = await h.sandbox();
+    const scratch = await sandbox.exec('printf "#!/bin/sh\\necho ran\\n" > /tmp/s && chmod +x /tmp/s && /tmp/s && echo shared > /dev/shm/m && cat /dev/shm/m');
+    assert.equal(scratch.stdout, 'ran\nshared\n', scratch.stderr);
+    const writable = await sandbox.exec('find / -path /proc -prune -o -path /sys -prune -o -path /workspace -prune -o -type d -writable -print 2>/dev/null | sort');
+    // /dev/pts says writable but takes no files; /dev/mqueue exists on docker (POSIX queues).
+    assert.deepEqual(writable.stdout.split('\n').filter((d) => d && d !== '/dev/pts' && d !== '/dev/mqueue'), ['/dev/shm', '/tmp']);
+  });
 });
