@@ -14,7 +14,7 @@ import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './proces
 import { encodeSeccompFilter } from './seccomp';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
-import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, SparePool, type Slot, type SpareSandbox } from './spares';
+import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -251,8 +251,7 @@ export class BwrapDriver implements SandboxDriver {
     // sandbox uid, no_new_privs), saving two process starts; not where rlimits stand in for a cgroup.
     const direct = rlimits.length === 0 ? { bwrap: bins.bwrap, cgroups: cgroup?.procsFiles ?? [], uid: this.unprivileged ? undefined : this.uid } : undefined;
     const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, direct };
-    const giveBack = (kept: BwrapSandbox): boolean => this.spares?.giveBack(kept) ?? false;
-    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot, giveBack);
+    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot, this.spares);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
     return sandbox;
@@ -303,8 +302,8 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     private readonly cgroup: SandboxCgroup | undefined,
     /** Started ahead of its task: the view comes later, onto this slot (attach). */
     private readonly slot?: Slot,
-    /** Takes a spare back for the next task once reset (spares.ts, giveBack). */
-    private readonly giveBack?: (sandbox: BwrapSandbox) => boolean,
+    /** Takes a spare back for the next task once reset (the pool). */
+    private readonly keeper?: Keeper<BwrapSandbox>,
   ) {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
@@ -439,14 +438,14 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
    * The one handed back is a new object on the same bwrap, supervisor, cgroup and slot.
    */
   private async recycle(): Promise<boolean> {
-    const { slot, giveBack, cgroup, supervisor } = this;
+    const { slot, keeper, cgroup, supervisor } = this;
     const perl = this.inputs.perl;
-    if (!slot || !giveBack || !cgroup || !perl || !supervisor || this.running.size > 0) return false;
+    if (!slot || !keeper?.wanted() || !cgroup || !perl || !supervisor || this.running.size > 0) return false;
     if (!(await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) }))) return false;
-    const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.prefix, this.baseArgs, this.inputs, cgroup, slot, giveBack);
+    const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.prefix, this.baseArgs, this.inputs, cgroup, slot, keeper);
     next.supervisor = supervisor;
     next.supervisorClosed = this.supervisorClosed;
-    return giveBack(next);
+    return keeper.giveBack(next);
   }
 
   dispose(): Promise<void> {

@@ -17,7 +17,7 @@ import { processAlive, processesFileOf } from './cgroups';
 import type { SandboxLog } from './bwrap';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
-import { attachSlot, processesSettle, releaseSlot, resetSpare, SparePool, type Slot, type SpareSandbox } from './spares';
+import { attachSlot, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SupervisorChild } from './supervisor';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
@@ -203,7 +203,7 @@ export class DockerDriver implements SandboxDriver {
         Binds: binds,
       },
     });
-    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), giveBack: (s) => this.spares?.giveBack(s) ?? false });
+    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), keeper: this.spares });
     const failure = await sandbox.start();
     if (failure === null) {
       this.log('info', 'docker sandbox created', { id: spec.id, container: name, supervised: perl !== null });
@@ -276,8 +276,8 @@ interface DockerSandboxOptions {
   slot?: Slot;
   /** After a slot took the task's workspace: null when the container sees it, else why not. */
   verifyAttach?: (sandbox: DockerSandbox) => Promise<string | null>;
-  /** Takes a container back for the next task once reset (spares.ts, giveBack). */
-  giveBack?: (sandbox: DockerSandbox) => boolean;
+  /** Takes a container back for the next task once reset (the pool). */
+  keeper?: Keeper<DockerSandbox>;
 }
 
 class DockerSandbox implements Sandbox, SpareSandbox {
@@ -513,13 +513,13 @@ class DockerSandbox implements Sandbox, SpareSandbox {
    * new container costs the engine ~0.8 s of work here (create, start, remove); a reset ~30 ms.
    */
   private async recycle(): Promise<boolean> {
-    const { slot, giveBack } = this.options;
+    const { slot, keeper } = this.options;
     const supervisor = this.supervisor;
-    if (!slot || !giveBack || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
+    if (!slot || !keeper?.wanted() || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
     if (!(await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() }))) return false;
     const next = new DockerSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.container, this.uid, this.options, supervisor);
     next.processes = this.processes;
-    return giveBack(next);
+    return keeper.giveBack(next);
   }
 
   /** The container's cgroup holds its pid 1 alone (what the sweep killed may take a moment to go). */

@@ -47,7 +47,14 @@ export interface SparePoolOptions<S extends SpareSandbox> {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
 }
 
-export class SparePool<S extends SpareSandbox> {
+/** Where a sandbox whose task is done may go back to (the pool that started it). */
+export interface Keeper<S> {
+  /** Would it take one back now (checked before the reset is paid for)? */
+  wanted(): boolean;
+  giveBack(spare: S): boolean;
+}
+
+export class SparePool<S extends SpareSandbox> implements Keeper<S> {
   /** Started, oldest first. */
   private spares: S[] = [];
   private filling: Promise<void> | undefined;
@@ -114,12 +121,16 @@ export class SparePool<S extends SpareSandbox> {
     });
   }
 
+  wanted(): boolean {
+    return !this.closing && this.off === undefined && this.spares.length < this.options.count;
+  }
+
   /**
    * A spare whose task is done and that was reset to what it was when started: kept for the next
    * task (true), unless the pool is full, stopped or closing.
    */
   giveBack(spare: S): boolean {
-    if (this.closing || this.off !== undefined || this.spares.length >= this.options.count) return false;
+    if (!this.wanted()) return false;
     this.spares.push(spare);
     this.wake();
     return true;
