@@ -211,7 +211,7 @@ export class DockerDriver implements SandboxDriver {
     }
     await container.remove({ force: true }).catch(() => {});
     // An image without perl at that path: every command becomes a `docker exec` of its own.
-    if (perl && /no such file|not found|executable file/i.test(failure)) {
+    if (perl && failure.includes(perl) && /no such file|not found|executable file/i.test(failure)) {
       this.log('warn', `no ${perl} in image ${this.image}: every sandboxed command is a docker exec of its own (slower)`, { reason: failure });
       this.perl = null;
       return this.startContainer(spec, slot);
@@ -227,7 +227,9 @@ export class DockerDriver implements SandboxDriver {
       this.propagation = 'works';
       return null;
     }
-    this.spares?.stop('the docker engine does not see mounts made on the host (another mount namespace?)');
+    // Only an answer (the file is not there) says the engine cannot see our mounts; a container
+    // that failed says nothing about the others.
+    if (!seen.sandboxError) this.spares?.stop('the docker engine does not see mounts made on the host (another mount namespace?)');
     return `the container does not see the task's workspace mounted onto its slot (${seen.sandboxError ?? `exit ${seen.exitCode}`})`;
   }
 }
