@@ -250,7 +250,7 @@ export class BwrapDriver implements SandboxDriver {
     // What sh and setpriv do, the process launcher can do itself (join the cgroups, drop to the
     // sandbox uid, no_new_privs), saving two process starts; not where rlimits stand in for a cgroup.
     const direct = rlimits.length === 0 ? { bwrap: bins.bwrap, cgroups: cgroup?.procsFiles ?? [], uid: this.unprivileged ? undefined : this.uid } : undefined;
-    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, direct };
+    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, direct, log: this.log };
     const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot, this.spares);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
@@ -279,6 +279,7 @@ interface FixedInputs {
   perl: string | undefined;
   /** bwrap started by the process launcher without sh and setpriv (see startSandbox). */
   direct: { bwrap: string; cgroups: string[]; uid: number | undefined } | undefined;
+  log: SandboxLog;
 }
 
 class BwrapSandbox implements Sandbox, SpareSandbox {
@@ -441,7 +442,11 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     const { slot, keeper, cgroup, supervisor } = this;
     const perl = this.inputs.perl;
     if (!slot || !keeper?.wanted() || !cgroup || !perl || !supervisor || this.running.size > 0) return false;
-    if (!(await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) }))) return false;
+    const failure = await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) });
+    if (failure !== null) {
+      this.inputs.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
+      return false;
+    }
     const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.prefix, this.baseArgs, this.inputs, cgroup, slot, keeper);
     next.supervisor = supervisor;
     next.supervisorClosed = this.supervisorClosed;

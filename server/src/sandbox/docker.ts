@@ -203,7 +203,7 @@ export class DockerDriver implements SandboxDriver {
         Binds: binds,
       },
     });
-    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), keeper: this.spares });
+    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), keeper: this.spares, log: this.log });
     const failure = await sandbox.start();
     if (failure === null) {
       this.log('info', 'docker sandbox created', { id: spec.id, container: name, supervised: perl !== null });
@@ -280,6 +280,7 @@ interface DockerSandboxOptions {
   verifyAttach?: (sandbox: DockerSandbox) => Promise<string | null>;
   /** Takes a container back for the next task once reset (the pool). */
   keeper?: Keeper<DockerSandbox>;
+  log: SandboxLog;
 }
 
 class DockerSandbox implements Sandbox, SpareSandbox {
@@ -518,7 +519,11 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     const { slot, keeper } = this.options;
     const supervisor = this.supervisor;
     if (!slot || !keeper?.wanted() || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
-    if (!(await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() }))) return false;
+    const failure = await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() });
+    if (failure !== null) {
+      this.options.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
+      return false;
+    }
     const next = new DockerSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.container, this.uid, this.options, supervisor);
     next.processes = this.processes;
     return keeper.giveBack(next);

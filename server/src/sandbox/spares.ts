@@ -284,13 +284,18 @@ exit($left ? 1 : 0);
 /**
  * Readies a spare whose task is done for the next task: no command running, the reset script
  * passed, nothing but the supervisor left (`alone`, checked from the host), the task's workspace
- * detached from the slot. True when all of it holds; otherwise the sandbox must be disposed.
+ * detached from the slot. Null when all of it holds; otherwise why not, and the sandbox must be
+ * disposed.
  */
-export async function resetSpare(opts: { supervisor: SupervisorClient; perl: string; slot: Slot; alone: () => Promise<boolean> }): Promise<boolean> {
+export async function resetSpare(opts: { supervisor: SupervisorClient; perl: string; slot: Slot; alone: () => Promise<boolean> }): Promise<string | null> {
   const { supervisor, perl, slot, alone } = opts;
-  if (!supervisor.isReady || supervisor.busy) return false;
+  if (!supervisor.isReady) return 'its supervisor is not up';
+  if (supervisor.busy) return 'a command is still running';
   const reset = await supervisor.exec([perl, '-e', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
-  return reset.exitCode === 0 && !reset.sandboxError && (await alone()) && (await detachSlot(slot));
+  if (reset.sandboxError || reset.exitCode !== 0) return `the reset failed (${reset.sandboxError ?? (reset.timedOut ? 'timed out' : `exit ${reset.exitCode}`)}): something of the task could not be removed`;
+  if (!(await alone())) return 'processes besides the supervisor are left';
+  if (!(await detachSlot(slot))) return 'the task\'s workspace could not be detached from the slot';
+  return null;
 }
 
 /**
