@@ -132,6 +132,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     const locked = await first.exec('mkdir /tmp/locked && echo x > /tmp/locked/f && chmod 500 /tmp/locked && echo ok');
     assert.equal(locked.stdout, 'ok\n', locked.stderr);
     await first.dispose();
+    assert.ok(logged.includes('info sandbox not kept for the next task'), logged.join('\n'));
     await assert.rejects(docker.getContainer(spare!).inspect(), /no such container/i, 'the container is removed');
     await until('another container started ahead', async () => (await spareContainers()).length === 1);
     const second = await create(2);
