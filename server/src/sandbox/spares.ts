@@ -62,6 +62,8 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
   /** Why none can be started (the slot could not be made). */
   private off: string | undefined;
   private slots = 0;
+  /** Taken less than a second ago and not disposed yet: expected back before a replacement starts. */
+  private onLoan = 0;
   private closing = false;
 
   constructor(private readonly options: SparePoolOptions<S>) {}
@@ -69,9 +71,10 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
   /**
    * A started sandbox with the task's workspace attached, or undefined when none suits `spec` (a
    * task's workspace with its git dir and the spares' limits). One being started is waited for:
-   * it is further along than one started now. The replacement starts when the taken one is
-   * disposed, or a second later if its task runs longer: those process starts would otherwise
-   * compete with the task's own first steps.
+   * it is further along than one started now. A replacement starts when the taken one is
+   * disposed without coming back (giveBack), or a second later if its task runs longer: not at
+   * once, where its process starts would compete with the task's own first steps, nor while a
+   * short task's sandbox may still come back, reset.
    */
   async take(spec: SandboxSpec): Promise<S | undefined> {
     if (!spec.gitDir || !sameLimits(this.options.limits, spec.limits)) return undefined;
@@ -81,12 +84,20 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
     const spare = this.spares.find((s) => s.ready) ?? this.spares[0];
     if (!spare) return undefined;
     this.spares = this.spares.filter((s) => s !== spare);
-    const refill = setTimeout(() => this.fill(), 1000);
-    refill.unref();
-    spare.afterDispose = () => {
+    // On loan until disposed (it may come back, reset: giveBack) or for a second at most: until
+    // then no replacement is started for it.
+    this.onLoan++;
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      this.onLoan--;
       clearTimeout(refill);
       this.fill();
     };
+    const refill = setTimeout(settle, 1000);
+    refill.unref();
+    spare.afterDispose = settle;
     const failure = await spare.attach(spec);
     if (failure === null) return spare;
     this.options.log('warn', 'a sandbox started ahead could not take the workspace; starting one for the task', { id: spec.id, reason: failure });
@@ -98,7 +109,7 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
   fill(): void {
     if (this.filling || this.closing || this.off !== undefined) return;
     this.filling = (async () => {
-      while (this.spares.length < this.options.count && this.off === undefined && !this.closing) {
+      while (this.spares.length + this.onLoan < this.options.count && this.off === undefined && !this.closing) {
         const slot = await makeSlot(this.options.dir, `${process.pid}-${++this.slots}`, this.options.uid);
         if (typeof slot === 'string') {
           this.off = slot;

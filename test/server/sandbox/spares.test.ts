@@ -125,6 +125,26 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     assert.equal(await fs.readFile(join(one.ws, 'from-host.txt'), 'utf8'), 'host side\n', 'the first workspace itself is untouched');
   });
 
+  it('back-to-back short tasks use the same two sandboxes: none is started while one is only on loan', async () => {
+    await driver.close();
+    driver = new BwrapDriver({ cgroups: await detectCgroups(), spareDir, spares: 2, spareLimits: TEST_LIMITS });
+    assert.ok((await driver.probe()).ok);
+    await until('two spare slots', async () => (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).length === 2);
+    // Each task's sandbox is disposed while the next one starts, as the runner does.
+    let previous: Promise<void> = Promise.resolve();
+    for (let i = 0; i < 4; i++) {
+      const { ws, gitDir } = await task();
+      const sandbox = await driver.create({ id: `task-${i}`, workspaceDir: ws, gitDir, limits: TEST_LIMITS });
+      sandboxes.push(sandbox);
+      assert.equal((await sandbox.exec('echo ok')).stdout, 'ok\n');
+      await previous;
+      previous = sandbox.dispose();
+    }
+    await previous;
+    const slots = (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).sort();
+    assert.deepEqual(slots, [`${process.pid}-1`, `${process.pid}-2`], 'no third sandbox was started');
+  });
+
   it('a sandbox it cannot reset is disposed: its slot released, the next one started', async () => {
     await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
     const { ws, gitDir } = await task();
