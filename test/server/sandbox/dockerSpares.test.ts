@@ -4,27 +4,16 @@
 // outside /workspace, not an IPC object, not a process. One that cannot be reset is removed.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
+import { promises as fs, mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerDriver } from '../../../server/src/sandbox/docker';
 import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
-import { testDockerd, TEST_LIMITS } from './drivers';
+import { until } from '../../support/tasks';
+import { leftovers, LEAVE_BEHIND, mountsUnder, NOTHING_LEFT, testDockerd, TEST_LIMITS } from './drivers';
 
-function mountsUnder(root: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((mp): mp is string => !!mp && mp.startsWith(`${root}/`));
-}
 
-async function until(what: string, test: () => boolean | Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 30_000; !(await test()); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('docker containers started ahead of their tasks, and kept for the next', function () {
   this.timeout(120_000);
@@ -53,7 +42,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     if (!root) return;
     await Promise.all(sandboxes.splice(0).map((s) => s.dispose()));
     await driver?.close();
-    for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
+    for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m.mountPoint]);
     await fs.rm(root, { recursive: true, force: true });
   });
 
@@ -81,7 +70,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
   }
 
   it('hands out a started container that sees the workspace read-write and the git dir read-only', async () => {
-    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    await until(async () => (await spareContainers()).length === 1, 30_000, 'a container started ahead');
     const [spare] = await spareContainers();
     const sandbox = await create(1);
     assert.deepEqual(await spareContainers(), [spare], 'no container was started for the task');
@@ -95,16 +84,10 @@ describe('docker containers started ahead of their tasks, and kept for the next'
   });
 
   it('resets a container whose task is done and hands it to the next task with nothing of the last one', async () => {
-    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    await until(async () => (await spareContainers()).length === 1, 30_000, 'a container started ahead');
     const [spare] = await spareContainers();
     const first = await create(1);
-    // What a task can leave outside /workspace: files in /tmp and /dev/shm, SysV IPC objects
-    // (perl's built-ins: a shared memory segment, a semaphore set, a message queue), a daemon.
-    const left = await first.exec(
-      'echo secret > /tmp/left && mkdir -p /tmp/d/e && echo secret > /dev/shm/left && ' +
-        "perl -e 'defined shmget(0x1234, 4096, 01600) && defined semget(0x1235, 1, 01600) && defined msgget(0x1236, 01600) or die \"ipc: $!\"' && " +
-        '(setsid sh -c "while :; do sleep 0.05; done" > /dev/null 2>&1 < /dev/null &) && echo left',
-    );
+    const left = await first.exec(LEAVE_BEHIND);
     assert.equal(left.stdout, 'left\n', left.stderr);
     assert.match((await first.exec('cat /proc/sysvipc/shm')).stdout, /4660/, 'the segment exists while its task runs');
     await first.dispose();
@@ -112,20 +95,14 @@ describe('docker containers started ahead of their tasks, and kept for the next'
 
     const second = await create(2);
     assert.deepEqual(await spareContainers(), [spare], 'the same container, kept');
-    const seen = await second.exec(
-      'ls -A /tmp /dev/shm /workspace; grep -cv "^ *key" /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg; ' +
-        'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || cat $p/cmdline; done; echo',
-    );
-    assert.equal(
-      seen.stdout,
-      '/dev/shm:\n\n/tmp:\n\n/workspace:\n.git\nfrom-task-2.txt\n/proc/sysvipc/shm:0\n/proc/sysvipc/sem:0\n/proc/sysvipc/msg:0\n\n',
-      seen.stderr,
-    );
+    const seen = await leftovers(second);
+    assert.equal(seen.stdout, NOTHING_LEFT, seen.stderr);
+    assert.equal((await second.exec('ls -A /workspace')).stdout, '.git\nfrom-task-2.txt\n');
     assert.deepEqual(await fs.readdir(join(root, 'ws-1')), ['.git', 'from-task-1.txt'], 'the first task\'s workspace is its own');
   });
 
   it('removes a container it cannot reset and starts another', async () => {
-    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    await until(async () => (await spareContainers()).length === 1, 30_000, 'a container started ahead');
     const [spare] = await spareContainers();
     const first = await create(1);
     // A directory its owner made unwritable: the reset cannot empty /tmp.
@@ -134,13 +111,13 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     await first.dispose();
     assert.ok(logged.includes('info sandbox not kept for the next task'), logged.join('\n'));
     await assert.rejects(docker.getContainer(spare!).inspect(), /no such container/i, 'the container is removed');
-    await until('another container started ahead', async () => (await spareContainers()).length === 1);
+    await until(async () => (await spareContainers()).length === 1, 30_000, 'another container started ahead');
     const second = await create(2);
     assert.equal((await second.exec('ls -A /tmp')).stdout, '');
   });
 
   it('close() removes the containers and leaves no mount or slot behind', async () => {
-    await until('a container started ahead', async () => (await spareContainers()).length === 1);
+    await until(async () => (await spareContainers()).length === 1, 30_000, 'a container started ahead');
     const [spare] = await spareContainers();
     await driver.close();
     await assert.rejects(docker.getContainer(spare!).inspect(), /no such container/i);
@@ -193,7 +170,7 @@ describe('docker containers of a server that was killed', function () {
       const [container] = await docker.listContainers({ filters: { label: [label] } });
       assert.ok(container, 'its container runs');
       child.kill('SIGKILL');
-      await until('the container to stop', async () => (await docker.getContainer(container.Id).inspect()).State.Running === false);
+      await until(async () => (await docker.getContainer(container.Id).inspect()).State.Running === false, 30_000, 'the container to stop');
       const driver = new DockerDriver({ socket });
       assert.ok((await driver.probe()).ok);
       await assert.rejects(docker.getContainer(container.Id).inspect(), /no such container/i, 'the next server removed it');

@@ -2,7 +2,7 @@
 // a private dockerd (test/support/dockerd.ts) shared by all files of one mocha run. A driver that
 // cannot be set up FAILS its tests with the reason: both must run in CI.
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -146,3 +146,35 @@ export async function stoppedGrowing(path: string, settleMs = 700): Promise<bool
   await sleep(settleMs);
   return (await size()) === before;
 }
+
+/** Mounts below `root`: where, and which directory of its filesystem each shows (mountinfo fields 5 and 4). */
+export function mountsUnder(root: string): Array<{ mountPoint: string; root: string }> {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f.length > 5)
+    .map((f) => ({ root: unescape(f[3]!), mountPoint: unescape(f[4]!) }))
+    .filter((m) => m.mountPoint.startsWith(`${root}/`));
+}
+
+/**
+ * What a task can leave outside /workspace for a sandbox kept for the next task: files in /tmp and
+ * /dev/shm, SysV IPC objects (perl's built-ins: a shared memory segment, a semaphore set, a
+ * message queue), a daemon. Prints `left`.
+ */
+export const LEAVE_BEHIND =
+  'echo secret > /tmp/left && mkdir -p /tmp/d/e && echo secret > /dev/shm/left && ' +
+  "perl -e 'defined shmget(0x1234, 4096, 01600) && defined semget(0x1235, 1, 01600) && defined msgget(0x1236, 01600) or die \"ipc: $!\"' && " +
+  '(setsid sh -c "while :; do sleep 0.05; done" > /dev/null 2>&1 < /dev/null &) && echo left';
+
+/** What a sandbox shows of LEAVE_BEHIND: /tmp and /dev/shm, the IPC objects of each kind, every other process. */
+export async function leftovers(sandbox: Sandbox): Promise<ExecResult> {
+  return sandbox.exec(
+    'ls -A /tmp /dev/shm; grep -cv "^ *key" /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg; ' +
+      'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || cat $p/cmdline; done; echo',
+  );
+}
+
+/** `leftovers()` of a sandbox in which nothing is left. */
+export const NOTHING_LEFT = '/dev/shm:\n\n/tmp:\n/proc/sysvipc/shm:0\n/proc/sysvipc/sem:0\n/proc/sysvipc/msg:0\n\n';

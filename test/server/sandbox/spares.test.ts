@@ -11,25 +11,10 @@ import { BwrapDriver } from '../../../server/src/sandbox/bwrap';
 import { sweepStaleSlots } from '../../../server/src/sandbox/spares';
 import { detectCgroups } from '../../../server/src/sandbox/cgroups';
 import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
-import { TEST_LIMITS } from './drivers';
+import { until } from '../../support/tasks';
+import { leftovers, LEAVE_BEHIND, mountsUnder, NOTHING_LEFT, TEST_LIMITS } from './drivers';
 
-/** Mounts below `root`: where, and which directory of its filesystem each shows (mountinfo fields 5 and 4). */
-function mountsUnder(root: string): Array<{ mountPoint: string; root: string }> {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter((f) => f.length > 5)
-    .map((f) => ({ root: unescape(f[3]!), mountPoint: unescape(f[4]!) }))
-    .filter((m) => m.mountPoint.startsWith(`${root}/`));
-}
 
-async function until(what: string, test: () => boolean | Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 15_000; !(await test()); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('bwrap sandboxes started ahead of their tasks', function () {
   this.timeout(60_000);
@@ -72,7 +57,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   const slotOf = (name: string) => join(spareDir, name);
 
   it('hands out a started sandbox that sees the workspace read-write and the git dir read-only', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).some((n) => /^\d+-1$/.test(n)));
+    await until(async () => (await fs.readdir(spareDir).catch(() => [] as string[])).some((n) => /^\d+-1$/.test(n)), 15_000, 'a spare slot');
     const slot = slotOf(`${process.pid}-1`);
     const { ws, gitDir } = await task();
     const sandbox = await driver.create({ id: 'task-1', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
@@ -93,19 +78,15 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('resets a sandbox whose task is done and hands it to the next task with nothing of the last one', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
+    await until(async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`), 15_000, 'a spare slot');
     const slot = slotOf(`${process.pid}-1`);
     const one = await task();
     const first = await driver.create({ id: 'task-2', workspaceDir: one.ws, gitDir: one.gitDir, limits: TEST_LIMITS });
     sandboxes.push(first);
-    // What a task can leave outside /workspace: files in /tmp and /dev/shm, SysV IPC objects, a
-    // daemon. /dev itself is read-only.
-    const left = await first.exec(
-      'echo secret > /tmp/left && mkdir -p /tmp/d/e && echo secret > /dev/shm/left && ' +
-        "perl -e 'defined shmget(0x1234, 4096, 01600) && defined semget(0x1235, 1, 01600) && defined msgget(0x1236, 01600) or die \"ipc: $!\"' && " +
-        '(setsid sh -c "while :; do sleep 0.05; done" > /dev/null 2>&1 < /dev/null &) && (touch /dev/left 2>/dev/null || echo dev read-only)',
-    );
-    assert.equal(left.stdout, 'dev read-only\n', left.stderr);
+    const left = await first.exec(LEAVE_BEHIND);
+    assert.equal(left.stdout, 'left\n', left.stderr);
+    // /dev itself is read-only: nothing can be left there.
+    assert.equal((await first.exec('touch /dev/left 2>/dev/null || echo dev read-only')).stdout, 'dev read-only\n');
     const supervisorOf = async (s: Sandbox) => (await s.exec('cat /proc/1/stat')).stdout.split(' ').slice(0, 2).join(' ');
     const before = await supervisorOf(first);
     await first.dispose();
@@ -117,11 +98,9 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     sandboxes.push(second);
     assert.ok(mountsUnder(root).some((m) => m.mountPoint === slot && m.root === two.ws), 'the same slot took the next task');
     assert.equal(await supervisorOf(second), before, 'the same supervisor');
-    const seen = await second.exec(
-      'ls -A /tmp /dev/shm; ls /workspace; grep -cv "^ *key" /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg; ' +
-        'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || cat $p/cmdline; done; echo',
-    );
-    assert.equal(seen.stdout, '/dev/shm:\n\n/tmp:\nfrom-host.txt\n/proc/sysvipc/shm:0\n/proc/sysvipc/sem:0\n/proc/sysvipc/msg:0\n\n', seen.stderr);
+    const seen = await leftovers(second);
+    assert.equal(seen.stdout, NOTHING_LEFT, seen.stderr);
+    assert.equal((await second.exec('ls /workspace')).stdout, 'from-host.txt\n');
     assert.equal(await fs.readFile(join(one.ws, 'from-host.txt'), 'utf8'), 'host side\n', 'the first workspace itself is untouched');
   });
 
@@ -129,7 +108,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     await driver.close();
     driver = new BwrapDriver({ cgroups: await detectCgroups(), spareDir, spares: 2, spareLimits: TEST_LIMITS });
     assert.ok((await driver.probe()).ok);
-    await until('two spare slots', async () => (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).length === 2);
+    await until(async () => (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).length === 2, 15_000, 'two spare slots');
     // Each task's sandbox is disposed while the next one starts, as the runner does.
     let previous: Promise<void> = Promise.resolve();
     for (let i = 0; i < 4; i++) {
@@ -146,7 +125,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('a sandbox it cannot reset is disposed: its slot released, the next one started', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
+    await until(async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`), 15_000, 'a spare slot');
     const { ws, gitDir } = await task();
     const sandbox = await driver.create({ id: 'task-2', workspaceDir: ws, gitDir, limits: TEST_LIMITS });
     // A directory its owner made unwritable: the reset cannot empty /tmp.
@@ -157,11 +136,11 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     assert.deepEqual(mountsUnder(root).filter((m) => m.mountPoint.startsWith(slot)), [], 'nothing stays mounted on the slot');
     await assert.rejects(fs.stat(slot), 'the slot directory is removed');
     assert.equal(await fs.readFile(join(ws, 'from-host.txt'), 'utf8'), 'host side\n', 'the workspace itself is untouched');
-    await until('a second spare', async () => (await fs.readdir(spareDir)).includes(`${process.pid}-2`));
+    await until(async () => (await fs.readdir(spareDir)).includes(`${process.pid}-2`), 15_000, 'a second spare');
   });
 
   it('a sandbox with other limits, or without a git dir, is started for its task', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
+    await until(async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`), 15_000, 'a spare slot');
     const { ws, gitDir } = await task();
     const other = await driver.create({ id: 'task-3', workspaceDir: ws, gitDir, limits: { ...TEST_LIMITS, pids: TEST_LIMITS.pids + 1 } });
     sandboxes.push(other);
@@ -170,7 +149,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   });
 
   it('close() disposes the spares and leaves no mount or slot behind', async () => {
-    await until('a spare slot', async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`));
+    await until(async () => (await fs.readdir(spareDir).catch(() => [] as string[])).includes(`${process.pid}-1`), 15_000, 'a spare slot');
     await driver.close();
     assert.deepEqual(mountsUnder(root), []);
     assert.deepEqual((await fs.readdir(spareDir)).filter((n) => !n.endsWith('.git')), []);
