@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { RepoSpec, Selection, TaskOptions, Task, PullRequestInfo } from './task';
 
-export const CreateTaskRequest = z.object({
+export const CreateTaskRequest = z.strictObject({
   prompt: z.string().trim().min(1, 'prompt must not be empty').max(100_000),
   repo: RepoSpec,
   selection: Selection.optional(),
@@ -10,7 +10,7 @@ export const CreateTaskRequest = z.object({
 });
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
 
-export const MessageRequest = z.object({ text: z.string().trim().min(1).max(100_000) });
+export const MessageRequest = z.strictObject({ text: z.string().trim().min(1).max(100_000) });
 export type MessageRequest = z.infer<typeof MessageRequest>;
 
 export const MessageResponse = z.object({
@@ -23,10 +23,10 @@ export type MessageResponse = z.infer<typeof MessageResponse>;
  * Which hunks to take. Hunk indexes refer to the file's hunks in GET /v1/tasks/{id}/diff (git's
  * default 3 lines of context). A file absent from `files` is not taken; omit `accept` to take all.
  */
-export const AcceptSpec = z.object({
+export const AcceptSpec = z.strictObject({
   files: z
     .array(
-      z.object({
+      z.strictObject({
         path: z.string().min(1).max(4096),
         /** Omitted: the whole file. */
         hunks: z.array(z.number().int().min(0)).max(10_000).optional(),
@@ -36,7 +36,7 @@ export const AcceptSpec = z.object({
 });
 export type AcceptSpec = z.infer<typeof AcceptSpec>;
 
-export const PullRequestRequest = z.object({
+export const PullRequestRequest = z.strictObject({
   githubToken: z.string().min(1).max(1000),
   accept: AcceptSpec.optional(),
   title: z.string().max(256).optional(),
@@ -46,7 +46,7 @@ export type PullRequestRequest = z.infer<typeof PullRequestRequest>;
 export const PullRequestResponse = PullRequestInfo;
 export type PullRequestResponse = z.infer<typeof PullRequestResponse>;
 
-export const SelectAttemptRequest = z.object({ attempt: z.number().int().min(0).max(3) });
+export const SelectAttemptRequest = z.strictObject({ attempt: z.number().int().min(0).max(3) });
 
 export const TaskList = z.object({ tasks: z.array(Task) });
 export type TaskList = z.infer<typeof TaskList>;

@@ -90,7 +90,7 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 
 /** Frames a client may send: subscribe narrows to some tasks (none = all). */
 export const ClientFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('subscribe'), taskIds: z.array(z.string()).max(1000).optional() }),
-  z.object({ type: z.literal('ping') }),
+  z.strictObject({ type: z.literal('subscribe'), taskIds: z.array(z.string()).max(1000).optional() }),
+  z.strictObject({ type: z.literal('ping') }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;

@@ -32,9 +32,12 @@ export const RelativePath = z
   });
 const commitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit id');
 
+// Request schemas are strict: an unknown (often misspelled) field is refused with 422 naming it,
+// never silently dropped. Response schemas strip instead, so an older client reads a newer server.
+
 /** Where the repository comes from. */
 export const RepoSpec = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     /** The server runs on the same machine and reads the repository directly. */
     kind: z.literal('local'),
     path: z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path'),
@@ -45,7 +48,7 @@ export const RepoSpec = z.discriminatedUnion('kind', [
     branch: z.string().max(255).optional(),
     remoteUrl: z.string().max(2048).optional(),
   }),
-  z.object({
+  z.strictObject({
     /** Commits uploaded with POST /v1/bundles, plus the uncommitted changes as a binary git patch. */
     kind: z.literal('bundle'),
     bundleId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
@@ -56,7 +59,7 @@ export const RepoSpec = z.discriminatedUnion('kind', [
     /** A name to show for the repository (its folder name). */
     name: z.string().max(255).optional(),
   }),
-  z.object({
+  z.strictObject({
     /** The server fetches from the remote itself. */
     kind: z.literal('remote'),
     url: z.string().min(1).max(2048),
@@ -67,7 +70,7 @@ export const RepoSpec = z.discriminatedUnion('kind', [
 export type RepoSpec = z.infer<typeof RepoSpec>;
 
 export const Selection = z
-  .object({
+  .strictObject({
     path: RelativePath,
     startLine: z.number().int().min(1),
     endLine: z.number().int().min(1),
@@ -79,7 +82,7 @@ export type Selection = z.infer<typeof Selection>;
 export const NetworkMode = z.enum(['off', 'setup', 'on']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
 
-export const TaskLimits = z.object({
+export const TaskLimits = z.strictObject({
   maxTurns: z.number().int().min(1).max(1000).optional(),
   maxWallTimeMs: z.number().int().min(1000).max(24 * 3600_000).optional(),
   maxTokens: z.number().int().min(1000).optional(),
@@ -87,7 +90,7 @@ export const TaskLimits = z.object({
 });
 export type TaskLimits = z.infer<typeof TaskLimits>;
 
-export const TaskOptions = z.object({
+export const TaskOptions = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
   /** Best-of-N: independent attempts run in parallel; the user picks one. */
@@ -187,8 +190,8 @@ export const Task = z.object({
   status: TaskStatus,
   prompt: z.string(),
   repo: RepoInfo,
-  selection: Selection.optional(),
-  options: TaskOptions,
+  selection: Selection.strip().optional(),
+  options: TaskOptions.extend({ limits: TaskLimits.strip().optional() }).strip(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().optional(),

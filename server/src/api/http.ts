@@ -34,6 +34,10 @@ export interface Route {
   path: string;
   /** Default true: requires the bearer token. */
   auth?: boolean;
+  /** Query parameters the route reads; any other is refused like an unknown body field. */
+  query?: readonly string[];
+  /** The route reads the body itself; without this, a body other than empty or `{}` is refused. */
+  body?: true;
   handle(ctx: RequestContext): Promise<void>;
 }
 
@@ -137,10 +141,27 @@ export async function readJson<S extends z.ZodType>(ctx: RequestContext, schema:
   return parsed.data;
 }
 
+/** For routes without a body: nothing, or an empty JSON object (what clients send to a POST). */
+async function refuseBody(req: IncomingMessage): Promise<void> {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return;
+  const text = (await readBody(req, 1024)).toString('utf8').trim();
+  if (text === '') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError('validation_failed', 'body: this route takes no body');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError('validation_failed', 'body: this route takes no body');
+  const [field] = Object.keys(value);
+  if (field !== undefined) throw new HttpError('validation_failed', `${field}: unknown field`);
+}
+
 export function formatZodError(error: z.ZodError): string {
+  const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : 'body');
   return error.issues
+    .flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => `${where([...i.path, k])}: unknown field`) : [`${where(i.path)}: ${i.message}`]))
     .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
     .join('; ');
 }
 
@@ -179,6 +200,10 @@ export function createRequestHandler(options: {
           throw new HttpError('bad_request', `malformed percent-encoding in ${url.pathname}`);
         }
       });
+      for (const name of new Set(url.searchParams.keys())) {
+        if (!route.query?.includes(name)) throw new HttpError('validation_failed', `${name}: unknown query parameter`);
+      }
+      if (!route.body) await refuseBody(req);
       await route.handle({ req, res, url, params, log: options.log });
     };
     run()

@@ -8,6 +8,7 @@ const LIMIT = 25 * 1024 * 1024;
 export const createTask = (deps: ApiDeps): Route => ({
   method: 'POST',
   path: '/v1/tasks',
+  body: true,
   async handle(ctx) {
     const body = await readJson(ctx, CreateTaskRequest, LIMIT);
     if (body.repo.kind === 'remote' && /^[a-z]+:\/\/[^/]*@/i.test(body.repo.url) && !/^ssh:\/\/git@/i.test(body.repo.url)) {

@@ -4,6 +4,7 @@ import type { ApiDeps } from './deps';
 export const getDiff = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks/:id/diff',
+  query: ['path'],
   async handle({ res, params, url }) {
     const workspace = await deps.tasks.workspace(params.id!);
     const paths = url.searchParams.getAll('path');

@@ -6,6 +6,7 @@ import type { ApiDeps } from './deps';
 export const getFile = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks/:id/file',
+  query: ['path', 'side'],
   async handle({ res, params, url }) {
     const path = url.searchParams.get('path');
     const side = url.searchParams.get('side') ?? 'head';

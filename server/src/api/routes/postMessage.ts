@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps';
 export const postMessage = (deps: ApiDeps): Route => ({
   method: 'POST',
   path: '/v1/tasks/:id/messages',
+  body: true,
   async handle(ctx) {
     const body = await readJson(ctx, MessageRequest, 256 * 1024);
     sendJson(ctx.res, 202, deps.tasks.message(ctx.params.id!, body.text));

@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps';
 export const taskEvents = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks/:id/events',
+  query: ['since', 'limit'],
   async handle({ res, params, url }) {
     deps.tasks.get(params.id!);
     const since = Number(url.searchParams.get('since') ?? 0);

@@ -7,6 +7,7 @@ const LIMIT = 512 * 1024 * 1024;
 export const uploadBundle = (deps: ApiDeps): Route => ({
   method: 'POST',
   path: '/v1/bundles',
+  body: true,
   async handle(ctx) {
     const type = ctx.req.headers['content-type'] ?? '';
     if (!/^application\/(octet-stream|x-git-bundle)\b/i.test(type)) {
