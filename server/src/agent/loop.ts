@@ -7,7 +7,7 @@ import { Scrubber } from '../log';
 import { callModel } from './modelCall';
 import { addTurnUsage, combineUsage, emptyTurnUsage, type TurnUsage } from './pricing';
 import { buildSystemPrompt, buildTaskMessage, loadAgentsFiles } from './prompt';
-import { RepeatGuard } from './repeatGuard';
+import { LOOP_ROUNDS, RepeatGuard } from './repeatGuard';
 import { parseArgsForDisplay, prepareCall, runPrepared, toolDefinitions, toolMap, type ToolOutcome } from './tools';
 import type { AgentEvent, AgentHost, AgentOutcome, AgentRunInput, ConversationItem } from './types';
 import type { ModelTurn, ToolCallRequest } from './wire/turn';
@@ -16,8 +16,15 @@ const NUDGE_AFTER_TEXT =
   'If the task is complete, call finish with your summary. Otherwise continue working: use the tools to make progress.';
 const NUDGE_AFTER_EMPTY = 'Your last reply was empty. Continue the task with a tool call, or call finish if it is complete.';
 const EMPTY_REPLY = '(empty reply)';
-const LOOP_WARNING =
-  '\n\n[Harness note: you have made exactly this call 3 times in a row. Repeating it again stops the task. Change your approach.]';
+
+/** Told once, in the result of the call that completed the third round of a loop. */
+function loopWarning(period: number, calls: string[]): string {
+  const what =
+    period === 1
+      ? `you have made exactly this call ${LOOP_ROUNDS} times in a row`
+      : `you have made the same ${period} calls in turn ${LOOP_ROUNDS} times over (${calls.join('; ')})`;
+  return `\n\n[Harness note: ${what}, with the same result each time. Going on with it stops the task. Change your approach.]`;
+}
 
 type StopReason = 'cancelled' | 'time_limit';
 
@@ -160,18 +167,23 @@ export class AgentRun {
     this.streakText = '';
     for (const call of calls) {
       if (this.controller.signal.aborted) return this.stopped();
-      const verdict = this.guard.observe(call.name, call.arguments);
-      if (verdict === 'stop') {
+      const check = this.guard.check(call.name, call.arguments);
+      if (check.verdict === 'stop') {
+        const what =
+          check.period === 1
+            ? `called ${call.name} with the same arguments and the same result ${LOOP_ROUNDS} times in a row`
+            : `repeated the same ${check.period} calls with the same results ${LOOP_ROUNDS} times over`;
         return this.fail(
           'loop_detected',
-          `The agent called ${call.name} with the same arguments 4 times in a row; stopped to save time and tokens.`,
-          'not run: the same call was repeated too often',
+          `The agent ${what}, was warned, and went on; stopped to save time and tokens.`,
+          'not run: the same calls were repeated too often',
         );
       }
       this.emit({ type: 'tool.call', callId: call.callId, name: call.name, args: parseArgsForDisplay(call.arguments) });
       const started = performance.now();
       const { outcome, changesFiles } = await this.execute(call);
-      const output = verdict === 'warn' ? outcome.output + LOOP_WARNING : outcome.output;
+      const loop = this.guard.record(call.name, call.arguments, outcome.ok, outcome.output);
+      const output = loop.verdict === 'warn' ? outcome.output + loopWarning(loop.period, loop.calls) : outcome.output;
       this.emit({
         type: 'tool.result',
         callId: call.callId,
@@ -248,9 +260,15 @@ export class AgentRun {
 
   private stopped(): AgentOutcome {
     if (this.stopReason === 'time_limit') {
-      const minutes = (this.input.limits.maxWallTimeMs / 60_000).toFixed(1);
-      return this.fail('time_limit', `Stopped after ${minutes} minutes: the task's wall-time limit.`, 'aborted');
+      return this.fail('time_limit', `Stopped after ${formatDuration(this.input.limits.maxWallTimeMs)}: the task's wall-time limit.`, 'aborted');
     }
     return { status: 'cancelled', history: this.sealedHistory('aborted'), usage: this.usage };
   }
+}
+
+/** "1.5 seconds", "1 minute", "2.5 minutes": a limit below a minute reads in seconds. */
+export function formatDuration(ms: number): string {
+  const seconds = ms < 60_000;
+  const text = (seconds ? ms / 1000 : ms / 60_000).toFixed(1).replace(/\.0$/, '');
+  return `${text} ${seconds ? 'second' : 'minute'}${text === '1' ? '' : 's'}`;
 }
