@@ -48,6 +48,10 @@ function run(tier) {
 
 let passed = 0, failed = 0, pending = 0;
 const failures = [];
+// These files test only the test doubles (the scripted model, the GitHub REST double): they keep
+// the doubles honest but say nothing about the product, so they are counted apart.
+const DOUBLES_TESTS = new Set(['test/server/agent/fakeModel.test.ts', 'test/server/github/fakeGitHub.test.ts']);
+let doublesPassed = 0;
 // The server and VS Code tiers run the bundles (server/dist, dist), not the sources: build them
 // first, or they would test whatever the last build left there.
 if (tiers.some((t) => t !== 'unit')) {
@@ -64,6 +68,7 @@ for (const tier of tiers) {
   const r = await run(tier);
   console.log(`--- ${tier}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} pending` : ''}`);
   passed += r.passed; failed += r.failed; pending += r.pending;
+  for (const [file, n] of Object.entries(r.passedByFile ?? {})) if (DOUBLES_TESTS.has(file)) doublesPassed += n;
   failures.push(...r.failures.map((f) => `[${tier}] ${f.title}: ${f.message}`));
 }
 // A mount a test left behind would be emptied through, not removed: then the directory stays.
@@ -71,5 +76,6 @@ const leftMounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map
 if (leftMounted.length) console.log(`\nleft ${runTmp} in place: still mounted there: ${leftMounted.join(', ')}`);
 else rmSync(runTmp, { recursive: true, force: true });
 if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '  ' + f).join('\n'));
-console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+console.log(`\n${passed} passed (of which ${doublesPassed} test the test doubles: ${[...DOUBLES_TESTS].join(', ')}); ${passed - doublesPassed} test the product`);
+console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
