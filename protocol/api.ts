@@ -60,34 +60,3 @@ export const Health = z.object({
   sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }),
 });
 export type Health = z.infer<typeof Health>;
-
-/** Stable error codes; the HTTP status for each is fixed. */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  invalid_json: 400,
-  validation_failed: 422,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  internal: 500,
-  sandbox_unavailable: 503,
-  shutting_down: 503,
-  repo_error: 422,
-  github_error: 502,
-  github_unauthorized: 401,
-  github_forbidden: 403,
-  no_remote: 422,
-  not_github_remote: 422,
-  branch_exists: 409,
-  base_moved: 409,
-  nothing_to_commit: 422,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-export type ErrorBody = z.infer<typeof ErrorBody>;

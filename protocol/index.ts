@@ -1,4 +1,5 @@
 export * from './task';
 export * from './events';
 export * from './api';
+export * from './errors';
 export * from './diff';
