@@ -77,7 +77,7 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   try {
     path = await realpath(spec.path);
   } catch {
-    throw repoError(`repository path ${spec.path} does not exist`);
+    throw missingRepo(spec.path);
   }
   const user: GitRun = { cwd: path, userRepo: true, signal: ctx.signal };
   const watches = spec.includeUncommitted === false ? undefined : ctx.watches;
@@ -90,7 +90,7 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   const { top, indexPath, objectsPath, head, symbolic } = facts;
   const originUrl = spec.remoteUrl ?? facts.originUrl;
   const commit = spec.commit ?? head;
-  if (!commit) throw repoError(`${spec.path} has no commits yet; commit something first`);
+  if (!commit) throw noCommits(spec.path);
   const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
   const origin = originUrl || undefined;
   let kept: string | undefined;
@@ -126,6 +126,25 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
     patch,
   };
+}
+
+const missingRepo = (path: string) => repoError(`repository path ${path} does not exist`);
+const noCommits = (path: string) => repoError(`${path} has no commits yet; commit something first`);
+
+/**
+ * Why a local repository cannot work, known before any task exists (POST /v1/tasks answers 422 with
+ * it); null when it can. The first checks of resolveLocal, with the same messages.
+ */
+export async function localRepoProblem(spec: Extract<RepoSpec, { kind: 'local' }>): Promise<string | null> {
+  try {
+    const path = await realpath(spec.path).catch(() => Promise.reject(missingRepo(spec.path)));
+    const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, { cwd: path, userRepo: true }));
+    if (!(spec.commit ?? facts.head)) throw noCommits(spec.path);
+    return null;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'repo_error') return (err as Error).message;
+    throw err;
+  }
 }
 
 /** readRepoFacts() for the repositories it passes over: worktrees, unborn branches, includes. */
