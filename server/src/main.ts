@@ -99,6 +99,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = new RepoWatches({ log: logAdapter(log) });
   const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log), watches });
+  await manager.releaseLeftovers();
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })

@@ -1,10 +1,13 @@
-// Open workspaces by key: reuse the one in memory, reopen one prepared before a restart, or
-// prepare it. Concurrent callers share one preparation.
+// The workspaces this server has open, by key. `get` gives a workspace to work in (reopened, or
+// prepared); `find` one to read from, which mounts nothing when its view is gone. Calls for one
+// key run one after another, so no two callers prepare or mount the same workspace, and nothing
+// opens once closeAll() has begun: a stopped server leaves no view mounted.
 import type { Store } from '../store/types';
 import type { PrepareOptions, Workspace, WorkspaceManager } from '../workspace/types';
 
 export class WorkspaceCache {
-  private readonly open = new Map<string, Promise<Workspace>>();
+  private readonly entries = new Map<string, Promise<Workspace | null>>();
+  private closing = false;
 
   constructor(
     private readonly manager: WorkspaceManager,
@@ -13,39 +16,46 @@ export class WorkspaceCache {
 
   /** `onView`: see PrepareOptions (only called when the workspace is prepared, not reopened). */
   get(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void, onView?: PrepareOptions['onView']): Promise<Workspace> {
-    let p = this.open.get(key);
-    if (!p) {
-      p = (async () => {
-        const existing = await this.manager.open(key);
-        if (existing) return existing;
-        const repo = this.store.getRepoSpec(taskId);
-        if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
-        return this.manager.prepare({ key, repo, signal, onLog, onView });
-      })();
-      this.open.set(key, p);
-      p.catch(() => this.open.delete(key));
-    }
-    return p;
+    return this.next(key, async (known) => {
+      if (known?.live) return known;
+      const reopened = await this.manager.open(key);
+      if (reopened) return reopened;
+      const repo = this.store.getRepoSpec(taskId);
+      if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
+      return this.manager.prepare({ key, repo, signal, onLog, onView });
+    }) as Promise<Workspace>;
   }
 
-  /** An already prepared workspace, without preparing one (for diffs of tasks that never ran). */
-  async find(key: string): Promise<Workspace | null> {
-    const p = this.open.get(key);
-    if (p) return p.catch(() => null);
-    const ws = await this.manager.open(key);
-    if (ws) this.open.set(key, Promise.resolve(ws));
-    return ws;
+  /** A workspace prepared earlier, live or answering from its last snapshot; null if none. */
+  find(key: string): Promise<Workspace | null> {
+    return this.next(key, async (known) => known ?? this.manager.open(key, { view: false })).catch(() => null);
   }
 
   async destroy(key: string): Promise<void> {
     const ws = await this.find(key);
-    this.open.delete(key);
+    this.entries.delete(key);
     await ws?.destroy();
   }
 
+  /** Closes every workspace (their views are unmounted); later calls fail. */
   async closeAll(): Promise<void> {
-    const all = [...this.open.values()];
-    this.open.clear();
-    await Promise.allSettled(all.map(async (p) => (await p).close()));
+    this.closing = true;
+    while (this.entries.size > 0) {
+      const all = [...this.entries.values()];
+      this.entries.clear();
+      await Promise.allSettled(all.map(async (p) => (await p)?.close()));
+    }
+  }
+
+  /** Runs `step` after whatever is under way for `key`, with the workspace that left. */
+  private next(key: string, step: (known: Workspace | null) => Promise<Workspace | null>): Promise<Workspace | null> {
+    if (this.closing) return Promise.reject(new Error('the server is shutting down'));
+    const before = this.entries.get(key) ?? Promise.resolve(null);
+    const after = before.catch(() => null).then(step);
+    this.entries.set(key, after);
+    after.catch(() => {
+      if (this.entries.get(key) === after) this.entries.delete(key);
+    });
+    return after;
   }
 }

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { firstLine, runGit, repoError } from './git';
 import { KeyedLock } from './keyedLock';
+import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
@@ -29,6 +30,11 @@ export interface WorkspaceManagerOptions {
 }
 
 export const DEFAULT_DISK_BYTES = 1024 ** 3;
+
+export interface OpenOptions {
+  /** false: do not mount a view that is not there; the workspace answers from its last snapshot. */
+  view?: boolean;
+}
 
 export class LocalWorkspaceManager implements WorkspaceManager {
   private readonly locks = new KeyedLock();
@@ -190,7 +196,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     }
   }
 
-  async open(key: string): Promise<Workspace | null> {
+  async open(key: string, options: OpenOptions = {}): Promise<Workspace | null> {
     validateKey(key);
     const taskDir = this.taskDir(key);
     return this.locks.run(`task:${key}`, async () => {
@@ -199,10 +205,12 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const paths = viewPaths(taskDir);
       const gitDir = join(taskDir, 'git');
       const indexFile = join(gitDir, 'delegate-index');
-      const taskGit = new TaskGit(gitDir, paths.dir, state.baseRef, snapshotRef(key));
-      const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
       const live = state.mode === 'overlay' ? await isOverlayMounted(paths) : await exists(paths.dir);
+      // Answers from the last snapshot need no view: nothing is mounted for them.
+      if (!live && options.view === false) return this.instance(taskDir, { ...state, closed: true });
       if (!live) {
+        const taskGit = new TaskGit(gitDir, paths.dir, state.baseRef, snapshotRef(key));
+        const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
         this.log('info', 'rebuilding workspace view', { key, mode: state.mode, from: target });
         state = { ...state, mode: await this.rebuild(state, taskDir, gitDir, indexFile, target) };
       }
@@ -238,6 +246,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     await rm(paths.dir, { recursive: true, force: true });
     await this.checkout(gitDir, target, paths.dir, indexFile, taskDir);
     return 'checkout';
+  }
+
+  async releaseLeftovers(): Promise<void> {
+    const released = await releaseLeftovers({ dataDir: this.options.dataDir, instance: (dir, state) => this.instance(dir, state), log: this.log });
+    if (released.recorded + released.removed + released.unmounted > 0) this.log('info', 'released workspaces left by a stopped server', released);
   }
 
   private instance(taskDir: string, state: WorkspaceState): Workspace {

@@ -84,6 +84,8 @@ export interface Workspace {
   readonly repo: ResolvedRepo;
   /** Commit with the user's uncommitted changes on top of repo.commit; diffs are against it. */
   readonly baseRef: string;
+  /** The view is there to work in; false: closed, answers come from the last snapshot. */
+  readonly live: boolean;
   /** How the copy-on-write view was made. */
   readonly mode: 'overlay' | 'checkout';
   readonly files: ConfinedFiles;
@@ -114,8 +116,17 @@ export interface WorkspaceManager {
   /** Store an uploaded git bundle; returns its id for {kind:'bundle', bundleId}. */
   importBundle(data: Buffer): Promise<string>;
   prepare(options: PrepareOptions): Promise<Workspace>;
-  /** Reopen a workspace prepared earlier (after a restart); null when it is gone. */
-  open(key: string): Promise<Workspace | null>;
+  /**
+   * Reopen a workspace prepared earlier (after a restart); null when it is gone. Its view is
+   * mounted again unless `view: false` (then a workspace whose view is gone answers from its last
+   * snapshot, with `live` false).
+   */
+  open(key: string, options?: { view?: boolean }): Promise<Workspace | null>;
+  /**
+   * Releases what a server that is gone left in the data dir (views still mounted, half-prepared
+   * tasks, git locks); the work in a mounted view is recorded first. Call before anything else.
+   */
+  releaseLeftovers(): Promise<void>;
 }
 
 export interface RecordHooks {

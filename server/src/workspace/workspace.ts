@@ -109,6 +109,9 @@ export class TaskWorkspace implements Workspace {
   get mode(): 'overlay' | 'checkout' {
     return this.state.mode;
   }
+  get live(): boolean {
+    return !this.destroyed && !this.state.closed;
+  }
 
   private checkOpen(): void {
     if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
@@ -161,7 +164,14 @@ export class TaskWorkspace implements Workspace {
 
   record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }> {
     return this.exclusive(async () => {
-      this.checkOpen();
+      if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+      if (this.state.closed) {
+        // Closed: its current state is its last snapshot, recorded when it was closed.
+        const snapshot = await this.closedHead();
+        const changedFiles = await this.git.changes(this.baseRef, snapshot);
+        hooks.onChanges?.(changedFiles);
+        return { changedFiles, snapshot };
+      }
       await this.refresh();
       const index = await fileVersion(this.git.indexFile);
       if (this.lastRecord?.index === index) {
@@ -225,11 +235,16 @@ export class TaskWorkspace implements Workspace {
   close(): Promise<void> {
     return this.exclusive(async () => {
       if (this.destroyed || this.state.closed) return;
-      await this.refresh();
-      await this.git.snapshot('Workspace closed');
-      if (this.state.mode === 'overlay') await unmountView(viewPaths(this.deps.taskDir));
-      this.state = { ...this.state, closed: true };
-      await writeState(this.deps.taskDir, this.state);
+      try {
+        await this.refresh();
+        await this.git.snapshot('Workspace closed');
+      } finally {
+        // Unmounted even when the snapshot failed: a stopped server must leave no mount behind
+        // (the work up to the previous snapshot stays in the task's git dir).
+        if (this.state.mode === 'overlay') await unmountView(viewPaths(this.deps.taskDir));
+        this.state = { ...this.state, closed: true };
+        await writeState(this.deps.taskDir, this.state);
+      }
     });
   }
 
