@@ -1,14 +1,25 @@
-import type { Route } from '../http';
+import { RelativePath } from '../../../../protocol';
+import { HttpError, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
+/** GET /v1/tasks/:id/diff[?path=P…] — the unified diff, optionally of some paths only. */
 export const getDiff = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks/:id/diff',
   query: ['path'],
   async handle({ res, params, url }) {
-    const workspace = await deps.tasks.workspace(params.id!);
     const paths = url.searchParams.getAll('path');
-    const diff = await workspace.diff(paths.length ? paths : undefined);
+    if (paths.length > 1000) throw new HttpError('validation_failed', 'path: at most 1000 paths per request');
+    const bad = paths.find((p) => !RelativePath.safeParse(p).success);
+    if (bad !== undefined) throw new HttpError('validation_failed', `path: ${JSON.stringify(bad)} is not a relative path inside the repository`);
+    const workspace = await deps.tasks.workspace(params.id!);
+    let diff: string;
+    try {
+      diff = await workspace.diff(paths.length ? paths : undefined);
+    } catch (err) {
+      if ((err as Error).name === 'WorkspacePathError') throw new HttpError('validation_failed', `path: ${(err as Error).message}`);
+      throw err;
+    }
     res.writeHead(200, { 'content-type': 'text/x-diff; charset=utf-8', 'content-length': Buffer.byteLength(diff), 'cache-control': 'no-store' });
     res.end(diff);
   },
