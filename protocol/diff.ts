@@ -126,6 +126,40 @@ export function selectHunks(files: FileDiff[], choose: (file: FileDiff) => 'all'
   return out.length ? out.join('\n') + '\n' : '';
 }
 
+/** A review's decisions as protocol/api.ts's AcceptSpec carries them (structurally, to keep this module free of zod). */
+export interface HunkDecisions {
+  /** A file absent is not taken; `hunks` omitted takes the whole file. */
+  files: ReadonlyArray<{ path: string; hunks?: readonly number[] }>;
+}
+
+export type AcceptedHunks = { ok: true; hunks: Map<FileDiff, 'all' | number[]> } | { ok: false; message: string };
+
+/**
+ * What a review's decisions mean for a diff: the hunks taken of each file ('all' for a whole file,
+ * binary and pure renames included). No decisions (undefined) take everything. The pull request
+ * (server) and Apply (extension) both go through this, so they never disagree about a decision.
+ */
+export function acceptedHunks(files: readonly FileDiff[], decisions: HunkDecisions | undefined): AcceptedHunks {
+  const hunks = new Map<FileDiff, 'all' | number[]>();
+  if (!decisions) {
+    for (const f of files) hunks.set(f, 'all');
+    return { ok: true, hunks };
+  }
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  for (const d of decisions.files) {
+    const file = byPath.get(d.path);
+    if (!file) return { ok: false, message: `${d.path} is not among the task's changed files` };
+    if (d.hunks === undefined) {
+      hunks.set(file, 'all');
+      continue;
+    }
+    const bad = d.hunks.find((h) => !Number.isInteger(h) || h < 0 || h >= file.hunks.length);
+    if (bad !== undefined) return { ok: false, message: `${file.path} has no hunk ${bad}` };
+    hunks.set(file, [...new Set(d.hunks)].sort((a, b) => a - b));
+  }
+  return { ok: true, hunks };
+}
+
 function formatRange(start: number, count: number): string {
   return count === 1 ? String(start) : `${start},${count}`;
 }

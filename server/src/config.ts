@@ -19,6 +19,33 @@ export interface Config {
   openaiBaseUrl: string | undefined;
   openaiApiKey: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * What the server's own child processes (git, mount) may see of its environment: the search
+   * path, the home directory (the user's git config), proxy and CA settings. Nothing else leaks in
+   * (no GIT_DIR, no API keys).
+   */
+  hostEnv: Readonly<Record<string, string>>;
+  /** DOCKER_HOST: the docker engine to use; undefined means the default socket. */
+  dockerHost: string | undefined;
+  /** DELEGATE_SANDBOX_UID: the host uid sandboxed commands run as (default 1500). */
+  sandboxUid: number;
+  /** DELEGATE_NODE_SPAWN=1: start host processes with Node's spawn instead of the launcher. */
+  nodeSpawn: boolean;
+}
+
+/** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
+const HOST_ENV = [
+  'PATH', 'HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
+  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+] as const;
+
+export function hostEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { PATH: '/usr/bin:/bin' };
+  for (const k of HOST_ENV) {
+    const v = env[k];
+    if (v) out[k] = v;
+  }
+  return out;
 }
 
 export const HELP = `Usage: delegate-server [options]
@@ -49,6 +76,10 @@ Options:
 Environment:
   OPENAI_BASE_URL, OPENAI_API_KEY   The model endpoint (any OpenAI-compatible server)
   DELEGATE_TOKEN, DELEGATE_DATA_DIR As --token and --data-dir
+  DOCKER_HOST                       The docker engine (default unix:///var/run/docker.sock)
+  DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
+  PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
+  (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
 `;
 
 export class ConfigError extends Error {
@@ -102,6 +133,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   const token = str('token') ?? (env.DELEGATE_TOKEN || undefined);
   if (token !== undefined && token.length < 16) throw new ConfigError('the token must be at least 16 characters');
+  const sandboxUid = Number(env.DELEGATE_SANDBOX_UID || 1500);
+  if (!Number.isInteger(sandboxUid) || sandboxUid < 1 || sandboxUid > 2 ** 31) throw new ConfigError(`DELEGATE_SANDBOX_UID: not a uid: ${env.DELEGATE_SANDBOX_UID}`);
   return {
     host: str('host') ?? '127.0.0.1',
     port,
@@ -116,5 +149,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     logLevel: logLevel as Config['logLevel'],
+    hostEnv: hostEnvOf(env),
+    dockerHost: env.DOCKER_HOST || undefined,
+    sandboxUid,
+    nodeSpawn: env.DELEGATE_NODE_SPAWN === '1',
   };
 }

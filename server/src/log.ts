@@ -1,4 +1,5 @@
-// JSON lines on stderr, one object per line, with secrets scrubbed before anything is written.
+// The server's one logger shape (`Logger`: JSON lines on stderr, one object per line) and its one
+// secret scrubber, applied before anything is written. Every part that logs takes a `Logger`.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -11,23 +12,36 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/** Remembers secret values (API keys, tokens) and removes them from any text. */
+const REDACTED = '[redacted]';
+
+/**
+ * The one secret scrubber: remembers secret values (API keys, tokens and the encoded forms they
+ * travel in) and removes them, and anything that looks like a credential, from any text before it
+ * is logged, stored or returned.
+ */
 export class Scrubber {
   private readonly secrets = new Set<string>();
+
+  constructor(secrets: Iterable<string | undefined> = []) {
+    for (const s of secrets) this.add(s);
+  }
+
   add(secret: string | undefined): void {
-    if (secret && secret.length >= 6) this.secrets.add(secret);
+    // Shorter strings would match innocent text everywhere; no real token is that short.
+    if (secret && secret.length >= 4) this.secrets.add(secret);
   }
   remove(secret: string): void {
     this.secrets.delete(secret);
   }
   scrub(text: string): string {
     let out = text;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
+    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
     // Credentials that were never registered but look like ones.
     return out
-      .replace(/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{16,}/gi, '$1 [redacted]')
-      .replace(/\b(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, '[redacted]')
-      .replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1[redacted]@');
+      .replace(/(authorization:\s*(?:basic|bearer|token)\s+)\S+/gi, `$1${REDACTED}`)
+      .replace(/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{16,}/gi, `$1 ${REDACTED}`)
+      .replace(/\b(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, REDACTED)
+      .replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, `$1${REDACTED}@`);
   }
 }
 
@@ -60,4 +74,32 @@ export function createLogger(options: {
     };
   };
   return make(options.fields ?? {});
+}
+
+/** A logger that drops everything (a library call nobody asked to log). */
+export const NO_LOG: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => NO_LOG,
+};
+
+/** The same logger with more secrets removed from messages and fields (a token held for one request). */
+export function scrubbing(log: Logger, scrubber: Scrubber): Logger {
+  const clean = (fields: Record<string, unknown> | undefined) => {
+    if (!fields) return undefined;
+    try {
+      return JSON.parse(scrubber.scrub(JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v)))) as Record<string, unknown>;
+    } catch {
+      return { note: 'unserializable fields' };
+    }
+  };
+  return {
+    debug: (m, f) => log.debug(scrubber.scrub(m), clean(f)),
+    info: (m, f) => log.info(scrubber.scrub(m), clean(f)),
+    warn: (m, f) => log.warn(scrubber.scrub(m), clean(f)),
+    error: (m, f) => log.error(scrubber.scrub(m), clean(f)),
+    child: (f) => scrubbing(log.child(clean(f) ?? {}), scrubber),
+  };
 }

@@ -15,14 +15,13 @@ import { EventStream } from './api/events';
 import { routes } from './api/routes';
 import { Scheduler } from './tasks/scheduler';
 import { TaskRunner } from './tasks/runner';
-import { TaskService, type PullRequestOpener } from './tasks/service';
+import { TaskService } from './tasks/service';
 import { TaskEvents } from './tasks/taskEvents';
 import { WorkspaceCache } from './tasks/workspaceCache';
 import { createSandboxDriver } from './sandbox';
-import { SANDBOX_UID } from './sandbox/types';
 import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
-import { openPullRequest } from './github';
+import { PullRequestService } from './github/pullRequestService';
 import { warmLauncher } from './util/launcher';
 
 export const VERSION = '0.1.0';
@@ -94,11 +93,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);
-  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, log: logAdapter(log), spares: 2 });
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: logAdapter(log), spares: 2 });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = new RepoWatches({ log: logAdapter(log) });
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: SANDBOX_UID, log: logAdapter(log), watches });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, log: logAdapter(log), watches });
   await manager.releaseLeftovers();
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
@@ -110,33 +109,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const questions = new Map<string, { id: string; resolve: (answer: string) => void }>();
   const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }));
   const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, isShuttingDown: () => shuttingDown });
-  const opener: PullRequestOpener = async ({ task, workspace, patch, request, existing }) => {
-    scrubber.add(request.githubToken);
-    try {
-      return await openPullRequest({
-        mirrorDir: workspace.repo.mirrorDir,
-        baseCommit: workspace.repo.commit,
-        baseBranch: task.repo.branch ?? workspace.repo.branch ?? 'main',
-        remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl,
-        patch,
-        taskId: task.id,
-        prompt: task.prompt,
-        summary: task.summary,
-        changedFiles: task.changedFiles,
-        testResult: task.testResult,
-        usage: task.usage,
-        title: request.title,
-        draft: request.draft,
-        githubToken: request.githubToken,
-        apiBaseUrl: config.githubApiUrl,
-        existing,
-      });
-    } finally {
-      // Keep scrubbing this token for a while: async log lines may still mention it.
-      setTimeout(() => scrubber.remove(request.githubToken), 60_000).unref();
-    }
-  };
-  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, openPullRequest: opener, log });
+  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, log });
+  const pullRequests = new PullRequestService({
+    store,
+    events,
+    workspaceOf: (taskId) => tasks.workspace(taskId),
+    githubApiUrl: config.githubApiUrl,
+    hostEnv: config.hostEnv,
+    scrubber,
+    log: log.child({ component: 'github' }),
+  });
   tasks.recover();
 
   const health = () => ({
@@ -146,7 +128,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}) },
   });
   const handler = createRequestHandler({
-    routes: routes({ config, version: VERSION, store, tasks, workspaces: manager, health }),
+    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
     token,
     log,
     isShuttingDown: () => shuttingDown,

@@ -2,6 +2,7 @@
 // into one of our error codes and a message a user can act on.
 import { Octokit } from '@octokit/rest';
 import type { ErrorCode } from '../../../protocol';
+import type { Logger } from '../log';
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
@@ -16,11 +17,11 @@ export interface ApiCtx {
   owner: string;
   repo: string;
   signal?: AbortSignal;
-  onLog?: (line: string) => void;
+  log?: Logger;
 }
 
 function client(ctx: ApiCtx): Octokit {
-  const log = (msg: string): void => ctx.onLog?.(`github api: ${msg}`);
+  const log = (msg: string): void => ctx.log?.warn('github api', { detail: msg });
   return new Octokit({
     auth: ctx.token,
     baseUrl: ctx.apiBaseUrl.replace(/\/+$/, ''),

@@ -1,6 +1,8 @@
 // Runs git for the pull-request flow: in its own process group (killed whole on abort), with the
 // token only in the child's environment, and with output scrubbed of secrets before anyone sees it.
+// Locale fixed to C so git's messages can be matched.
 import { spawn } from 'node:child_process';
+import type { Logger, Scrubber } from '../log';
 
 export interface GitOutput {
   code: number | null;
@@ -11,26 +13,20 @@ export interface GitOutput {
 
 export interface GitOptions {
   gitDir: string;
+  /**
+   * What git may see of the server's environment (Config.hostEnv: PATH, HOME, proxy and CA
+   * settings), so nothing like GIT_DIR leaks in from it.
+   */
+  hostEnv: Readonly<Record<string, string>>;
   env?: Record<string, string>;
   input?: string | Buffer;
   signal?: AbortSignal;
-  /** Secret strings to remove from stderr (and from anything logged). */
-  secrets?: readonly string[];
-  onLog?: (line: string) => void;
+  /** Removes the token (and its encoded forms) from stderr, before anyone sees it. */
+  scrubber?: Scrubber;
+  log?: Logger;
 }
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
-
-/** Replaces every secret (and the Basic-auth form git would send) with `***`. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length < 4) continue;
-    out = out.split(s).join('***');
-  }
-  // Defensive: any Authorization header that slipped through, whatever it carries.
-  return out.replace(/(authorization:\s*(?:basic|bearer|token)\s+)\S+/gi, '$1***');
-}
 
 /** The strings that reveal a token: itself and its Basic-auth encodings. */
 export function tokenForms(token: string): string[] {
@@ -58,33 +54,14 @@ export function remoteEnv(origin: string, token: string): Record<string, string>
   };
 }
 
-/**
- * A minimal environment: no GIT_DIR & co. leaking in from the server's own environment; proxy and
- * CA settings pass through (GitHub Enterprise behind a corporate CA); locale fixed so messages parse.
- */
-const PASSED_ENV = [
-  'PATH', 'HOME', 'TMPDIR', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
-  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-] as const;
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { LC_ALL: 'C', LANG: 'C' };
-  for (const k of PASSED_ENV) {
-    const v = process.env[k];
-    if (v !== undefined) env[k] = v;
-  }
-  return env;
-}
-
 export function runGit(args: readonly string[], opts: GitOptions): Promise<GitOutput> {
   return new Promise((resolve) => {
-    const secrets = opts.secrets ?? [];
     if (opts.signal?.aborted) {
       resolve({ code: null, stdout: Buffer.alloc(0), stderr: 'aborted', aborted: true });
       return;
     }
     const child = spawn('git', ['--git-dir', opts.gitDir, ...args], {
-      env: { ...baseEnv(), ...opts.env },
+      env: { ...opts.hostEnv, LC_ALL: 'C', LANG: 'C', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -117,10 +94,11 @@ export function runGit(args: readonly string[], opts: GitOptions): Promise<GitOu
     child.on('error', (e) => err.push(Buffer.from(String(e.message))));
     child.on('close', (code) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      const stderr = scrubSecrets(Buffer.concat(err).toString('utf8'), secrets);
-      if (opts.onLog) {
+      const raw = Buffer.concat(err).toString('utf8');
+      const stderr = opts.scrubber ? opts.scrubber.scrub(raw) : raw;
+      if (opts.log && stderr.trim()) {
         const cmd = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
-        for (const line of stderr.split('\n')) if (line.trim()) opts.onLog(`git ${cmd}: ${line.trim()}`);
+        opts.log.info(`git ${cmd}`, { stderr: stderr.trim() });
       }
       resolve({ code: aborted ? null : code, stdout: Buffer.concat(out), stderr, aborted });
     });

@@ -5,13 +5,13 @@ import type { ChangedFile, ErrorCode, PullRequestInfo, TestResult, Usage } from 
 import { createPull, findOpenPull, updatePull, type ApiCtx, type ApiResult, type PullRequestRef } from './api';
 import { commitMessage, defaultTitle, filesOfPatch, hasTaskTrailer, pullRequestBody } from './body';
 import { applyToTree, commitExists, commitTree, messageOf, parentsOf, treeOf } from './commit';
-import { remoteEnv, runGit, scrubSecrets, tokenForms } from './git';
+import { NO_LOG, Scrubber, scrubbing, type Logger } from '../log';
+import { remoteEnv, runGit, tokenForms } from './git';
 import { branchName, gitOriginForApi, parseGitHubRemote, remoteHost, type GitHubRemote } from './remote';
 import { fetchBranch, lsRemote, pushCommit, type RemoteCtx } from './transport';
 
 export { branchName, parseGitHubRemote, gitOriginForApi, type GitHubRemote } from './remote';
 export { pullRequestBody, defaultTitle } from './body';
-export { scrubSecrets } from './git';
 
 export interface PullRequestParams {
   /** Bare git repository (the server's mirror) holding baseCommit; you may write refs/objects there. */
@@ -41,8 +41,10 @@ export interface PullRequestParams {
   existing?: PullRequestInfo;
   author?: { name: string; email: string };
   signal?: AbortSignal;
-  /** Progress and git's stderr, already scrubbed of the token. */
-  onLog?: (line: string) => void;
+  /** What git may see of the server's environment (Config.hostEnv). */
+  hostEnv: Readonly<Record<string, string>>;
+  /** Progress and git's stderr, scrubbed of the token. */
+  log?: Logger;
 }
 
 export type PullRequestResult =
@@ -59,36 +61,38 @@ interface Run {
   gh: GitHubRemote;
   branch: string;
   title: string;
-  secrets: string[];
+  scrubber: Scrubber;
+  log: Logger;
   remote: RemoteCtx;
   api: ApiCtx;
-  local: { gitDir: string; signal?: AbortSignal; onLog?: (line: string) => void };
+  local: { gitDir: string; hostEnv: Readonly<Record<string, string>>; signal?: AbortSignal; log: Logger };
   /** Private refs written to the mirror by this run; removed at the end. */
   tempRefs: string[];
 }
 
 export async function openPullRequest(p: PullRequestParams): Promise<PullRequestResult> {
-  const secrets = tokenForms(p.githubToken);
-  const log = (line: string): void => p.onLog?.(scrubSecrets(line, secrets));
-  const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, error: { code, message: scrubSecrets(message, secrets) } });
-  const setup = prepare(p, log, fail);
+  const scrubber = new Scrubber(tokenForms(p.githubToken));
+  const log = scrubbing(p.log ?? NO_LOG, scrubber);
+  const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, error: { code, message: scrubber.scrub(message) } });
+  const setup = prepare(p, scrubber, log, fail);
   if (!setup.ok) return setup;
   const run = setup.run;
   try {
     const result = await execute(run, fail);
-    if (result.ok) log(`pull request #${result.pullRequest.number} ${result.updated ? 'updated' : 'opened'}: ${result.pullRequest.url}`);
-    else log(`pull request failed (${result.error.code}): ${result.error.message}`);
+    if (result.ok) log.info(`pull request ${result.updated ? 'updated' : 'opened'}`, { number: result.pullRequest.number, url: result.pullRequest.url });
+    else log.warn('pull request failed', { error: result.error });
     return result.ok ? result : fail(result.error.code, result.error.message);
   } catch (err) {
     return fail('internal', `Opening the pull request failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
-    for (const ref of run.tempRefs) await runGit(['update-ref', '-d', ref], { gitDir: p.mirrorDir });
+    for (const ref of run.tempRefs) await runGit(['update-ref', '-d', ref], run.local);
   }
 }
 
 function prepare(
   p: PullRequestParams,
-  log: (line: string) => void,
+  scrubber: Scrubber,
+  log: Logger,
   fail: (code: ErrorCode, message: string) => Failure,
 ): { ok: true; run: Run } | Failure {
   const gitOrigin = gitOriginForApi(p.apiBaseUrl);
@@ -108,7 +112,6 @@ function prepare(
     );
   }
   if (!p.githubToken.trim()) return fail('github_unauthorized', 'No GitHub token was given; sign in to GitHub first.');
-  const secrets = tokenForms(p.githubToken);
   const branch = p.existing?.branch ?? branchName(p.taskId, p.prompt);
   const origin = new URL(gh.httpsUrl).origin;
   return {
@@ -118,10 +121,11 @@ function prepare(
       gh,
       branch,
       title: p.title?.trim() || defaultTitle(p.prompt),
-      secrets,
-      remote: { gitDir: p.mirrorDir, url: gh.httpsUrl, env: remoteEnv(origin, p.githubToken), secrets, signal: p.signal, onLog: log },
-      api: { token: p.githubToken, apiBaseUrl: p.apiBaseUrl, owner: gh.owner, repo: gh.repo, signal: p.signal, onLog: log },
-      local: { gitDir: p.mirrorDir, signal: p.signal, onLog: log },
+      scrubber,
+      log,
+      remote: { gitDir: p.mirrorDir, url: gh.httpsUrl, env: remoteEnv(origin, p.githubToken), hostEnv: p.hostEnv, scrubber, signal: p.signal, log },
+      api: { token: p.githubToken, apiBaseUrl: p.apiBaseUrl, owner: gh.owner, repo: gh.repo, signal: p.signal, log },
+      local: { gitDir: p.mirrorDir, hostEnv: p.hostEnv, signal: p.signal, log },
       tempRefs: [],
     },
   };
@@ -142,7 +146,7 @@ async function execute(run: Run, fail: (code: ErrorCode, message: string) => Fai
       : fail('repo_error', `The accepted changes do not apply to the base commit ${p.baseCommit.slice(0, 12)}: ${tree.message}`);
   }
 
-  run.remote.onLog?.(`checking ${p.baseBranch} and ${branch} on ${where}`);
+  run.log.info('checking branches', { base: p.baseBranch, branch, where });
   const heads = await lsRemote(run.remote, [p.baseBranch, branch], gh.host);
   if (!heads.ok) return fail(heads.code, heads.message);
   const remoteBase = heads.heads.get(p.baseBranch);
@@ -195,7 +199,7 @@ async function execute(run: Run, fail: (code: ErrorCode, message: string) => Fai
       author: p.author ?? DEFAULT_AUTHOR,
     });
     if (!commit) return fail('repo_error', 'Writing the commit in the server\'s copy of the repository failed.');
-    run.remote.onLog?.(`pushing ${commit.slice(0, 12)} to ${branch} on ${where}`);
+    run.log.info('pushing', { commit, branch, where });
     const pushed = await pushCommit(run.remote, commit, branch, expect, gh.host);
     if (!pushed.ok) return fail(pushed.code, pushed.message);
   }
@@ -210,7 +214,7 @@ async function execute(run: Run, fail: (code: ErrorCode, message: string) => Fai
     baseMoved,
     updatedAt: p.existing ? new Date().toISOString() : undefined,
   });
-  const safeBody = scrubSecrets(body, run.secrets);
+  const safeBody = run.scrubber.scrub(body);
   return publish(run, safeBody, skipPush);
 }
 

@@ -2,6 +2,7 @@
 // commit. The token travels only in the child's environment (see remoteEnv); nothing is written to
 // the mirror's config and the URL never carries credentials.
 import type { ErrorCode } from '../../../protocol';
+import type { Logger, Scrubber } from '../log';
 import { runGit, type GitOptions } from './git';
 
 export interface RemoteCtx {
@@ -10,15 +11,16 @@ export interface RemoteCtx {
   url: string;
   /** Env from remoteEnv(): the auth header and prompt/helper switches. */
   env: Record<string, string>;
-  secrets: readonly string[];
+  hostEnv: Readonly<Record<string, string>>;
+  scrubber: Scrubber;
   signal?: AbortSignal;
-  onLog?: (line: string) => void;
+  log?: Logger;
 }
 
 export type RemoteFailure = { ok: false; code: ErrorCode; message: string };
 
 function gitOpts(ctx: RemoteCtx, extra?: Partial<GitOptions>): GitOptions {
-  return { gitDir: ctx.gitDir, env: ctx.env, secrets: ctx.secrets, signal: ctx.signal, onLog: ctx.onLog, ...extra };
+  return { gitDir: ctx.gitDir, hostEnv: ctx.hostEnv, env: ctx.env, scrubber: ctx.scrubber, signal: ctx.signal, log: ctx.log, ...extra };
 }
 
 /** Maps git's complaint about a remote to one of our error codes with a message a user can act on. */

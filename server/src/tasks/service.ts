@@ -1,19 +1,7 @@
 // What the API can do with tasks. Owns the transitions (create, message, cancel, delete, select)
 // and hands attempts to the scheduler; the runner does the work.
 import { randomUUID } from 'node:crypto';
-import {
-  EMPTY_USAGE,
-  isFinished,
-  parseUnifiedDiff,
-  selectHunks,
-  type AcceptSpec,
-  type ErrorCode,
-  type CreateTaskRequest,
-  type PullRequestInfo,
-  type PullRequestRequest,
-  type RepoInfo,
-  type Task,
-} from '../../../protocol';
+import { EMPTY_USAGE, isFinished, type CreateTaskRequest, type RepoInfo, type Task } from '../../../protocol';
 import type { Logger } from '../log';
 import type { AttemptRecord, Store } from '../store/types';
 import type { Workspace } from '../workspace/types';
@@ -24,16 +12,6 @@ import { attemptKey } from './state';
 import type { TaskEvents } from './taskEvents';
 import type { WorkspaceCache } from './workspaceCache';
 
-export interface PullRequestOpener {
-  (params: {
-    task: Task;
-    workspace: Workspace;
-    patch: string;
-    request: PullRequestRequest;
-    existing?: PullRequestInfo;
-  }): Promise<{ ok: true; pullRequest: PullRequestInfo; updated: boolean } | { ok: false; error: { code: ErrorCode; message: string } }>;
-}
-
 export interface TaskServiceDeps {
   store: Store;
   events: TaskEvents;
@@ -41,14 +19,10 @@ export interface TaskServiceDeps {
   runner: TaskRunner;
   workspaces: WorkspaceCache;
   questions: Map<string, { id: string; resolve: (answer: string) => void }>;
-  openPullRequest: PullRequestOpener;
   log: Logger;
 }
 
 export class TaskService {
-  /** Tasks with a pull request being made: one at a time per task (they share a branch). */
-  private readonly pullRequestsInFlight = new Set<string>();
-
   constructor(private readonly deps: TaskServiceDeps) {}
 
   create(body: CreateTaskRequest): Task {
@@ -158,30 +132,6 @@ export class TaskService {
     return ws;
   }
 
-  async pullRequest(id: string, request: PullRequestRequest): Promise<PullRequestInfo> {
-    const task = this.get(id);
-    if (!isFinished(task.status)) throw new HttpError('conflict', `task ${id} is ${task.status}; open a pull request once it has finished`);
-    if (this.pullRequestsInFlight.has(id)) throw new HttpError('conflict', `a pull request for task ${id} is already being made`);
-    this.pullRequestsInFlight.add(id);
-    let result: Awaited<ReturnType<PullRequestOpener>>;
-    try {
-      const workspace = await this.workspace(id);
-      const patch = acceptedPatch(await workspace.diff(), request.accept);
-      if (!patch.trim()) throw new HttpError('nothing_to_commit', 'no accepted changes to commit');
-      result = await this.deps.openPullRequest({ task, workspace, patch, request, existing: task.pullRequest });
-    } finally {
-      this.pullRequestsInFlight.delete(id);
-    }
-    if (!result.ok) {
-      // An unexpected failure inside the pull-request flow is reported as that step failing (502).
-      throw new HttpError(result.error.code === 'internal' ? 'github_error' : result.error.code, result.error.message);
-    }
-    this.deps.events.updateTask(id, { pullRequest: result.pullRequest }, () => [
-      { type: 'pull_request', taskId: id, pullRequest: result.pullRequest, updated: result.updated },
-    ]);
-    return result.pullRequest;
-  }
-
   /** After a restart: running work becomes interrupted (kept), queued work is queued again. */
   recover(): void {
     const { store, events } = this.deps;
@@ -216,27 +166,6 @@ export class TaskService {
       if (job.followup) this.deps.store.takeMessages(job.key, 'followup');
       await this.deps.runner.run(job, signal, lease);
     });
-  }
-}
-
-export function acceptedPatch(diff: string, accept: AcceptSpec | undefined): string {
-  const files = parseUnifiedDiff(diff);
-  if (!accept) return selectHunks(files, () => 'all');
-  const chosen = new Map(accept.files.map((f) => [f.path, f.hunks]));
-  for (const path of chosen.keys()) {
-    if (!files.some((f) => f.path === path)) throw new HttpError('validation_failed', `accept: ${path} is not among the task's changed files`);
-  }
-  try {
-    return selectHunks(files, (f) => {
-      if (!chosen.has(f.path)) return 'none';
-      const hunks = chosen.get(f.path);
-      if (hunks === undefined) return 'all';
-      for (const h of hunks) if (h >= f.hunks.length) throw new HttpError('validation_failed', `accept: ${f.path} has no hunk ${h}`);
-      return hunks;
-    });
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError('validation_failed', `accept: ${(err as Error).message}`);
   }
 }
 

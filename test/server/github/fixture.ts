@@ -5,7 +5,9 @@ import { mkdtemp, rm, writeFile, mkdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EMPTY_USAGE, parseUnifiedDiff, selectHunks, type ChangedFile, type FileDiff } from '../../../protocol';
+import { hostEnvOf } from '../../../server/src/config';
 import type { PullRequestParams } from '../../../server/src/github';
+import { createLogger, Scrubber, type Logger } from '../../../server/src/log';
 import { git } from '../../support/gitHttpServer';
 import { startFakeGitHub, type FakeGitHub } from '../../support/githubDouble';
 
@@ -122,6 +124,12 @@ export function baseParams(s: Scenario, patch: string, extra: Partial<PullReques
     usage: { ...EMPTY_USAGE, inputTokens: 12345, cachedInputTokens: 2000, outputTokens: 678, reasoningTokens: 90, costUsd: 0.0421, modelRequests: 4 },
     githubToken: s.token,
     apiBaseUrl: s.fake.apiBaseUrl,
+    hostEnv: hostEnvOf(process.env),
     ...extra,
   };
+}
+
+/** The server's logger writing into `lines` (scrubbing nothing itself: what arrives is what the flow let out). */
+export function linesLogger(lines: string[]): Logger {
+  return createLogger({ level: 'debug', scrubber: new Scrubber(), write: (line) => void lines.push(line) });
 }

@@ -2,7 +2,7 @@
 // the PR request Octokit sends is schema-valid and carries the summary, tests and usage.
 import assert from 'node:assert/strict';
 import { openPullRequest } from '../../../server/src/github';
-import { acceptFirstHunkOfA, baseParams, changedFilesOf, scenario, TASK_EDITS, taskDiff, type Scenario } from './fixture';
+import { acceptFirstHunkOfA, baseParams, changedFilesOf, linesLogger, scenario, TASK_EDITS, taskDiff, type Scenario } from './fixture';
 
 describe('github: openPullRequest creates a branch, a commit of the accepted hunks and a PR', () => {
   let s: Scenario;
@@ -17,7 +17,7 @@ describe('github: openPullRequest creates a branch, a commit of the accepted hun
     const { patch, files } = acceptFirstHunkOfA(await taskDiff(s, TASK_EDITS));
     assert.equal(files.find((f) => f.path === 'a.txt')?.hunks.length, 2, 'the task diff has two hunks in a.txt');
     const logs: string[] = [];
-    const result = await openPullRequest(baseParams(s, patch, { changedFiles: changedFilesOf(files), title: 'Louder line three', draft: true, onLog: (l) => logs.push(l) }));
+    const result = await openPullRequest(baseParams(s, patch, { changedFiles: changedFilesOf(files), title: 'Louder line three', draft: true, log: linesLogger(logs) }));
     assert.ok(result.ok, JSON.stringify(result));
     assert.equal(result.updated, false);
     assert.equal(result.pullRequest.branch, 'delegate/3f2a9c41-make-line-three-louder-and-add-the');

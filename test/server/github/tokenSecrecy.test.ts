@@ -7,7 +7,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPullRequest, type PullRequestResult } from '../../../server/src/github';
-import { acceptFirstHunkOfA, baseParams, scenario, TASK_EDITS, taskDiff, type Scenario } from './fixture';
+import { acceptFirstHunkOfA, baseParams, linesLogger, scenario, TASK_EDITS, taskDiff, type Scenario } from './fixture';
 
 /** Every file under `dir` whose bytes contain one of `needles`. */
 async function filesContaining(dir: string, needles: string[]): Promise<string[]> {
@@ -80,17 +80,17 @@ describe('github: the token never reaches disk, logs or argv', () => {
     const results: PullRequestResult[] = [];
     const diff = await taskDiff(s, TASK_EDITS);
     const patch = acceptFirstHunkOfA(diff).patch;
-    const onLog = (l: string): void => void logs.push(l);
+    const log = linesLogger(logs);
 
     const { leaks, samples } = await watchArgv(needles, async () => {
-      const first = await openPullRequest(baseParams(s, patch, { onLog }));
+      const first = await openPullRequest(baseParams(s, patch, { log }));
       results.push(first);
       assert.ok(first.ok, JSON.stringify(first));
-      results.push(await openPullRequest(baseParams(s, diff, { existing: first.pullRequest, onLog })));
+      results.push(await openPullRequest(baseParams(s, diff, { existing: first.pullRequest, log })));
       s.fake.setMode({ rateLimited: 403 });
-      results.push(await openPullRequest(baseParams(s, patch, { taskId: 'feedface-rate', onLog })));
+      results.push(await openPullRequest(baseParams(s, patch, { taskId: 'feedface-rate', log })));
       s.fake.setMode({ rateLimited: false, pushForbidden: true });
-      results.push(await openPullRequest(baseParams(s, patch, { taskId: 'deadbeef-forbidden', onLog })));
+      results.push(await openPullRequest(baseParams(s, patch, { taskId: 'deadbeef-forbidden', log })));
       s.fake.setMode({ pushForbidden: false });
     });
     assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.error.code)), ['ok', 'ok', 'rate_limited', 'github_forbidden']);

@@ -1,7 +1,8 @@
 // Octokit's RequestError and git's stderr as they really look, mapped to our codes without the token.
 import assert from 'node:assert/strict';
 import { mapApiError } from '../../../server/src/github/api';
-import { remoteEnv, scrubSecrets, tokenForms } from '../../../server/src/github/git';
+import { remoteEnv, tokenForms } from '../../../server/src/github/git';
+import { Scrubber } from '../../../server/src/log';
 import { classifyRemoteError } from '../../../server/src/github/transport';
 
 const API = 'https://api.github.com';
@@ -33,7 +34,7 @@ describe('github: error mapping and scrubbing', () => {
     const token = 'ghp_0123456789abcdef';
     const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
     const text = `a ${token} b Authorization: Basic ${basic} c authorization: bearer other`;
-    const out = scrubSecrets(text, tokenForms(token));
+    const out = new Scrubber(tokenForms(token)).scrub(text);
     assert.ok(!out.includes(token) && !out.includes(basic) && !out.includes('other'), out);
   });
 

@@ -19,6 +19,19 @@ describe('server configuration', () => {
     assert.ok(env !== 'help' && env.dataDir === '/d');
   });
 
+  it('reads the environment its parts need, and passes only a few variables on to host processes', () => {
+    const c = parseConfig([], { HOME: '/h', PATH: '/p', https_proxy: 'http://proxy:3128', GIT_DIR: '/evil', OPENAI_API_KEY: 'sk-x', DOCKER_HOST: 'tcp://127.0.0.1:1', DELEGATE_SANDBOX_UID: '1700', DELEGATE_NODE_SPAWN: '1' }, 1000);
+    assert.ok(c !== 'help');
+    assert.deepEqual(c.hostEnv, { PATH: '/p', HOME: '/h', https_proxy: 'http://proxy:3128' });
+    assert.equal(c.dockerHost, 'tcp://127.0.0.1:1');
+    assert.equal(c.sandboxUid, 1700);
+    assert.equal(c.nodeSpawn, true);
+    const d = parseConfig([], {}, 1000);
+    assert.ok(d !== 'help');
+    assert.deepEqual([d.hostEnv, d.dockerHost, d.sandboxUid, d.nodeSpawn], [{ PATH: '/usr/bin:/bin' }, undefined, 1500, false]);
+    assert.throws(() => parseConfig([], { DELEGATE_SANDBOX_UID: 'root' }, 1000), ConfigError);
+  });
+
   it('parses every documented flag', () => {
     const c = parseConfig(['--host', '::1', '--port', '0', '--data-dir', '/d', '--sandbox', 'bwrap', '--max-parallel', '7', '--model', 'm', '--wire-api', 'chat', '--token', 't'.repeat(16), '--github-api-url', 'https://ghe.example/api/v3/'], {});
     assert.ok(c !== 'help');
@@ -41,5 +54,10 @@ describe('server configuration', () => {
     assert.ok(!out.includes('sk-abc'));
     assert.ok(!out.includes('u:p@'));
     assert.ok(!out.includes('ghp_'));
+  });
+
+  it('scrubs any Authorization header, whatever it carries', () => {
+    const out = new Scrubber().scrub('Authorization: Basic abc== and authorization: bearer short');
+    assert.ok(!out.includes('abc==') && !out.includes('short'), out);
   });
 });

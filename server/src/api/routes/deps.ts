@@ -1,4 +1,5 @@
 import type { Config } from '../../config';
+import type { PullRequestService } from '../../github/pullRequestService';
 import type { Health } from '../../../../protocol';
 import type { Store } from '../../store/types';
 import type { TaskService } from '../../tasks/service';
@@ -10,6 +11,7 @@ export interface ApiDeps {
   version: string;
   store: Store;
   tasks: TaskService;
+  pullRequests: PullRequestService;
   workspaces: WorkspaceManager;
   health: () => Health;
 }

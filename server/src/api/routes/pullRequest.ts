@@ -8,6 +8,6 @@ export const pullRequest = (deps: ApiDeps): Route => ({
   body: true,
   async handle(ctx) {
     const body = await readJson(ctx, PullRequestRequest, 4 * 1024 * 1024);
-    sendJson(ctx.res, 201, await deps.tasks.pullRequest(ctx.params.id!, body));
+    sendJson(ctx.res, 201, await deps.pullRequests.open(ctx.params.id!, body));
   },
 });
