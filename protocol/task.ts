@@ -30,6 +30,46 @@ export const RelativePath = z
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), {
     message: 'must be a relative path inside the repository',
   });
+const REMOTE_FORMS = 'https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git';
+
+/**
+ * Why the server must not fetch from `url`, or null. Only http(s) and ssh reach git: other
+ * transports run commands (`ext::`) or read the server's own disk (`file://`, a path), and a
+ * leading `-` would be read as an option.
+ */
+export function remoteUrlProblem(url: string): string | null {
+  const shown = JSON.stringify(url.length > 120 ? `${url.slice(0, 120)}…` : url);
+  const unsupported = `only http(s) and ssh remotes are supported (${REMOTE_FORMS}); got ${shown}`;
+  if (/[\s\\\x00-\x1f\x7f]/.test(url) || url.startsWith('-')) return unsupported;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    // scp-like [user@]host:path; `transport::address` has an empty path start and is not one.
+    const scp = /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[^:-]/.test(url);
+    return scp ? null : unsupported;
+  }
+  if (!['http', 'https', 'ssh', 'git+ssh', 'ssh+git'].includes(scheme)) return unsupported;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${shown} is not a valid URL`;
+  }
+  if (!parsed.hostname || parsed.hostname.startsWith('-') || parsed.username.startsWith('-')) return unsupported;
+  if (parsed.password || (parsed.username && scheme.startsWith('http'))) {
+    return 'credentials in the URL are refused; the server fetches with the token you pass per request';
+  }
+  return null;
+}
+
+const RemoteUrl = z
+  .string()
+  .min(1)
+  .max(2048)
+  .superRefine((url, ctx) => {
+    const problem = remoteUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const commitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit id');
 
 // Request schemas are strict: an unknown (often misspelled) field is refused with 422 naming it,
@@ -62,7 +102,7 @@ export const RepoSpec = z.discriminatedUnion('kind', [
   z.strictObject({
     /** The server fetches from the remote itself. */
     kind: z.literal('remote'),
-    url: z.string().min(1).max(2048),
+    url: RemoteUrl,
     commit: commitSha.optional(),
     branch: z.string().max(255).optional(),
   }),

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 
 import { basename, dirname, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
+import { bundlePackProblem } from './bundleCheck';
 import { mirrorName, stripCredentials } from './parse';
 import { OBJECT_ID, readRepoFacts, type RepoFacts } from './repoFiles';
 import type { RepoWatches, WatchHooks } from './repoWatch';
@@ -374,6 +375,11 @@ export async function storeBundle(dataDir: string, data: Buffer): Promise<string
   if (!heads || heads.length === 0) {
     await rm(tmp, { force: true });
     throw repoError('the upload is not a git bundle with at least one ref (git bundle create … HEAD)');
+  }
+  const damaged = await bundlePackProblem(tmp, {});
+  if (damaged) {
+    await rm(tmp, { force: true });
+    throw repoError(`the upload is not a usable git bundle: ${damaged}`);
   }
   await rename(tmp, final);
   return id;

@@ -15,10 +15,14 @@ export const uploadBundle = (deps: ApiDeps): Route => ({
     }
     const data = await readBody(ctx.req, LIMIT);
     if (data.length === 0) throw new HttpError('validation_failed', 'the bundle is empty');
+    let bundleId: string;
     try {
-      sendJson(ctx.res, 201, { bundleId: await deps.workspaces.importBundle(data) });
+      bundleId = await deps.workspaces.importBundle(data);
     } catch (err) {
-      throw new HttpError('validation_failed', `not a usable git bundle: ${(err as Error).message}`);
+      // The upload itself is wrong (its header or pack); anything else is the server's failure.
+      if ((err as { code?: unknown }).code === 'repo_error') throw new HttpError('validation_failed', (err as Error).message);
+      throw err;
     }
+    sendJson(ctx.res, 201, { bundleId });
   },
 });
