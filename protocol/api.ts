@@ -57,6 +57,7 @@ export const Health = z.object({
   ok: z.boolean(),
   version: z.string(),
   protocolVersion: z.number().int(),
-  sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }),
+  /** uncapped: what the sandboxes run without (the server was started with --allow-uncapped). */
+  sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional() }),
 });
 export type Health = z.infer<typeof Health>;

@@ -31,6 +31,10 @@ export interface Config {
   sandboxUid: number;
   /** DELEGATE_NODE_SPAWN=1: start host processes with Node's spawn instead of the launcher. */
   nodeSpawn: boolean;
+  /** --allow-uncapped: run tasks even where sandboxes cannot be capped in memory or disk. */
+  allowUncapped: boolean;
+  /** --no-spares: no sandbox is started ahead of its task (sandbox/spares.ts). */
+  spares: boolean;
 }
 
 /** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
@@ -71,6 +75,9 @@ Options:
                          https://HOST/api/v3)
   --docker-image NAME    Image for the docker sandbox (default delegate-sandbox:bookworm)
   --log-level LEVEL      debug | info | warn | error (default info)
+  --allow-uncapped       Run tasks even where sandboxes cannot be capped in memory or disk (an
+                         ordinary user without a delegated cgroup); without it they are refused
+  --no-spares            Start each sandbox when its task asks for it, none ahead
   -h, --help             Show this help
 
 Environment:
@@ -105,6 +112,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'github-api-url': { type: 'string' },
         'docker-image': { type: 'string' },
         'log-level': { type: 'string' },
+        'allow-uncapped': { type: 'boolean' },
+        'no-spares': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -153,5 +162,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     dockerHost: env.DOCKER_HOST || undefined,
     sandboxUid,
     nodeSpawn: env.DELEGATE_NODE_SPAWN === '1',
+    allowUncapped: values['allow-uncapped'] === true,
+    spares: values['no-spares'] !== true,
   };
 }

@@ -93,7 +93,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);
-  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: logAdapter(log), spares: 2 });
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: logAdapter(log), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = new RepoWatches({ log: logAdapter(log) });
@@ -125,7 +125,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ok: Boolean(sandbox.driver),
     version: VERSION,
     protocolVersion: PROTOCOL_VERSION,
-    sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}) },
+    sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}) },
   });
   const handler = createRequestHandler({
     routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),

@@ -10,7 +10,8 @@ import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
-import { emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
+import { DEFAULT_TIMEOUT_MS, emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
+import { limitReached, readCounts } from './limits';
 import { encodeSeccompFilter } from './seccomp';
 import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
@@ -37,6 +38,8 @@ export interface BwrapDriverOptions {
 }
 
 const WORKSPACE = '/workspace';
+/** The host's network namespace, and its resolver configuration. */
+const SHARE_NET = ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf'];
 
 // Joins every cgroup given as arguments, then becomes the next command, so the sandbox is limited
 // from its first instruction on. Runs as root with an empty environment.
@@ -290,8 +293,13 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   /** Called once disposed (the driver then starts the next spare). */
   afterDispose: (() => void) | undefined;
   private readonly running = new Set<GroupRun>();
+  /** Commands have the host's network (spec.network). */
+  private readonly network: boolean;
+  /** Its supervisor: the one whose network is the sandbox's. */
   private supervisor: SupervisorClient | undefined;
   private supervisorClosed: Promise<void> = Promise.resolve();
+  /** In a sandbox without network, a second one that has it, for execs that ask (the setup step). */
+  private networked: { client: SupervisorClient; closed: Promise<void> } | undefined;
   private supervisorUnusable = false;
   private disposed: Promise<void> | undefined;
 
@@ -309,6 +317,7 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
     this.limits = spec.limits;
+    this.network = spec.network === true;
   }
 
   /** Its supervisor died while it waited for a task. */
@@ -336,13 +345,25 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     if (this.inputs.perl && !this.disposed) this.liveSupervisor();
   }
 
-  private liveSupervisor(): SupervisorClient {
+  private liveSupervisor(network = this.network): SupervisorClient {
+    if (network !== this.network) {
+      if (this.networked && !this.networked.client.dead) return this.networked.client;
+      this.networked = this.startSupervisor(true);
+      return this.networked.client;
+    }
     if (this.supervisor && !this.supervisor.dead) return this.supervisor;
+    const started = this.startSupervisor(network);
+    this.supervisor = started.client;
+    this.supervisorClosed = started.closed;
+    return started.client;
+  }
+
+  private startSupervisor(network: boolean): { client: SupervisorClient; closed: Promise<void> } {
     // Its ready frame tells that bwrap's setup worked: no start marker needed.
     // The supervisor is the sandbox's pid 1 (--as-pid-1: no reaper process of bwrap's, one fork
     // less): the kernel then ignores any signal a command sends it, and when it exits everything
     // in the sandbox dies with it.
-    const args = [...this.baseArgs, '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })];
+    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })];
     const argv = [this.inputs.shell, '-c', this.inputs.script, 'sh', ...this.prefix, ...args];
     // Through the server's process launcher where there is one: no fork of the server (node's
     // spawn() blocks its event loop ~15 ms). The fixed inputs go on fds 3-6 as data; fd 4 (bwrap's
@@ -352,24 +373,19 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     const launched = direct
       ? launchChild({ argv: [direct.bwrap, ...args], cwd: '/', env: {}, fds, cgroups: direct.cgroups, uid: direct.uid, noNewPrivs: true })
       : launchChild({ argv, cwd: '/', env: {}, fds });
-    if (launched) {
-      this.supervisorClosed = launched.closed;
-      this.supervisor = new SupervisorClient(launched.child, { kill: launched.kill });
-      return this.supervisor;
-    }
+    if (launched) return { client: new SupervisorClient(launched.child, { kill: launched.kill }), closed: launched.closed };
     const child = spawn(argv[0]!, argv.slice(1), {
       env: {},
       cwd: '/',
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
-    this.supervisorClosed = new Promise((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       child.on('close', () => resolve());
       child.on('error', () => resolve());
     });
     if (child.pid !== undefined) this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>);
-    this.supervisor = new SupervisorClient(child, { kill: () => killGroup(child.pid) });
-    return this.supervisor;
+    return { client: new SupervisorClient(child, { kill: () => killGroup(child.pid) }), closed };
   }
 
   /** The seccomp filter, /etc/passwd and /etc/group on fds 3, 5, 6; fd 4 reports bwrap's setup. */
@@ -382,6 +398,20 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   }
 
   async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const before = this.cgroup && (await readCounts(this.cgroup.counters));
+    const result = await this.run(command, options);
+    const limit = await limitReached(result, {
+      limits: this.limits,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      before,
+      after: this.cgroup && (await readCounts(this.cgroup.counters)),
+      workspaceDir: this.workspaceDir,
+      fileSizeLimited: !this.cgroup,
+    });
+    return limit ? { ...result, limit } : result;
+  }
+
+  private async run(command: string | string[], options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
     const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : command;
@@ -390,25 +420,25 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     if (!cwd) return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
     if (options.signal?.aborted) return emptyResult(started, { aborted: true });
     const env: Record<string, string> = { ...SANDBOX_BASE_ENV, ...options.env };
-    if (options.network || !this.inputs.perl || this.supervisorUnusable) return this.execAlone(argv, cwd, env, options);
-    const supervisor = this.liveSupervisor();
+    const network = this.network || options.network === true;
+    if (!this.inputs.perl || this.supervisorUnusable) return this.execAlone(argv, cwd, env, options, network);
+    const supervisor = this.liveSupervisor(network);
     const failure = await supervisor.ready;
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
     if (failure !== null) {
       // It could not even start: every command gets a bwrap of its own (whose error, if bwrap
       // itself is what fails, is the one to report).
       this.supervisorUnusable = true;
-      return this.execAlone(argv, cwd, env, options);
+      return this.execAlone(argv, cwd, env, options, network);
     }
     return supervisor.exec(argv, cwd, env, options);
   }
 
-  /** One bwrap for this command alone: with the network, or where there is no supervisor. */
-  private async execAlone(argv: string[], cwd: string, env: Record<string, string>, options: ExecOptions): Promise<ExecResult> {
+  /** One bwrap for this command alone, where there is no supervisor. */
+  private async execAlone(argv: string[], cwd: string, env: Record<string, string>, options: ExecOptions, network: boolean): Promise<ExecResult> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
-    const network = options.network ? ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf'] : [];
     // Mounts first, then make everything not explicitly writable read-only, then the process setup.
-    const args = [...this.baseArgs, ...network, '--remount-ro', '/', '--chdir', cwd, ...envArgs, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', ...argv];
+    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--remount-ro', '/', '--chdir', cwd, ...envArgs, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', ...argv];
 
     let commandStarted = false;
     const run = runProcessGroup(
@@ -441,7 +471,7 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   private async recycle(): Promise<boolean> {
     const { slot, keeper, cgroup, supervisor } = this;
     const perl = this.inputs.perl;
-    if (!slot || !keeper?.wanted() || !cgroup || !perl || !supervisor || this.running.size > 0) return false;
+    if (!slot || !keeper?.wanted() || !cgroup || !perl || !supervisor || this.running.size > 0 || this.networked) return false;
     const failure = await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) });
     if (failure !== null) {
       this.inputs.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
@@ -460,9 +490,10 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
         return;
       }
       this.supervisor?.stop();
+      this.networked?.client.stop();
       for (const run of this.running) run.kill();
       await Promise.all([...this.running].map((run) => run.result));
-      await this.supervisorClosed;
+      await Promise.all([this.supervisorClosed, this.networked?.closed]);
       await this.cgroup?.destroy();
       if (this.slot) await releaseSlot(this.slot);
       this.afterDispose?.();

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { CgroupCounters } from './limits';
 import type { SandboxLimits } from './types';
 
 const CPU_PERIOD_US = 100_000;
@@ -19,6 +20,8 @@ export type CgroupDetection = { ok: true; layout: CgroupLayout; detail: string }
 export interface SandboxCgroup {
   /** The cgroup.procs files a process must join (one per v1 hierarchy, one for v2). */
   readonly procsFiles: string[];
+  /** Where its OOM kills and refused forks are counted (limits.ts). */
+  readonly counters: CgroupCounters;
   /** SIGKILL everything inside and remove the cgroup. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -83,6 +86,20 @@ export async function processesFileOf(pid: number): Promise<string | undefined> 
   const unified = mounts.find((m) => m.fsType === 'cgroup2');
   const [mount, path] = pids && theirs.has('pids') ? [pids, theirs.get('pids')!] : unified && theirs.has('') ? [unified, theirs.get('')!] : [];
   return mount && path ? join(hostPath(mount, path), 'cgroup.procs') : undefined;
+}
+
+/** The memory and pids cgroup directories of process `pid` (a container's pid 1), as this process sees them. */
+export async function countersOf(pid: number): Promise<CgroupCounters> {
+  const [mountInfo, procCgroup] = await Promise.all([fs.readFile('/proc/self/mountinfo', 'utf8'), fs.readFile(`/proc/${pid}/cgroup`, 'utf8')]).catch(() => ['', '']);
+  const mounts = parseMountInfo(mountInfo);
+  const theirs = parseProcCgroup(procCgroup);
+  const unified = mounts.find((m) => m.fsType === 'cgroup2');
+  const dir = (controller: string): string | undefined => {
+    const v1 = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes(controller));
+    if (v1 && theirs.has(controller)) return hostPath(v1, theirs.get(controller)!);
+    return unified && theirs.has('') ? hostPath(unified, theirs.get('')!) : undefined;
+  };
+  return { memory: dir('memory'), pids: dir('pids') };
 }
 
 export interface DetectOptions {
@@ -234,8 +251,10 @@ export async function createSandboxCgroup(layout: CgroupLayout, id: string, limi
     throw new Error(`cannot set up cgroup ${name}: ${(err as Error).message}`);
   }
   let destroyed: Promise<void> | undefined;
+  const counters = layout.version === 2 ? { memory: join(layout.base, name), pids: join(layout.base, name) } : { memory: join(layout.memory, name), pids: join(layout.pids, name) };
   return {
     procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+    counters,
     destroy: () => (destroyed ??= removeCgroups(dirs)),
   };
 }

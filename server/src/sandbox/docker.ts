@@ -13,7 +13,8 @@ import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
-import { processAlive, processesFileOf } from './cgroups';
+import { countersOf, processAlive, processesFileOf } from './cgroups';
+import { limitReached, readCounts, type CgroupCounters } from './limits';
 import type { SandboxLog } from './bwrap';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
@@ -189,7 +190,8 @@ export class DockerDriver implements SandboxDriver {
         // Output reaches us over attach (or exec); the engine need not keep it on disk too.
         LogConfig: { Type: 'none', Config: {} },
         Init: !perl,
-        NetworkMode: 'none',
+        // The host's network for a task that may use it (the engine here has no bridge to give).
+        NetworkMode: spec.network ? 'host' : 'none',
         ReadonlyRootfs: true,
         // exec: docker's default for a tmpfs is noexec; programs (test runners, builds) run scripts
         // from /tmp, and bwrap's /tmp allows it too.
@@ -203,7 +205,14 @@ export class DockerDriver implements SandboxDriver {
         Binds: binds,
       },
     });
-    const sandbox = new DockerSandbox(spec, container, this.uid, { perl, slot, verifyAttach: (s) => this.checkPropagation(s), keeper: this.spares, log: this.log });
+    const sandbox = new DockerSandbox(spec, container, this.uid, {
+      perl,
+      slot,
+      verifyAttach: (s) => this.checkPropagation(s),
+      keeper: this.spares,
+      log: this.log,
+      networked: (s) => this.startContainer({ ...s, id: `${s.id}-net`, network: true }),
+    });
     const failure = await sandbox.start();
     if (failure === null) {
       this.log('info', 'docker sandbox created', { id: spec.id, container: name, supervised: perl !== null });
@@ -281,6 +290,8 @@ interface DockerSandboxOptions {
   /** Takes a container back for the next task once reset (the pool). */
   keeper?: Keeper<DockerSandbox>;
   log: SandboxLog;
+  /** Starts a container like this one's with the host's network, for execs that ask for it. */
+  networked: (spec: SandboxSpec) => Promise<DockerSandbox>;
 }
 
 class DockerSandbox implements Sandbox, SpareSandbox {
@@ -295,6 +306,12 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   private disposed: Promise<void> | undefined;
   /** The container's cgroup.procs on the host and its pid 1 there. */
   private processes: Promise<{ file: string; pid: number } | undefined> | undefined;
+  /** Where the container's OOM kills and refused forks are counted (an engine on this machine). */
+  private counters: Promise<CgroupCounters> | undefined;
+  private gitDir: string | undefined;
+  private readonly network: boolean;
+  /** Without network of its own: a container with it, for execs that ask (the setup step). */
+  private networked: Promise<DockerSandbox> | undefined;
 
   constructor(
     spec: SandboxSpec,
@@ -306,7 +323,9 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   ) {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
+    this.gitDir = spec.gitDir;
     this.limits = spec.limits;
+    this.network = spec.network === true;
   }
 
   /** Its supervisor died while it waited for a task. */
@@ -367,6 +386,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     if (unseen) return unseen;
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
+    this.gitDir = spec.gitDir;
     return null;
   }
 
@@ -386,6 +406,21 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   }
 
   async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (options.network && !this.network && !this.disposed) {
+      const spec = { id: this.id, workspaceDir: this.workspaceDir, gitDir: this.gitDir, limits: this.limits };
+      const networked = await (this.networked ??= this.options.networked(spec)).catch((err: Error) => err.message);
+      if (typeof networked === 'string') return emptyResult(Date.now(), { sandboxError: `a container with network could not start: ${networked}` });
+      return networked.exec(command, options);
+    }
+    this.counters ??= this.container.inspect().then((info) => (info.State.Pid ? countersOf(info.State.Pid) : {}), () => ({}));
+    const counters = await this.counters;
+    const before = await readCounts(counters);
+    const result = await this.run(command, options);
+    const limit = await limitReached(result, { limits: this.limits, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, before, after: await readCounts(counters), workspaceDir: this.workspaceDir });
+    return limit ? { ...result, limit } : result;
+  }
+
+  private async run(command: string | string[], options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
     if (options.signal?.aborted) return emptyResult(started, { aborted: true });
@@ -394,9 +429,6 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     const cwd = posix.resolve(WORKSPACE, options.cwd ?? '.');
     if (cwd !== WORKSPACE && !cwd.startsWith(`${WORKSPACE}/`)) {
       return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
-    }
-    if (options.network) {
-      return emptyResult(started, { sandboxError: 'network is not available: docker sandboxes are created with NetworkMode none' });
     }
     if (this.options.perl !== null) {
       const supervisor = await this.liveSupervisor();
@@ -518,7 +550,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   private async recycle(): Promise<boolean> {
     const { slot, keeper } = this.options;
     const supervisor = this.supervisor;
-    if (!slot || !keeper?.wanted() || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
+    if (this.networked || !slot || !keeper?.wanted() || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
     const failure = await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() });
     if (failure !== null) {
       this.options.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
@@ -548,10 +580,12 @@ class DockerSandbox implements Sandbox, SpareSandbox {
         return;
       }
       this.supervisor?.stop();
+      const networked = this.networked?.then((n) => n.dispose(), () => {});
       for (const run of this.running) run.kill();
       // Removing the container kills every process in it, and with them the exec streams.
       await this.container.remove({ force: true }).catch(() => {});
       await Promise.all([...this.running].map((run) => run.done));
+      await networked;
       if (this.options.slot) await releaseSlot(this.options.slot);
       this.afterDispose?.();
     })());

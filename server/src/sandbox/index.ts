@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { BwrapDriver, type SandboxLog } from './bwrap';
 import { sweepStaleSlots } from './spares';
-import { detectCgroups, sweepStaleCgroups } from './cgroups';
+import { detectCgroups, sweepStaleCgroups, type CgroupDetection } from './cgroups';
 import { DockerDriver } from './docker';
 import { NoneDriver } from './none';
 import type { SandboxDriver } from './types';
@@ -24,12 +24,45 @@ export interface SandboxDriverOptions {
    * the driver: they hold mounts in dataDir.
    */
   spares?: number;
+  /**
+   * Run tasks even where the sandboxes' memory or disk cannot be capped (an ordinary user without
+   * a delegated cgroup; a workspace that is a plain checkout). Without it such a driver is refused.
+   */
+  allowUncapped?: boolean;
 }
 
 export interface SandboxDriverChoice {
   driver: SandboxDriver | null;
   /** Why no driver could be used (driver null), or why auto passed over docker. */
   reason?: string;
+  /** What the sandboxes run without (allowed with allowUncapped): said at start and in /healthz. */
+  uncapped?: string;
+}
+
+/**
+ * What a driver cannot cap here, and why. Memory: bwrap needs a writable cgroup (docker's engine
+ * has its own). Disk: as root the task's view is an overlay whose upper dir is a size-capped
+ * tmpfs; an ordinary user cannot mount, so the workspace is a checkout on the host's disk where
+ * only each file is capped (RLIMIT_FSIZE) and nothing caps the total.
+ */
+function uncappedLimits(driver: SandboxDriver, cgroups: CgroupDetection | undefined): string | undefined {
+  const missing: string[] = [];
+  if (driver.name === 'bwrap' && cgroups && !cgroups.ok) missing.push(`NO memory cap (${cgroups.reason})`);
+  if (driver.name !== 'none' && process.getuid?.() !== 0) missing.push('NO disk cap on the workspace (a checkout on the host\'s disk: an ordinary user cannot mount a size-capped one; only each file is capped)');
+  return missing.length ? missing.join('; ') : undefined;
+}
+
+/** A driver that cannot cap what it runs is refused unless the operator accepted that. */
+function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined, options: SandboxDriverOptions, log: SandboxLog): SandboxDriverChoice {
+  if (!choice.driver) return choice;
+  const uncapped = uncappedLimits(choice.driver, cgroups);
+  if (!uncapped) return choice;
+  if (!options.allowUncapped) {
+    void choice.driver.close?.();
+    return { driver: null, reason: `sandboxes here would run with ${uncapped}; start the server with --allow-uncapped to run tasks anyway` };
+  }
+  log('warn', 'SANDBOXES UNCAPPED (--allow-uncapped): a task can use this machine\'s memory and disk without limit', { uncapped });
+  return { ...choice, uncapped };
 }
 
 export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
@@ -49,7 +82,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
   const docker = async (): Promise<SandboxDriverChoice> => {
     const driver = new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log, ...(await spareDir()) });
     const probe = await driver.probe();
-    return probe.ok ? { driver } : { driver: null, reason: probe.reason };
+    return probe.ok ? gate({ driver }, undefined, options, log) : { driver: null, reason: probe.reason };
   };
   const bwrap = async (): Promise<SandboxDriverChoice> => {
     const cgroups = await detectCgroups();
@@ -62,7 +95,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log('info', 'sandbox driver bwrap', { detail: probe.detail });
-    return { driver };
+    return gate({ driver }, cgroups, options, log);
   };
 
   switch (kind) {
@@ -76,7 +109,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const viaDocker = await docker();
       if (viaDocker.driver) return viaDocker;
       const viaBwrap = await bwrap();
-      if (viaBwrap.driver) return { driver: viaBwrap.driver, reason: `docker not used: ${viaDocker.reason}` };
+      if (viaBwrap.driver) return { ...viaBwrap, reason: `docker not used: ${viaDocker.reason}` };
       return { driver: null, reason: `no sandbox available. docker: ${viaDocker.reason}; bwrap: ${viaBwrap.reason}` };
     }
     default: {

@@ -77,7 +77,8 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
    * short task's sandbox may still come back, reset.
    */
   async take(spec: SandboxSpec): Promise<S | undefined> {
-    if (!spec.gitDir || !sameLimits(this.options.limits, spec.limits)) return undefined;
+    // Spares have no network: a task whose commands all need it gets a sandbox of its own.
+    if (!spec.gitDir || spec.network || !sameLimits(this.options.limits, spec.limits)) return undefined;
     if (this.spares.length === 0 && this.filling) await new Promise<void>((resolve) => this.waiters.push(resolve));
     for (const broken of this.spares.filter((s) => s.broken)) void broken.dispose();
     this.spares = this.spares.filter((s) => !s.broken);

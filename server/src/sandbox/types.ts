@@ -27,6 +27,11 @@ export interface SandboxSpec {
   /** Host git dir mounted read-only at /workspace/.git, so `git diff/status/log` work inside. */
   gitDir?: string;
   limits: SandboxLimits;
+  /**
+   * Every command of this sandbox may use the host's network (the task option `network: 'on'`).
+   * Without it only an exec that asks for it (`ExecOptions.network`: the setup step) gets one.
+   */
+  network?: boolean;
 }
 
 export interface ExecOptions {
@@ -42,8 +47,18 @@ export interface ExecOptions {
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   stdin?: string;
-  /** Allow network for this command (setup phase with options.network != off). Default false. */
+  /**
+   * The host's network for this command (the setup step with options.network != off), in a
+   * sandbox created without it. Default false; a sandbox created with `network` always has it.
+   */
   network?: boolean;
+}
+
+/** A limit of the sandbox that stopped a command (killed it, or made it fail). */
+export interface LimitHit {
+  kind: 'memory' | 'pids' | 'disk' | 'file size' | 'time';
+  /** Bytes (memory, disk, file size), processes (pids) or milliseconds (time). */
+  value: number;
 }
 
 export interface ExecResult {
@@ -59,6 +74,8 @@ export interface ExecResult {
   durationMs: number;
   /** Set when the sandbox itself failed (not the command): e.g. bwrap could not start. */
   sandboxError?: string;
+  /** The command ran into this limit (the out-of-memory killer, the pids cap, a full disk, the timeout). */
+  limit?: LimitHit;
 }
 
 export interface Sandbox {

@@ -32,7 +32,7 @@ describe('the server run by an unprivileged user', function () {
     mkdirSync(home);
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repo, dataDir, home]);
     model = await startFakeModel();
-    server = await startServer({ modelBaseUrl: model.baseUrl, dataDir, unprivilegedUid: NOBODY, args: ['--sandbox', 'bwrap'], env: { HOME: home } });
+    server = await startServer({ modelBaseUrl: model.baseUrl, dataDir, unprivilegedUid: NOBODY, args: ['--sandbox', 'bwrap', '--allow-uncapped'], env: { HOME: home } });
   });
   after(async () => {
     await server?.stop();

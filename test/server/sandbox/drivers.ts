@@ -27,7 +27,7 @@ export interface DriverHarness {
   /** A workspace directory the sandbox uid owns, removed after the test. */
   workspace(): Promise<string>;
   /** A sandbox on a fresh workspace (unless given), disposed after the test. */
-  sandbox(options?: { limits?: Partial<SandboxLimits>; gitDir?: string; workspaceDir?: string }): Promise<Sandbox>;
+  sandbox(options?: { limits?: Partial<SandboxLimits>; gitDir?: string; workspaceDir?: string; network?: boolean }): Promise<Sandbox>;
 }
 
 // One engine for the whole run: starting dockerd and importing the image per file would dominate.
@@ -103,6 +103,7 @@ export function describeDriver(name: DriverName, title: string, body: (h: Driver
             workspaceDir: options.workspaceDir ?? (await harness.workspace()),
             gitDir: options.gitDir,
             limits: { ...TEST_LIMITS, ...options.limits },
+            network: options.network,
           });
           sandboxes.push(sandbox);
           return sandbox;

@@ -35,10 +35,17 @@ describeEachDriver('escape: network', (h) => {
     assert.deepEqual(interfaces, ['lo']);
   });
 
-  it('grants network only where the driver can (bwrap per exec, docker never)', async () => {
+  it('grants the host network to an exec that asks for it, and to no other', async () => {
     const sandbox = await h.sandbox();
     const result = await sandbox.exec(connect(), { network: true });
-    if (h.name === 'bwrap') assert.match(result.stdout, /host-secret-page/);
-    else assert.match(result.sandboxError ?? '', /network/);
+    assert.match(result.stdout, /host-secret-page/, result.sandboxError ?? result.stderr);
+    const after = await sandbox.exec(connect());
+    assert.doesNotMatch(after.stdout, /host-secret-page/, 'the next exec without it has none');
+  });
+
+  it('grants the host network to every exec of a sandbox created with it', async () => {
+    const sandbox = await h.sandbox({ network: true });
+    const result = await sandbox.exec(connect());
+    assert.match(result.stdout, /host-secret-page/, result.sandboxError ?? result.stderr);
   });
 });

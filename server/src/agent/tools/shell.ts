@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../types';
 import { truncateMiddle } from '../truncate';
+import { describeLimit } from '../../sandbox/limits';
+import type { ExecResult } from '../../sandbox/types';
 import { defineTool, normalizeToolPath } from './types';
 
 /** What the model sees of a command's output. */
@@ -61,6 +63,16 @@ export class OutputRelay {
   }
 }
 
+/** How the command ended, first line of what the model sees. */
+function statusLine(result: ExecResult, limit: string | undefined, timeoutMs: number): string {
+  if (result.timedOut) return `killed: ${limit ?? `time limit ${timeoutMs} ms`} reached.`;
+  const code = result.exitCode ?? result.signal ?? 'unknown';
+  // The OOM killer's SIGKILL and SIGXFSZ end the command; a full disk or the pids cap make it fail.
+  if (limit && (result.limit?.kind === 'memory' || result.limit?.kind === 'file size')) return `killed: ${limit} reached (exit code ${code}).`;
+  if (limit) return `Exit code: ${code} (the sandbox's ${limit} was reached).`;
+  return result.exitCode === null ? `Killed by signal ${result.signal ?? 'unknown'}.` : `Exit code: ${result.exitCode}`;
+}
+
 const ShellArgs = z.object({
   command: z.string().min(1).describe('The command line, run with /bin/sh -c in the repository (/workspace).'),
   workdir: z.string().optional().describe('Directory to run in, relative to the repository root. Default: the root.'),
@@ -70,7 +82,7 @@ const ShellArgs = z.object({
 export const shellTool = defineTool<z.infer<typeof ShellArgs>>({
   name: 'shell',
   description:
-    'Run a shell command in the sandbox (bash-compatible /bin/sh, no network, non-interactive) with the repository as the current directory. Use it to build, run tests, inspect git status/diff, and explore. Returns the exit code and the output (long output is cut in the middle).',
+    'Run a shell command in the sandbox (bash-compatible /bin/sh, non-interactive; network only if the task allows it) with the repository as the current directory. Use it to build, run tests, inspect git status/diff, and explore. Returns the exit code and the output (long output is cut in the middle).',
   schema: ShellArgs,
   changesFiles: true,
   async run(args, ctx) {
@@ -93,11 +105,10 @@ export const shellTool = defineTool<z.infer<typeof ShellArgs>>({
       if (result.aborted) return { ok: false, output: 'aborted', exitCode: result.exitCode, aborted: true };
       let output = result.stdout;
       if (result.stderr) output += `${output && !output.endsWith('\n') ? '\n' : ''}[stderr]\n${result.stderr}`;
-      const status = result.timedOut
-        ? `Timed out after ${timeoutMs} ms and was killed.`
-        : result.exitCode === null
-          ? `Killed by signal ${result.signal ?? 'unknown'}.`
-          : `Exit code: ${result.exitCode}`;
+      // A limit says which and how much, so the model can change course instead of retrying.
+      const limit = result.limit && describeLimit(result.limit);
+      if (limit) ctx.emit({ type: 'warning', error: { code: 'limit_reached', message: `A command ran into the sandbox's ${limit}: ${args.command.slice(0, 200)}` } });
+      const status = statusLine(result, limit, timeoutMs);
       const took = `(${(result.durationMs / 1000).toFixed(1)} s)`;
       const body = output ? truncateMiddle(output, MODEL_OUTPUT_CAP) : '(no output)';
       const note = result.truncated ? '\n[the sandbox dropped part of a very long output]' : '';
