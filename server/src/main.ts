@@ -10,7 +10,7 @@ import { ConfigError, HELP, parseConfig, type Config } from './config';
 import { createLogger, Scrubber, type Logger } from './log';
 import { SqliteStore } from './store/sqlite';
 import { EventBus } from './eventBus';
-import { createRequestHandler } from './api/http';
+import { answerClientError, createRequestHandler } from './api/http';
 import { EventStream } from './api/events';
 import { routes } from './api/routes';
 import { Scheduler } from './tasks/scheduler';
@@ -137,10 +137,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   http.keepAliveTimeout = 5_000;
   const stream = new EventStream({ store, bus, token, log, version: VERSION });
   http.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
-  http.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  http.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());

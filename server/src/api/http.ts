@@ -1,6 +1,7 @@
 // The HTTP edge: routing, bearer-token auth, bounded body reading, typed errors. Handlers live one
 // per file in ./routes and are dispatched through the route table, never a switch.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
@@ -124,10 +125,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * Whether the Content-Type is exactly one of `types`, optionally with `; charset=utf-8`: a list
+ * (`application/json, text/plain`) or a relative (`application/json-patch+json`) is not.
+ */
+export function contentTypeIs(req: IncomingMessage, types: readonly string[]): boolean {
+  const m = /^([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)\s*(?:;\s*charset\s*=\s*("?)utf-8\2\s*)?$/i.exec(req.headers['content-type'] ?? '');
+  return m !== null && types.includes(m[1]!.toLowerCase());
+}
+
 export async function readJson<S extends z.ZodType>(ctx: RequestContext, schema: S, limit = 64 * 1024): Promise<z.infer<S>> {
-  const type = ctx.req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError('unsupported_media_type', `expected content-type application/json, got ${type || 'none'}`);
+  if (!contentTypeIs(ctx.req, ['application/json'])) {
+    throw new HttpError('unsupported_media_type', `expected content-type application/json, got ${ctx.req.headers['content-type'] || 'none'}`);
   }
   const body = await readBody(ctx.req, limit);
   let value: unknown;
@@ -139,6 +148,32 @@ export async function readJson<S extends z.ZodType>(ctx: RequestContext, schema:
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new HttpError('validation_failed', formatZodError(parsed.error));
   return parsed.data;
+}
+
+/** What the error a request got as HTTP means for the client, by Node's parser error code. */
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: ['headers_too_large', 'the request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'the request took too long to arrive'],
+  ERR_HTTP_HEADERS_TIMEOUT: ['request_timeout', 'the request headers took too long to arrive'],
+};
+
+/**
+ * The HTTP server's 'clientError': a request Node cannot parse (bad request line, duplicate
+ * Content-Length, …) still gets a JSON error body like every other error, then the connection closes.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const response = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [code, message] = CLIENT_ERRORS[err.code ?? ''] ?? (['bad_request', `malformed HTTP request (${err.code ?? err.message})`] as const);
+  const status = ERROR_STATUS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** For routes without a body: nothing, or an empty JSON object (what clients send to a POST). */

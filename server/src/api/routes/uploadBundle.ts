@@ -1,4 +1,4 @@
-import { HttpError, readBody, sendJson, type Route } from '../http';
+import { contentTypeIs, HttpError, readBody, sendJson, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
 const LIMIT = 512 * 1024 * 1024;
@@ -9,9 +9,8 @@ export const uploadBundle = (deps: ApiDeps): Route => ({
   path: '/v1/bundles',
   body: true,
   async handle(ctx) {
-    const type = ctx.req.headers['content-type'] ?? '';
-    if (!/^application\/(octet-stream|x-git-bundle)\b/i.test(type)) {
-      throw new HttpError('unsupported_media_type', `expected application/octet-stream, got ${type || 'none'}`);
+    if (!contentTypeIs(ctx.req, ['application/octet-stream', 'application/x-git-bundle'])) {
+      throw new HttpError('unsupported_media_type', `expected application/octet-stream, got ${ctx.req.headers['content-type'] || 'none'}`);
     }
     const data = await readBody(ctx.req, LIMIT);
     if (data.length === 0) throw new HttpError('validation_failed', 'the bundle is empty');
