@@ -47,8 +47,12 @@ export const TaskEvent = z.discriminatedUnion('type', [
     exitCode: z.number().int().nullable().optional(),
     durationMs: z.number().nonnegative(),
   }),
-  /** The changed files after a command or patch changed something. */
-  z.object({ ...base, type: z.literal('diff.updated'), changedFiles: z.array(ChangedFile) }),
+  /**
+   * The changed files after a command or patch changed something. Once the work is snapshotted,
+   * `diffVersion` names the diff it makes (as GET /v1/tasks/{id}/diff's X-Delegate-Diff-Version
+   * does): a client holding a diff of another version should fetch it again.
+   */
+  z.object({ ...base, type: z.literal('diff.updated'), changedFiles: z.array(ChangedFile), diffVersion: z.string().optional() }),
   /** The agent asks the user; the task waits in `waiting_for_input`. */
   z.object({ ...base, type: z.literal('question'), questionId: z.string(), text: z.string() }),
   /** A message from the user: steering a running task, answering a question, or a follow-up. */

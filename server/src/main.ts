@@ -14,6 +14,8 @@ import { answerClientError, createRequestHandler } from './api/http';
 import { EventStream } from './api/events';
 import { routes } from './api/routes';
 import { Scheduler } from './tasks/scheduler';
+import { DiffRecorder } from './tasks/diffRecorder';
+import { Questions } from './tasks/questions';
 import { TaskRunner } from './tasks/runner';
 import { TaskService } from './tasks/service';
 import { TaskEvents } from './tasks/taskEvents';
@@ -96,8 +98,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: logAdapter(log), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
-  const watches = new RepoWatches({ log: logAdapter(log) });
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, log: logAdapter(log), watches });
+  const watches = config.repoWatch ? new RepoWatches({ log: logAdapter(log) }) : undefined;
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: logAdapter(log), watches });
   await manager.releaseLeftovers();
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
@@ -106,10 +108,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (!client) log.warn('no model endpoint configured (OPENAI_API_KEY / OPENAI_BASE_URL); tasks will fail with model_not_configured');
 
   let shuttingDown = false;
-  const questions = new Map<string, { id: string; resolve: (answer: string) => void }>();
+  const questions = new Questions(events);
+  const recorder = new DiffRecorder({ store, events, log });
   const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }));
-  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, isShuttingDown: () => shuttingDown });
-  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, log });
+  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, isShuttingDown: () => shuttingDown });
+  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, recorder, log });
   const pullRequests = new PullRequestService({
     store,
     events,
@@ -161,7 +164,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await scheduler.close('server shutting down');
       await runner.drain();
       await workspaces.closeAll();
-      await watches.close();
+      await watches?.close();
       await sandbox.driver?.close?.();
       store.close();
       log.info('stopped');

@@ -2,29 +2,17 @@
 // or the run is stopped. It knows no HTTP, store or UI: everything goes through the host.
 // One AbortController stops everything in flight (model stream, command, pending question); the
 // history is kept valid on every exit so a follow-up can continue the conversation.
-import type { ErrorInfo, TestResult, Usage } from '../../../protocol';
+import type { TaskError, TaskErrorCode, TestResult, Usage } from '../../../protocol';
 import { Scrubber } from '../log';
 import { callModel } from './modelCall';
 import { addTurnUsage, combineUsage, emptyTurnUsage, type TurnUsage } from './pricing';
-import { buildSystemPrompt, buildTaskMessage, loadAgentsFiles } from './prompt';
+import { buildSystemPrompt, buildTaskMessage, loadAgentsFiles, loopWarning, NUDGE_AFTER_EMPTY, NUDGE_AFTER_TEXT } from './prompt';
 import { LOOP_ROUNDS, RepeatGuard } from './repeatGuard';
 import { parseArgsForDisplay, prepareCall, runPrepared, toolDefinitions, toolMap, type ToolOutcome } from './tools';
 import type { AgentEvent, AgentHost, AgentOutcome, AgentRunInput, ConversationItem } from './types';
 import type { ModelTurn, ToolCallRequest } from './wire/turn';
 
-const NUDGE_AFTER_TEXT =
-  'If the task is complete, call finish with your summary. Otherwise continue working: use the tools to make progress.';
-const NUDGE_AFTER_EMPTY = 'Your last reply was empty. Continue the task with a tool call, or call finish if it is complete.';
 const EMPTY_REPLY = '(empty reply)';
-
-/** Told once, in the result of the call that completed the third round of a loop. */
-function loopWarning(period: number, calls: string[]): string {
-  const what =
-    period === 1
-      ? `you have made exactly this call ${LOOP_ROUNDS} times in a row`
-      : `you have made the same ${period} calls in turn ${LOOP_ROUNDS} times over (${calls.join('; ')})`;
-  return `\n\n[Harness note: ${what}, with the same result each time. Going on with it stops the task. Change your approach.]`;
-}
 
 type StopReason = 'cancelled' | 'time_limit';
 
@@ -78,6 +66,11 @@ export class AgentRun {
     this.host.emit(event);
   }
 
+  /** A problem the user should see while the run goes on. */
+  private warn(error: TaskError): void {
+    this.emit({ type: 'warning', error });
+  }
+
   private async loop(): Promise<AgentOutcome> {
     await this.openConversation();
     const { limits } = this.input;
@@ -106,12 +99,9 @@ export class AgentRun {
           onDelta: (messageId, text) => this.emit({ type: 'agent.delta', messageId, text }),
         },
         onRetry: ({ attempt, delayMs, message, cut }) =>
-          this.emit({
-            type: 'warning',
-            error: {
-              code: cut ? 'model_stream_cut' : 'model_retry',
-              message: `${cut ? 'The model reply was cut off; its partial text is discarded' : 'The model request failed'} (${message}). Retrying in ${(delayMs / 1000).toFixed(1)} s (retry ${attempt}).`,
-            },
+          this.warn({
+            code: cut ? 'model_stream_cut' : 'model_retry',
+            message: `${cut ? 'The model reply was cut off; its partial text is discarded' : 'The model request failed'} (${message}). Retrying in ${(delayMs / 1000).toFixed(1)} s (retry ${attempt}).`,
           }),
       });
       if (!result.ok) return result.aborted ? this.stopped() : this.fail('model_error', result.message);
@@ -183,7 +173,7 @@ export class AgentRun {
       const started = performance.now();
       const { outcome, changesFiles } = await this.execute(call);
       const loop = this.guard.record(call.name, call.arguments, outcome.ok, outcome.output);
-      const output = loop.verdict === 'warn' ? outcome.output + loopWarning(loop.period, loop.calls) : outcome.output;
+      const output = loop.verdict === 'warn' ? outcome.output + loopWarning(loop.period, LOOP_ROUNDS, loop.calls) : outcome.output;
       this.emit({
         type: 'tool.result',
         callId: call.callId,
@@ -218,7 +208,7 @@ export class AgentRun {
     } catch (err) {
       if (this.controller.signal.aborted) return { outcome: { ok: false, output: 'aborted', aborted: true }, changesFiles: prepared.tool.changesFiles };
       const message = this.scrubber.scrub(err instanceof Error ? err.message : String(err));
-      this.emit({ type: 'warning', error: { code: 'tool_error', message: `The ${call.name} tool failed in the harness: ${message}` } });
+      this.warn({ code: 'tool_error', message: `The ${call.name} tool failed in the harness: ${message}` });
       return { outcome: { ok: false, output: `The ${call.name} tool failed: ${message}` }, changesFiles: prepared.tool.changesFiles };
     }
   }
@@ -228,7 +218,7 @@ export class AgentRun {
       await this.host.onFilesChanged();
     } catch (err) {
       const message = this.scrubber.scrub(err instanceof Error ? err.message : String(err));
-      this.emit({ type: 'warning', error: { code: 'diff_error', message: `Could not update the diff: ${message}` } });
+      this.warn({ code: 'diff_error', message: `Could not update the diff: ${message}` });
     }
   }
 
@@ -253,8 +243,8 @@ export class AgentRun {
     };
   }
 
-  private fail(code: string, message: string, pendingOutput = 'not run: the task stopped'): AgentOutcome {
-    const error: ErrorInfo = { code, message: this.scrubber.scrub(message) };
+  private fail(code: TaskErrorCode, message: string, pendingOutput = 'not run: the task stopped'): AgentOutcome {
+    const error: TaskError = { code, message: this.scrubber.scrub(message) };
     return { status: 'failed', error, history: this.sealedHistory(pendingOutput), usage: this.usage };
   }
 

@@ -98,3 +98,29 @@ export function buildTaskMessage(prompt: string, selection?: Selection): string 
   }
   return parts.join('\n\n');
 }
+
+/** After a reply without a tool call: text (the model may think it is done) or nothing at all. */
+export const NUDGE_AFTER_TEXT =
+  'If the task is complete, call finish with your summary. Otherwise continue working: use the tools to make progress.';
+export const NUDGE_AFTER_EMPTY = 'Your last reply was empty. Continue the task with a tool call, or call finish if it is complete.';
+
+/** Told once, in the result of the call that completed the last allowed round of a loop. */
+export function loopWarning(period: number, rounds: number, calls: string[]): string {
+  const what =
+    period === 1
+      ? `you have made exactly this call ${rounds} times in a row`
+      : `you have made the same ${period} calls in turn ${rounds} times over (${calls.join('; ')})`;
+  return `\n\n[Harness note: ${what}, with the same result each time. Going on with it stops the task. Change your approach.]`;
+}
+
+/**
+ * The prompt of a run that continues a task. `restart`: the earlier run stopped before its first
+ * model request (no conversation): start over from the task's prompt. `interrupted`: the server
+ * stopped during the earlier run; the conversation was kept up to its last complete turn, the
+ * files may be further along.
+ */
+export function continuationPrompt(kind: 'restart' | 'interrupted', taskPrompt: string, message: string): string {
+  return kind === 'restart'
+    ? `${taskPrompt}\n\nNote: an earlier run of this task was interrupted; the workspace already contains its changes.\n\n${message}`
+    : `Note: the server stopped during your previous run; the workspace may hold changes from steps after the last one shown above. Check the files before relying on them.\n\n${message}`;
+}

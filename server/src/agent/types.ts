@@ -1,7 +1,7 @@
 // The agent loop's contract with its host (the task runner). The loop knows no HTTP, store or UI:
 // it reports through callbacks and reads user input through the host.
 import type OpenAI from 'openai';
-import type { NewEvent, Selection, TaskLimits, TestResult, Usage, ErrorInfo } from '../../../protocol';
+import type { NewEvent, Selection, TaskError, TaskLimits, TestResult, Usage } from '../../../protocol';
 import type { Sandbox } from '../sandbox/types';
 import type { Workspace } from '../workspace/types';
 
@@ -55,7 +55,7 @@ export interface AgentOutcome {
   status: 'completed' | 'failed' | 'cancelled';
   summary?: string;
   testResult?: TestResult;
-  error?: ErrorInfo;
+  error?: TaskError;
   /** The whole conversation including this run, to persist. */
   history: ConversationItem[];
   usage: Usage;

@@ -85,10 +85,13 @@ export class SqliteStore implements Store {
 
   private insertEvents(events: NewEvent[]): TaskEvent[] {
     const at = new Date().toISOString();
-    return events.map((e) => {
-      const info = this.stmts.insertEvent.run(e.taskId, e.type, JSON.stringify({ ...e, at }));
-      return { ...e, seq: Number(info.lastInsertRowid), at } as TaskEvent;
-    });
+    const stored: TaskEvent[] = [];
+    for (const e of events) {
+      const event = { ...e, ...batchCause(e.cause, stored) };
+      const info = this.stmts.insertEvent.run(event.taskId, event.type, JSON.stringify({ ...event, at }));
+      stored.push({ ...event, seq: Number(info.lastInsertRowid), at } as TaskEvent);
+    }
+    return stored;
   }
 
   createTask(task: Task, attempts: AttemptRecord[], repoSpec: RepoSpec): TaskEvent {
@@ -194,4 +197,12 @@ export class SqliteStore implements Store {
   close(): void {
     this.db.close();
   }
+}
+
+/** A negative cause names an event earlier in the same batch (see Store); it is stored as that event's seq. */
+function batchCause(cause: number | undefined, earlier: TaskEvent[]): { cause?: number } {
+  if (cause === undefined || cause >= 0) return {};
+  const target = earlier[earlier.length + cause];
+  if (!target) throw new Error(`cause ${cause} points before the start of its batch`);
+  return { cause: target.seq };
 }

@@ -1,6 +1,6 @@
 // The store: tasks, attempts, pending user messages and the append-only event log. An interface so
 // a team deployment can put PostgreSQL behind it; SQLite (better-sqlite3) is the embedded default.
-import type { NewEvent, RepoSpec, Task, TaskEvent, Usage, ChangedFile, TestResult, ErrorInfo, TaskStatus } from '../../../protocol';
+import type { NewEvent, RepoSpec, Task, TaskError, TaskEvent, Usage, ChangedFile, TestResult, TaskStatus } from '../../../protocol';
 import type { ConversationItem } from '../agent/types';
 
 export interface AttemptRecord {
@@ -13,7 +13,8 @@ export interface AttemptRecord {
   changedFiles: ChangedFile[];
   summary?: string;
   testResult?: TestResult;
-  error?: ErrorInfo;
+  /** Typed by code (protocol/errors.ts): only the task codes can end an attempt. */
+  error?: TaskError;
 }
 
 export interface PendingMessage {
@@ -24,6 +25,11 @@ export interface PendingMessage {
   text: string;
 }
 
+/**
+ * Events link to the event that caused them (`cause`, a seq). An event written in the same batch as
+ * its cause cannot know that seq yet: its `cause` is then negative, -k meaning the event k places
+ * before it in the batch, and the store writes the real seq.
+ */
 export interface Store {
   /** Insert a task with its attempts, its repository spec and its task.created event, atomically. */
   createTask(task: Task, attempts: AttemptRecord[], repoSpec: RepoSpec): TaskEvent;

@@ -7,6 +7,8 @@ import type { AttemptRecord, Store } from '../store/types';
 import type { Workspace } from '../workspace/types';
 import { HttpError } from '../api/http';
 import type { Scheduler } from './scheduler';
+import type { DiffRecorder } from './diffRecorder';
+import type { Questions } from './questions';
 import { interruptedError, type AttemptJob, type TaskRunner } from './runner';
 import { attemptKey } from './state';
 import type { TaskEvents } from './taskEvents';
@@ -18,7 +20,8 @@ export interface TaskServiceDeps {
   scheduler: Scheduler;
   runner: TaskRunner;
   workspaces: WorkspaceCache;
-  questions: Map<string, { id: string; resolve: (answer: string) => void }>;
+  questions: Questions;
+  recorder: DiffRecorder;
   log: Logger;
 }
 
@@ -75,9 +78,9 @@ export class TaskService {
     const attempts = this.deps.store.getAttempts(id);
     const { events, store } = this.deps;
     if (task.status === 'waiting_for_input') {
-      const waiting = attempts.filter((a) => this.deps.questions.has(a.workspaceKey));
-      events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
-      for (const a of waiting) this.deps.questions.get(a.workspaceKey)!.resolve(text);
+      const waiting = attempts.filter((a) => this.deps.questions.isWaiting(a.workspaceKey));
+      const [answer] = events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
+      for (const a of waiting) this.deps.questions.answer(a.workspaceKey, text, answer?.seq);
       return { kind: 'answer', task: this.get(id) };
     }
     if (!isFinished(task.status)) {
@@ -90,7 +93,7 @@ export class TaskService {
     const attempt = attempts.find((a) => a.index === index);
     if (!attempt) throw new HttpError('conflict', `task ${id} has no attempt ${index}`);
     store.addMessage(attempt.workspaceKey, 'followup', text);
-    events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }]);
+    events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }], 'last event');
     this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt: text, followup: true });
     return { kind: 'followup', task: this.get(id) };
   }
@@ -155,7 +158,7 @@ export class TaskService {
     try {
       const ws = await this.deps.workspaces.find(a.workspaceKey);
       if (!ws) return;
-      await this.deps.runner.recordWork({ taskId, index: a.index, key: a.workspaceKey }, ws, 'recovered after restart');
+      await this.deps.recorder.record({ taskId, index: a.index, key: a.workspaceKey }, ws, 'recovered after restart');
     } catch (err) {
       this.deps.log.warn('could not reopen workspace after restart', { taskId, err: err as Error });
     }

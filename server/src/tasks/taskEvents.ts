@@ -1,10 +1,9 @@
 // The one way task state changes: store transaction first, then publish the committed events.
 // Attempt changes re-derive the task's public fields and emit task.status when the status moved.
-import type { EventInput, NewEvent, RepoSpec, Task } from '../../../protocol';
+import type { EventInput, NewEvent, RepoSpec, Task, TaskEvent } from '../../../protocol';
 import type { EventBus } from '../eventBus';
 import type { AttemptRecord, Store } from '../store/types';
 import { deriveTask } from './state';
-
 
 export class TaskEvents {
   constructor(
@@ -20,9 +19,11 @@ export class TaskEvents {
     this.bus.publish([this.store.deleteTask(taskId)]);
   }
 
-  emit(taskId: string, attempt: number, events: EventInput[]): void {
+  /** Returns the stored events: their seq is what later events name as their `cause`. */
+  emit(taskId: string, attempt: number, events: EventInput[]): TaskEvent[] {
     const stored = this.store.appendEvents(events.map((e) => ({ ...e, taskId, ...(attempt > 0 ? { attempt } : {}) }) as NewEvent));
     this.bus.publish(stored);
+    return stored;
   }
 
   updateTask(taskId: string, patch: Partial<Task>, extra: (task: Task) => NewEvent[] = () => []): Task {
@@ -36,9 +37,10 @@ export class TaskEvents {
 
   /**
    * Update one attempt, re-derive the task from all attempts, and commit both with `events`
-   * (plus task.status if the task's status changed) in order.
+   * (plus task.status if the task's status changed) in order. `cause` is what the task.status
+   * links to: an event's seq, or 'last event' for the last of `events` (committed with it).
    */
-  setAttempt(taskId: string, index: number, patch: Partial<AttemptRecord>, taskPatch: Partial<Task> = {}, events: EventInput[] = []): Task {
+  setAttempt(taskId: string, index: number, patch: Partial<AttemptRecord>, taskPatch: Partial<Task> = {}, events: EventInput[] = [], cause?: number | 'last event'): Task {
     this.store.updateAttempt(taskId, index, patch);
     const attempts = this.store.getAttempts(taskId);
     const current = this.store.getTask(taskId);
@@ -54,9 +56,16 @@ export class TaskEvents {
       'question' in taskPatch;
     const { task, events: stored } = this.store.updateTask(taskId, { ...taskPatch, ...derived }, (t) => [
       ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) }) as NewEvent),
-      ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t }] : []),
+      ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t, ...statusCause(cause, events.length) }] : []),
     ]);
     this.bus.publish(stored);
     return task;
   }
+}
+
+function statusCause(cause: number | 'last event' | undefined, batched: number): { cause?: number } {
+  if (cause === undefined) return {};
+  if (cause !== 'last event') return { cause };
+  // The store resolves -1 to the seq of the event just before (see Store).
+  return batched > 0 ? { cause: -1 } : {};
 }

@@ -1,0 +1,164 @@
+// The agent's work made visible and durable while it runs. After each file-changing tool call the
+// changed files are refreshed (clients hear of them at once: diff.updated) and the work is
+// snapshotted (it survives a crash), in the background and coalesced over a burst of edits. Each
+// snapshot also names the diff it makes (diffVersion), so review decisions can say which diff they
+// were made on.
+import { createHash } from 'node:crypto';
+import type { ChangedFile } from '../../../protocol';
+import type { Logger } from '../log';
+import type { Store } from '../store/types';
+import type { Workspace } from '../workspace/types';
+import type { AttemptRef } from './questions';
+import type { TaskEvents } from './taskEvents';
+
+/**
+ * Snapshots of a burst of changes come at most this often: the records between them only refresh
+ * the changed files (two git processes instead of four), and one more record snapshots the
+ * burst's end. A server that dies meanwhile leaves that work in the view, where the restart finds it.
+ */
+export const SNAPSHOT_EVERY_MS = 1000;
+
+/** Names a diff by its content: the same text, the same version, whenever and wherever it is computed. */
+export function diffVersionOf(diff: string): string {
+  return createHash('sha256').update(diff).digest('hex').slice(0, 16);
+}
+
+interface RecordState {
+  pending: boolean;
+  done: Promise<void> | null;
+  /** The agent's file-changing tool calls so far. */
+  changes: number;
+  /** How many of them the last finished record had seen... */
+  recorded: number;
+  /** ...and the last snapshot, taken when. */
+  snapshotted: number;
+  snapshotAt: number;
+  /** The deferred snapshot of a burst's end. */
+  timer: NodeJS.Timeout | null;
+  /** The event (a tool call) behind the latest change: what diff.updated links to. */
+  cause: number | undefined;
+}
+
+export class DiffRecorder {
+  private readonly records = new Map<string, RecordState>();
+  /** The diff version last announced per attempt key. */
+  private readonly versions = new Map<string, string>();
+
+  constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger }) {}
+
+  /** The agent changed files (`cause`: the tool call that did): record in the background. */
+  changed(attempt: AttemptRef, workspace: Workspace, cause?: number): void {
+    const state = this.state(attempt.key);
+    state.cause = cause ?? state.cause;
+    this.schedule(attempt, workspace, 'change');
+  }
+
+  /** Waits for the record in flight, if any (before a question: the user reviews current work). */
+  async settle(key: string): Promise<void> {
+    await this.records.get(key)?.done;
+  }
+
+  /**
+   * The attempt's final changed files and snapshot. When a background record already snapshotted
+   * the agent's last change, its result stands: the sandbox is idle, so the files cannot have moved.
+   */
+  async final(attempt: AttemptRef, workspace: Workspace): Promise<ChangedFile[]> {
+    await this.settle(attempt.key);
+    const state = this.records.get(attempt.key);
+    const current = this.deps.store.getAttempts(attempt.taskId).find((a) => a.index === attempt.index);
+    if (state?.timer) clearTimeout(state.timer);
+    if (state && state.changes > 0 && state.snapshotted === state.changes && current) return current.changedFiles;
+    return this.record(attempt, workspace, 'final state', { cause: state?.cause });
+  }
+
+  /** The attempt ended: forget its background state. */
+  drop(key: string): void {
+    const state = this.records.get(key);
+    if (state?.timer) clearTimeout(state.timer);
+    this.records.delete(key);
+    this.versions.delete(key);
+  }
+
+  /**
+   * Refreshes the changed files (diff.updated when they changed) and snapshots the work (then
+   * diff.updated with the new diff version when the diff changed). Also used after a restart for
+   * attempts that were interrupted.
+   */
+  async record(
+    attempt: AttemptRef,
+    workspace: Workspace,
+    why: string,
+    options: { skipSnapshot?: () => boolean; onRecorded?: (snapshot: string | null) => void; cause?: number } = {},
+  ): Promise<ChangedFile[]> {
+    const { store, events } = this.deps;
+    const { taskId, index, key } = attempt;
+    const cause = options.cause === undefined ? {} : { cause: options.cause };
+    // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
+    const { changedFiles, snapshot } = await workspace.record(why, {
+      skipSnapshot: options.skipSnapshot,
+      onChanges: (files) => {
+        const previous = store.getAttempts(taskId).find((a) => a.index === index)?.changedFiles ?? [];
+        if (JSON.stringify(previous) !== JSON.stringify(files)) events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...cause }]);
+      },
+    });
+    options.onRecorded?.(snapshot);
+    if (snapshot === null) return changedFiles;
+    // The version changes with any content change, even one that keeps the line counts.
+    const version = diffVersionOf(await workspace.diff());
+    if (this.versions.get(key) !== version) {
+      this.versions.set(key, version);
+      events.setAttempt(taskId, index, {}, {}, [{ type: 'diff.updated', changedFiles, diffVersion: version, ...cause }]);
+    }
+    return changedFiles;
+  }
+
+  private state(key: string): RecordState {
+    let state = this.records.get(key);
+    // Like the later ones, the first snapshot comes a second after the first change at the
+    // earliest (until then the work is in the view, where a restart finds it): a task shorter
+    // than that takes one snapshot, at its end.
+    if (!state) {
+      state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null, cause: undefined };
+      this.records.set(key, state);
+    }
+    return state;
+  }
+
+  /**
+   * Records in the background, one at a time per attempt; requests that arrive while one runs
+   * fold into a single follow-up run, so a burst of edits costs at most two refreshes.
+   */
+  private schedule(attempt: AttemptRef, workspace: Workspace, why: 'change' | 'snapshot'): void {
+    const state = this.state(attempt.key);
+    if (why === 'change') state.changes++;
+    if (state.done) {
+      state.pending = true;
+      return;
+    }
+    state.done = (async () => {
+      do {
+        state.pending = false;
+        const seen = state.changes;
+        // A newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old: this
+        // record only refreshes the changed files.
+        const skipSnapshot = (): boolean => state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS;
+        const onRecorded = (snapshot: string | null) => {
+          state.recorded = seen;
+          if (snapshot === null) return;
+          state.snapshotted = seen;
+          state.snapshotAt = Date.now();
+        };
+        await this.record(attempt, workspace, 'after tool call', { skipSnapshot, onRecorded, cause: state.cause }).catch((err: unknown) =>
+          this.deps.log.warn('could not refresh the diff', { taskId: attempt.taskId, err: err as Error }),
+        );
+      } while (state.pending);
+      state.done = null;
+      if (state.snapshotted < state.recorded && !state.timer && this.records.get(attempt.key) === state) {
+        state.timer = setTimeout(() => {
+          state.timer = null;
+          if (this.records.get(attempt.key) === state) this.schedule(attempt, workspace, 'snapshot');
+        }, Math.max(0, state.snapshotAt + SNAPSHOT_EVERY_MS - Date.now()));
+      }
+    })();
+  }
+}
