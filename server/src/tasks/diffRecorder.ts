@@ -41,7 +41,7 @@ interface RecordState {
 
 export class DiffRecorder {
   private readonly records = new Map<string, RecordState>();
-  /** The diff version last announced per attempt key. */
+  /** The diff version last announced per attempt key (kept until the task is deleted). */
   private readonly versions = new Map<string, string>();
 
   constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger }) {}
@@ -71,11 +71,19 @@ export class DiffRecorder {
     return this.record(attempt, workspace, 'final state', { cause: state?.cause });
   }
 
-  /** The attempt ended: forget its background state. */
+  /**
+   * The attempt's run ended: forget its background state. Its diff version stays, so a follow-up
+   * that changes nothing announces nothing.
+   */
   drop(key: string): void {
     const state = this.records.get(key);
     if (state?.timer) clearTimeout(state.timer);
     this.records.delete(key);
+  }
+
+  /** The attempt is gone (its task deleted). */
+  forget(key: string): void {
+    this.drop(key);
     this.versions.delete(key);
   }
 

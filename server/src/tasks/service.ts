@@ -112,7 +112,10 @@ export class TaskService {
   async remove(id: string): Promise<void> {
     const task = this.get(id);
     if (!isFinished(task.status)) await this.cancel(id);
-    for (const a of this.deps.store.getAttempts(id)) await this.deps.workspaces.destroy(a.workspaceKey).catch(() => undefined);
+    for (const a of this.deps.store.getAttempts(id)) {
+      this.deps.recorder.forget(a.workspaceKey);
+      await this.deps.workspaces.destroy(a.workspaceKey).catch(() => undefined);
+    }
     this.deps.events.publishDeleted(id);
   }
 
