@@ -33,6 +33,12 @@ export const AcceptSpec = z.strictObject({
       }),
     )
     .max(10_000),
+  /**
+   * The diff these decisions were made on (GET /diff's X-Delegate-Diff-Version, or diff.updated's
+   * diffVersion). When the task's diff has changed since, the request is refused with 409
+   * `conflict`: fetch the diff again and re-check the decisions.
+   */
+  diffVersion: z.string().min(1).max(128).optional(),
 });
 export type AcceptSpec = z.infer<typeof AcceptSpec>;
 

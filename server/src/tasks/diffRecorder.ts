@@ -18,6 +18,9 @@ import type { TaskEvents } from './taskEvents';
  */
 export const SNAPSHOT_EVERY_MS = 1000;
 
+/** The response header of GET /v1/tasks/{id}/diff that carries the diff's version. */
+export const DIFF_VERSION_HEADER = 'x-delegate-diff-version';
+
 /** Names a diff by its content: the same text, the same version, whenever and wherever it is computed. */
 export function diffVersionOf(diff: string): string {
   return createHash('sha256').update(diff).digest('hex').slice(0, 16);

@@ -1,4 +1,5 @@
 import { RelativePath } from '../../../../protocol';
+import { DIFF_VERSION_HEADER, diffVersionOf } from '../../tasks/diffRecorder';
 import { HttpError, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -20,7 +21,9 @@ export const getDiff = (deps: ApiDeps): Route => ({
       if ((err as Error).name === 'WorkspacePathError') throw new HttpError('validation_failed', `path: ${(err as Error).message}`);
       throw err;
     }
-    res.writeHead(200, { 'content-type': 'text/x-diff; charset=utf-8', 'content-length': Buffer.byteLength(diff), 'cache-control': 'no-store' });
+    // The whole diff's version: review decisions name it (a pull request's accept.diffVersion).
+    const version = paths.length ? {} : { [DIFF_VERSION_HEADER]: diffVersionOf(diff) };
+    res.writeHead(200, { 'content-type': 'text/x-diff; charset=utf-8', 'content-length': Buffer.byteLength(diff), 'cache-control': 'no-store', ...version });
     res.end(diff);
   },
 });
