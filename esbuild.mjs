@@ -2,7 +2,7 @@
 // Type checking is separate: `npm run typecheck` (tsc --noEmit).
 //   node esbuild.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -58,6 +58,12 @@ const builds = [
     external: ['vscode', 'mocha'],
   },
 ].filter((b) => b.entryPoints.every((e) => e.includes('*') ? existsSync(e.slice(0, e.lastIndexOf('/'))) : existsSync(e)));
+
+// The Perl programs the sandbox runs (server/src/sandbox/perl) are read at run time from next to
+// the server bundle: server/dist/perl.
+const PERL_SOURCES = 'server/src/sandbox/perl';
+mkdirSync('server/dist/perl', { recursive: true });
+for (const name of readdirSync(PERL_SOURCES)) copyFileSync(`${PERL_SOURCES}/${name}`, `server/dist/perl/${name}`);
 
 if (watch) {
   for (const b of builds) {

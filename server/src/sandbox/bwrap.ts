@@ -13,7 +13,7 @@ import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from '.
 import { DEFAULT_TIMEOUT_MS, emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
 import { limitReached, readCounts } from './limits';
 import { encodeSeccompFilter } from './seccomp';
-import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs } from './supervisor';
+import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
 import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
@@ -363,7 +363,7 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     // The supervisor is the sandbox's pid 1 (--as-pid-1: no reaper process of bwrap's, one fork
     // less): the kernel then ignores any signal a command sends it, and when it exits everything
     // in the sandbox dies with it.
-    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })];
+    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })];
     const argv = [this.inputs.shell, '-c', this.inputs.script, 'sh', ...this.prefix, ...args];
     // Through the server's process launcher where there is one: no fork of the server (node's
     // spawn() blocks its event loop ~15 ms). The fixed inputs go on fds 3-6 as data; fd 4 (bwrap's

@@ -19,7 +19,7 @@ import type { SandboxLog } from './bwrap';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
 import { attachSlot, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
-import { SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SupervisorChild } from './supervisor';
+import { supervisorScript, SupervisorClient, supervisorArgs, type SupervisorChild } from './supervisor';
 import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
 
 export const DEFAULT_DOCKER_IMAGE = 'delegate-sandbox:bookworm';
@@ -177,7 +177,7 @@ export class DockerDriver implements SandboxDriver {
       Image: this.image,
       // The supervisor is the container's pid 1: it reaps, and the kernel ignores whatever signal
       // a command sends it. Without it, tini reaps and `sleep` keeps the container up.
-      Cmd: perl ? [perl, '-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: true })] : ['sleep', 'infinity'],
+      Cmd: perl ? [perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })] : ['sleep', 'infinity'],
       // StdinOnce: when the server's attach ends (it died), the supervisor's input ends and with
       // it the container, as a bwrap sandbox dies with its parent.
       ...(perl ? { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false } : {}),

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, mountSyscall, umountSyscall } from '../util/launcher';
 import { parseMountInfo } from '../workspace/parse';
 import { processAlive } from './cgroups';
+import { perlScript } from './perl';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import type { SupervisorClient } from './supervisor';
 import type { SandboxLimits, SandboxSpec } from './types';
@@ -254,44 +255,6 @@ export async function releaseSlot(slot: Slot): Promise<void> {
   }
 }
 
-// Run in a sandbox whose task is done, before it is kept for the next: what a command can leave
-// outside /workspace (the root and /dev are read-only) goes, and the exit code says whether all of
-// it went. One perl process (seven with find, ipcrm and grep). Processes are checked from the host
-// (the sandbox's cgroup), mounts by detachSlot.
-const RESET_SCRIPT = String.raw`
-use strict;
-my $left = 0;
-sub wipe {
-  my ($dir, $top) = @_;
-  opendir(my $h, $dir) or return;
-  my @names = grep { $_ ne '.' && $_ ne '..' } readdir $h;
-  closedir $h;
-  for (@names) {
-    my $path = "$dir/$_";
-    if (!-l $path && -d _) { wipe($path, 0) } else { unlink $path }
-  }
-  rmdir $dir unless $top;
-}
-for my $dir ('/tmp', '/dev/shm', '/dev/mqueue') {
-  next unless -d $dir;
-  wipe($dir, 1);
-  opendir(my $h, $dir) or next;
-  $left++ if grep { $_ ne '.' && $_ ne '..' } readdir $h;
-}
-# SysV IPC objects of the sandbox's IPC namespace: each removed (IPC_RMID), then none listed.
-my %remove = (shm => sub { shmctl($_[0], 0, 0) }, sem => sub { semctl($_[0], 0, 0, 0) }, msg => sub { msgctl($_[0], 0, 0) });
-for my $kind (sort keys %remove) {
-  for my $pass (1, 2) {
-    open(my $f, '<', "/proc/sysvipc/$kind") or last;
-    <$f>;
-    while (my $line = <$f>) {
-      if ($pass == 2) { $left++; last }
-      $remove{$kind}->((split ' ', $line)[1]);
-    }
-  }
-}
-exit($left ? 1 : 0);
-`;
 
 /**
  * Readies a spare whose task is done for the next task: no command running, the reset script
@@ -303,7 +266,7 @@ export async function resetSpare(opts: { supervisor: SupervisorClient; perl: str
   const { supervisor, perl, slot, alone } = opts;
   if (!supervisor.isReady) return 'its supervisor is not up';
   if (supervisor.busy) return 'a command is still running';
-  const reset = await supervisor.exec([perl, '-e', RESET_SCRIPT], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
+  const reset = await supervisor.exec([perl, '-e', perlScript('reset.pl')], '/', SANDBOX_BASE_ENV, { timeoutMs: 5_000 });
   if (reset.sandboxError || reset.exitCode !== 0) return `the reset failed (${reset.sandboxError ?? (reset.timedOut ? 'timed out' : `exit ${reset.exitCode}`)}): something of the task could not be removed`;
   if (!(await alone())) return 'processes besides the supervisor are left';
   if (!(await detachSlot(slot))) return 'the task\'s workspace could not be detached from the slot';

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { killGroup } from '../sandbox/processGroup';
-import { SIGNAL_NAMES, SUPERVISOR_SCRIPT, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
+import { SIGNAL_NAMES, supervisorScript, SupervisorClient, supervisorArgs, type SpawnHandle, type SpawnHandlers, type SpawnRequest, type SupervisorChild } from '../sandbox/supervisor';
 
 export type { SpawnHandle, SpawnHandlers, SpawnRequest } from '../sandbox/supervisor';
 
@@ -31,7 +31,7 @@ let unusable: string | undefined = PERL ? undefined : 'perl not found';
 function supervisor(): SupervisorClient | null {
   if (unusable !== undefined || process.env.DELEGATE_NODE_SPAWN === '1') return null;
   if (client && !client.dead) return client;
-  const child = spawn(PERL!, ['-e', SUPERVISOR_SCRIPT, ...supervisorArgs({ sweep: false })], {
+  const child = spawn(PERL!, ['-e', supervisorScript(), ...supervisorArgs({ sweep: false })], {
     env: { PATH: '/usr/bin:/bin', LANG: 'C' },
     cwd: '/',
     stdio: ['pipe', 'pipe', 'pipe'],
