@@ -35,6 +35,8 @@ export interface Config {
   allowUncapped: boolean;
   /** --no-spares: no sandbox is started ahead of its task (sandbox/spares.ts). */
   spares: boolean;
+  /** --allowed-hosts: names besides loopback's and --host's that Host and Origin may carry (api/hostPolicy.ts). */
+  allowedHosts: string[];
 }
 
 /** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
@@ -78,6 +80,9 @@ Options:
   --allow-uncapped       Run tasks even where sandboxes cannot be capped in memory or disk (an
                          ordinary user without a delegated cgroup); without it they are refused
   --no-spares            Start each sandbox when its task asks for it, none ahead
+  --allowed-hosts LIST   Comma-separated names this server also answers to (a team server's DNS
+                         names). A request whose Host is none of these, of loopback's (on a
+                         loopback --host) or of --host, and a browser page of another origin, get 403
   -h, --help             Show this help
 
 Environment:
@@ -85,6 +90,7 @@ Environment:
   DELEGATE_TOKEN, DELEGATE_DATA_DIR As --token and --data-dir
   DOCKER_HOST                       The docker engine (default unix:///var/run/docker.sock)
   DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
+  DELEGATE_ALLOWED_HOSTS            As --allowed-hosts
   PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
   (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
 `;
@@ -114,6 +120,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'log-level': { type: 'string' },
         'allow-uncapped': { type: 'boolean' },
         'no-spares': { type: 'boolean' },
+        'allowed-hosts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -142,6 +149,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   const token = str('token') ?? (env.DELEGATE_TOKEN || undefined);
   if (token !== undefined && token.length < 16) throw new ConfigError('the token must be at least 16 characters');
+  const allowedHosts = (str('allowed-hosts') ?? env.DELEGATE_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const badHost = allowedHosts.find((h) => !/^([a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[?[0-9a-f:.]+\]?$/.test(h));
+  if (badHost !== undefined) throw new ConfigError(`--allowed-hosts: not a host name: ${badHost} (names only, no scheme or port)`);
   const sandboxUid = Number(env.DELEGATE_SANDBOX_UID || 1500);
   if (!Number.isInteger(sandboxUid) || sandboxUid < 1 || sandboxUid > 2 ** 31) throw new ConfigError(`DELEGATE_SANDBOX_UID: not a uid: ${env.DELEGATE_SANDBOX_UID}`);
   return {
@@ -164,5 +174,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     nodeSpawn: env.DELEGATE_NODE_SPAWN === '1',
     allowUncapped: values['allow-uncapped'] === true,
     spares: values['no-spares'] !== true,
+    allowedHosts,
   };
 }

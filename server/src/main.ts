@@ -11,6 +11,7 @@ import { createLogger, Scrubber, type Logger } from './log';
 import { SqliteStore } from './store/sqlite';
 import { EventBus } from './eventBus';
 import { answerClientError, createRequestHandler } from './api/http';
+import { hostPolicy } from './api/hostPolicy';
 import { EventStream } from './api/events';
 import { routes } from './api/routes';
 import { Scheduler } from './tasks/scheduler';
@@ -130,15 +131,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     protocolVersion: PROTOCOL_VERSION,
     sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}) },
   });
+  const hosts = hostPolicy(config.host, config.allowedHosts);
   const handler = createRequestHandler({
     routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
     token,
+    hosts,
     log,
     isShuttingDown: () => shuttingDown,
   });
   const http = createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, maxHeaderSize: 32 * 1024 }, handler);
   http.keepAliveTimeout = 5_000;
-  const stream = new EventStream({ store, bus, token, log, version: VERSION });
+  const stream = new EventStream({ store, bus, token, hosts, log, version: VERSION });
   http.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
   http.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

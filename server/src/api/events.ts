@@ -8,12 +8,17 @@ import { ClientFrame, PROTOCOL_VERSION, type ServerFrame, type TaskEvent } from 
 import type { EventBus } from '../eventBus';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
+import { STATUS_CODES } from 'node:http';
+import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
+import type { HostPolicy } from './hostPolicy';
 import { bearer, tokenMatches } from './http';
 
 export interface EventStreamOptions {
   store: Store;
   bus: EventBus;
   token: string;
+  /** Host and Origin, checked before the token (see hostPolicy.ts). */
+  hosts: HostPolicy;
   log: Logger;
   version: string;
   /** Stop pushing to a client above this many buffered bytes (default 1 MiB). */
@@ -66,22 +71,31 @@ export class EventStream {
 
   /** Handle an HTTP upgrade for /v1/events; refuses anything else. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'bad_request', message: text } })}`);
+    const refuse = (code: ErrorCode, message: string) => {
+      const status = ERROR_STATUS[code];
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     };
     socket.on('error', () => socket.destroy());
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
-      return refuse(400, 'malformed URL');
+      return refuse('bad_request', 'malformed URL');
     }
-    if (url.pathname !== '/v1/events') return refuse(404, 'Not Found');
+    const verdict = this.options.hosts.check(req);
+    if (!verdict.ok) return refuse('forbidden', verdict.message);
+    if (url.pathname !== '/v1/events') return refuse('not_found', `no route for ${url.pathname}`);
     // Browsers cannot set headers on a WebSocket: the token may come as ?token= instead.
-    if (!tokenMatches(this.options.token, bearer(req) ?? url.searchParams.get('token'))) return refuse(401, 'Unauthorized');
+    if (!tokenMatches(this.options.token, bearer(req) ?? url.searchParams.get('token'))) return refuse('unauthorized', 'missing or wrong bearer token');
+    const unknown = [...url.searchParams.keys()].find((k) => !['since', 'taskId', 'token'].includes(k));
+    if (unknown !== undefined) return refuse('validation_failed', `${unknown}: unknown query parameter`);
     const sinceRaw = url.searchParams.get('since') ?? '0';
     const since = Number(sinceRaw);
-    if (!Number.isInteger(since) || since < 0) return refuse(400, 'since must be a non-negative integer');
+    if (!Number.isInteger(since) || since < 0) return refuse('bad_request', 'since must be a non-negative integer');
     const taskIds = url.searchParams.getAll('taskId').filter(Boolean);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, since, taskIds.length ? new Set(taskIds) : undefined));
   }

@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
 import type { Logger } from '../log';
+import type { HostPolicy } from './hostPolicy';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -203,6 +204,8 @@ export function formatZodError(error: z.ZodError): string {
 export function createRequestHandler(options: {
   routes: Route[];
   token: string;
+  /** Host and Origin: refused before anything else, so a rebound DNS name or a foreign page learns nothing. */
+  hosts: HostPolicy;
   log: Logger;
   isShuttingDown: () => boolean;
 }): (req: IncomingMessage, res: ServerResponse) => void {
@@ -217,6 +220,8 @@ export function createRequestHandler(options: {
       return;
     }
     const run = async () => {
+      const verdict = options.hosts.check(req);
+      if (!verdict.ok) throw new HttpError('forbidden', verdict.message);
       if (options.isShuttingDown()) throw new HttpError('shutting_down', 'the server is shutting down');
       const byPath = compiled.filter((r) => r.regex.test(url.pathname));
       if (byPath.length === 0) throw new HttpError('not_found', `no route for ${url.pathname}`);

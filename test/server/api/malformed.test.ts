@@ -136,7 +136,7 @@ describe('malformed input', function () {
     const { port } = new URL(server.url);
     const status = await new Promise<number>((resolve, reject) => {
       const sock = net.connect(Number(port), '127.0.0.1', () => {
-        sock.write(`POST /v1/tasks/x/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+        sock.write(`POST /v1/tasks/x/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
         const chunk = 'a'.repeat(64 * 1024);
         let sent = 0;
         const pump = () => {
