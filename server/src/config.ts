@@ -37,6 +37,8 @@ export interface Config {
   spares: boolean;
   /** --allowed-hosts: names besides loopback's and --host's that Host and Origin may carry (api/hostPolicy.ts). */
   allowedHosts: string[];
+  /** --no-repo-watch: scan the user's repository with git for every task (workspace/watchedScanner.ts). */
+  repoWatch: boolean;
 }
 
 /** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
@@ -83,6 +85,8 @@ Options:
   --allowed-hosts LIST   Comma-separated names this server also answers to (a team server's DNS
                          names). A request whose Host is none of these, of loopback's (on a
                          loopback --host) or of --host, and a browser page of another origin, get 403
+  --no-repo-watch        Scan a local repository for uncommitted changes with git for every task,
+                         without watching it (inotify) for changes between tasks
   -h, --help             Show this help
 
 Environment:
@@ -121,6 +125,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'allow-uncapped': { type: 'boolean' },
         'no-spares': { type: 'boolean' },
         'allowed-hosts': { type: 'string' },
+        'no-repo-watch': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -175,5 +180,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     allowUncapped: values['allow-uncapped'] === true,
     spares: values['no-spares'] !== true,
     allowedHosts,
+    repoWatch: values['no-repo-watch'] !== true,
   };
 }

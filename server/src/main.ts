@@ -44,17 +44,24 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const server = await startServer(config);
+  // The handlers are in place before the server starts: a signal that comes while it starts (or
+  // right after it says it listens) still closes it, and it leaves no mount or sandbox behind.
+  const started = startServer(config);
   const stop = (signal: string) => {
-    server.log.info('shutting down', { signal });
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    started
+      .then((server) => {
+        server.log.info('shutting down', { signal });
+        return server.close();
+      })
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  await started;
 }
 
 export interface RunningServer {

@@ -4,11 +4,12 @@
 // symlink between a check and a use cannot redirect us outside.
 import { constants as C, type Stats } from 'node:fs';
 import { lchown, lstat, mkdir, open, readlink, unlink, type FileHandle } from 'node:fs/promises';
-import { runGit, firstLine } from './git';
+import { runGit, firstLine, type HostEnv } from './git';
 import { directChildren, parseGrep, parseLsFiles, pathspec, splitRelativePath } from './parse';
 import { WorkspacePathError, type ConfinedFiles, type ListOptions, type SearchMatch, type SearchOptions } from './types';
 
 export interface ConfinedFilesOptions {
+  host: HostEnv;
   root: string;
   uid: number;
   gitDir: string;
@@ -260,7 +261,7 @@ export class ConfinedFileAccess implements ConfinedFiles {
     const key = this.opts.refreshIndex ? await indexChecksum(this.opts.indexFile).then((sum) => sum && `${sum}\0${args.join('\0')}`) : null;
     let listed = key ? listings.get(key) : undefined;
     if (!listed) {
-      const r = await runGit(args, { gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 16 << 20 });
+      const r = await runGit(args, { host: this.opts.host, gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 16 << 20 });
       if (r.code !== 0 && !r.truncated) throw new Error(`listing files failed: ${firstLine(r.stderr)}`);
       listed = { files: parseLsFiles(r.stdout.toString('utf8')), truncated: r.truncated };
       if (key && !r.truncated) remember(key, listed);
@@ -278,7 +279,7 @@ export class ConfinedFileAccess implements ConfinedFiles {
     if (options.ignoreCase) args.push('-i');
     args.push('-e', pattern, '--');
     if (options.path) args.push(pathspec(options.path));
-    const r = await runGit(args, { gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 4 << 20 });
+    const r = await runGit(args, { host: this.opts.host, gitDir: this.opts.gitDir, workTree: this.opts.root, indexFile: this.opts.indexFile, maxOutputBytes: 4 << 20 });
     if (r.code === 1) return { matches: [], truncated: false };
     if (r.code !== 0 && !r.truncated) throw new WorkspacePathError(`search failed: ${firstLine(r.stderr)}`);
     const parsed = parseGrep(r.stdout.toString('utf8'), max);

@@ -3,7 +3,15 @@
 // environment: nothing the agent can write is ever read as configuration or run as a program.
 import { launch } from '../util/launcher';
 
+/**
+ * The server's environment as its own processes may see it (Config.hostEnv: PATH, HOME,
+ * XDG_CONFIG_HOME, proxy and CA settings); nothing else of it reaches git.
+ */
+export type HostEnv = Readonly<Record<string, string>>;
+
 export interface GitRun {
+  /** PATH, proxy and CA settings (and HOME for `userRepo`); without it, the system's PATH alone. */
+  host?: HostEnv;
   /** Trusted git dir; omitted only for commands on the user's own repository (`cwd`). */
   gitDir?: string;
   workTree?: string;
@@ -16,8 +24,9 @@ export interface GitRun {
   /** Run as this uid/gid (when we are root) so the files git creates belong to the sandbox user. */
   asUid?: number;
   /**
-   * A command in the user's own repository: keeps their HOME so their global excludes apply (a
-   * globally ignored `.env` must not travel into the sandbox), still without hooks or fsmonitor.
+   * A command in the user's own repository (needs `host`): keeps their HOME so their global
+   * excludes apply (a globally ignored `.env` must not travel into the sandbox), still without
+   * hooks or fsmonitor.
    */
   userRepo?: boolean;
   /** Transports this command may use (default none: local object access only). */
@@ -51,8 +60,11 @@ const SAFETY = [
 ];
 
 function environment(run: GitRun): Record<string, string> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  if (run.userRepo && !run.host) throw new Error('bug: a git command in the user\'s repository needs the host environment');
+  const { HOME, XDG_CONFIG_HOME, ...rest } = run.host ?? {};
+  const env: Record<string, string | undefined> = {
+    ...rest,
+    PATH: rest.PATH ?? '/usr/bin:/bin',
     LANG: 'C',
     LC_ALL: 'C',
     TZ: 'UTC',
@@ -65,8 +77,8 @@ function environment(run: GitRun): Record<string, string> {
     GIT_COMMITTER_EMAIL: GIT_IDENTITY.email,
   };
   if (run.userRepo) {
-    if (process.env.HOME) env.HOME = process.env.HOME;
-    if (process.env.XDG_CONFIG_HOME) env.XDG_CONFIG_HOME = process.env.XDG_CONFIG_HOME;
+    env.HOME = HOME;
+    env.XDG_CONFIG_HOME = XDG_CONFIG_HOME;
   } else {
     env.HOME = '/nonexistent';
     env.GIT_CONFIG_NOSYSTEM = '1';

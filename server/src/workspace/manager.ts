@@ -8,11 +8,13 @@
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { firstLine, runGit, repoError } from './git';
+import { firstLine, runGit, repoError, type HostEnv } from './git';
 import { KeyedLock } from './keyedLock';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
+import { PlainScanner, type UncommittedScanner } from './scanner';
+import { WatchedScanner } from './watchedScanner';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
 import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
@@ -24,8 +26,13 @@ export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: obj
 export interface WorkspaceManagerOptions {
   dataDir: string;
   sandboxUid: number;
+  /** What git may see of the server's environment (Config.hostEnv). */
+  hostEnv: HostEnv;
   log?: LogFn;
-  /** Watches local repositories so that an untouched one is not scanned again (repoWatch.ts). */
+  /**
+   * A cache in front of the scan for uncommitted changes (watchedScanner.ts); without it every
+   * task scans the user's tree with git.
+   */
   watches?: RepoWatches;
 }
 
@@ -41,9 +48,14 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   /** Bases a prepare or open is mounting right now (not yet visible in any state.json). */
   private readonly basesInUse = new Map<string, number>();
   private readonly log: LogFn;
+  private readonly host: HostEnv;
+  private readonly scanner: UncommittedScanner;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.log = options.log ?? (() => undefined);
+    this.host = options.hostEnv;
+    const plain = new PlainScanner();
+    this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
   }
 
   private taskDir(key: string): string {
@@ -96,7 +108,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       await this.dataDirReady();
       const started = Date.now();
       const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
-        resolveSource(options.repo, { dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, watches: this.options.watches }),
+        resolveSource(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner }),
       );
       const commit = source.repo.commit;
       this.useBase(commit, +1);
@@ -124,11 +136,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     // The task's git dir and its view do not depend on each other: made at the same time. Both
     // settle before anything is thrown, so a clean-up never races a mount still under way.
     const [made, mounted] = await Promise.allSettled([
-      createTaskGitDir(gitDir, repo.mirrorDir, repo.commit),
+      createTaskGitDir(this.host, gitDir, repo.mirrorDir, repo.commit),
       (async () => {
         if (options.mode === 'checkout') return null;
         if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
-        const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
+        const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
         return { base, failure: await mountOverlay({ paths, baseDir: base.dir, diskBytes, uid }) };
       })(),
     ]);
@@ -155,13 +167,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         // Into the index (no scan of the view needed for the base commit), then into the view as
         // the sandbox user so the files it creates are theirs.
         const apply = ['apply', '--binary', '--whitespace=nowarn'];
-        const cached = await runGit([...apply, '--cached', patchFile], { gitDir, indexFile });
-        const r = cached.code === 0 ? await runGit([...apply, patchFile], { gitDir, workTree: paths.dir, cwd: paths.dir, asUid: uid }) : cached;
+        const cached = await runGit([...apply, '--cached', patchFile], { host: this.host, gitDir, indexFile });
+        const r = cached.code === 0 ? await runGit([...apply, patchFile], { host: this.host, gitDir, workTree: paths.dir, cwd: paths.dir, asUid: uid }) : cached;
         if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${repo.commit.slice(0, 12)}: ${firstLine(r.stderr)}`);
       } finally {
         await rm(patchFile, { force: true });
       }
-      const provisional = new TaskGit(gitDir, paths.dir, repo.commit, snapshotRef(options.key));
+      const provisional = new TaskGit(this.host, gitDir, paths.dir, repo.commit, snapshotRef(options.key));
       baseRef = await provisional.commitTree(await provisional.writeTree(), repo.commit, 'Uncommitted changes (applied by Delegate)');
     }
     const branch = repo.branch && isSafeBranch(repo.branch) ? repo.branch : 'delegate';
@@ -189,7 +201,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   private async checkout(gitDir: string, tree: string, dir: string, indexFile: string, taskDir: string): Promise<void> {
     const scratchDir = join(taskDir, 'checkout-tmp');
     try {
-      const index = await checkoutTree({ gitDir, tree, dest: dir, scratchDir, uid: this.options.sandboxUid });
+      const index = await checkoutTree({ host: this.host, gitDir, tree, dest: dir, scratchDir, uid: this.options.sandboxUid });
       await rename(index, indexFile);
     } finally {
       await rm(scratchDir, { recursive: true, force: true });
@@ -209,7 +221,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       // Answers from the last snapshot need no view: nothing is mounted for them.
       if (!live && options.view === false) return this.instance(taskDir, { ...state, closed: true });
       if (!live) {
-        const taskGit = new TaskGit(gitDir, paths.dir, state.baseRef, snapshotRef(key));
+        const taskGit = new TaskGit(this.host, gitDir, paths.dir, state.baseRef, snapshotRef(key));
         const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
         this.log('info', 'rebuilding workspace view', { key, mode: state.mode, from: target });
         state = { ...state, mode: await this.rebuild(state, taskDir, gitDir, indexFile, target) };
@@ -230,11 +242,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       this.useBase(commit, +1);
       try {
         // The task's own git dir has every object the base needs, even if the mirror is gone.
-        const base = await this.locks.run(`base:${commit}`, () => ensureBase({ dataDir: this.options.dataDir, gitDir, commit, uid }));
+        const base = await this.locks.run(`base:${commit}`, () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir, commit, uid }));
         const failure = await mountOverlay({ paths, baseDir: base.dir, diskBytes: state.diskBytes, uid });
         if (failure === null) {
           await copyFile(base.index, indexFile);
-          await switchView({ gitDir, dir: paths.dir, index: indexFile, from: commit, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
+          await switchView({ host: this.host, gitDir, dir: paths.dir, index: indexFile, from: commit, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
           await rm(join(taskDir, 'switch-tmp'), { recursive: true, force: true });
           return 'overlay';
         }
@@ -255,6 +267,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
 
   private instance(taskDir: string, state: WorkspaceState): Workspace {
     return new TaskWorkspace({
+      host: this.host,
       taskDir,
       state,
       uid: this.options.sandboxUid,

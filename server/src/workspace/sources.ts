@@ -2,23 +2,24 @@
 // Each source is fetched into a bare mirror per repository; the user's uncommitted changes come
 // back as a binary patch that is applied in the task's view.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, copyFile, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { addPaths, git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitResult, type GitRun } from './git';
+import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun, type HostEnv } from './git';
 import { bundlePackProblem } from './bundleCheck';
 import { mirrorName, stripCredentials } from './parse';
 import { OBJECT_ID, readRepoFacts, type RepoFacts } from './repoFiles';
-import type { RepoWatches, WatchHooks } from './repoWatch';
+import type { ScanTarget, UncommittedScanner } from './scanner';
 import type { ResolvedRepo } from './types';
 
 export interface SourceContext {
+  host: HostEnv;
   dataDir: string;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   fetchToken?: string;
-  /** Watched local repositories: a scan of an untouched one is not repeated. */
-  watches?: RepoWatches;
+  /** Finds the user's uncommitted changes in a local repository. */
+  scanner: UncommittedScanner;
 }
 
 export interface ResolvedSource {
@@ -36,7 +37,7 @@ function resolved(repo: ResolvedRepo): ResolvedRepo {
   return Object.fromEntries(Object.entries(repo).filter(([, v]) => v !== undefined)) as unknown as ResolvedRepo;
 }
 
-export async function ensureMirror(mirrorDir: string): Promise<void> {
+export async function ensureMirror(host: HostEnv, mirrorDir: string): Promise<void> {
   try {
     await stat(join(mirrorDir, 'HEAD'));
     return;
@@ -44,7 +45,7 @@ export async function ensureMirror(mirrorDir: string): Promise<void> {
     // create below
   }
   const tmp = `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
-  await git(['init', '--bare', '-q', tmp]);
+  await git(['init', '--bare', '-q', tmp], { host });
   // Packs only (no loose objects) so task git dirs can hardlink everything they need.
   for (const [k, v] of [
     ['fetch.unpackLimit', '1'],
@@ -52,7 +53,7 @@ export async function ensureMirror(mirrorDir: string): Promise<void> {
     ['gc.auto', '0'],
     ['core.logAllRefUpdates', 'false'],
   ] as const) {
-    await git(['config', k, v], { gitDir: tmp });
+    await git(['config', k, v], { host, gitDir: tmp });
   }
   await writeFile(join(tmp, 'info', 'attributes'), NEUTRAL_ATTRIBUTES);
   try {
@@ -63,14 +64,14 @@ export async function ensureMirror(mirrorDir: string): Promise<void> {
   }
 }
 
-export async function hasCommit(gitDir: string, commit: string): Promise<boolean> {
+export async function hasCommit(host: HostEnv, gitDir: string, commit: string): Promise<boolean> {
   // Pinned commits are loose refs (mirrors are never packed): a stat instead of a process.
   if (OBJECT_ID.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
-  return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code === 0;
+  return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { host, gitDir })).code === 0;
 }
 
-async function pin(mirrorDir: string, commit: string): Promise<void> {
-  await git(['update-ref', `refs/pins/${commit}`, commit], { gitDir: mirrorDir });
+async function pin(host: HostEnv, mirrorDir: string, commit: string): Promise<void> {
+  await git(['update-ref', `refs/pins/${commit}`, commit], { host, gitDir: mirrorDir });
 }
 
 export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, ctx: SourceContext): Promise<ResolvedSource> {
@@ -80,43 +81,37 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   } catch {
     throw missingRepo(spec.path);
   }
-  const user: GitRun = { cwd: path, userRepo: true, signal: ctx.signal };
-  const watches = spec.includeUncommitted === false ? undefined : ctx.watches;
+  const user: GitRun = { host: ctx.host, cwd: path, userRepo: true, signal: ctx.signal };
   // The scan of the user's tree for uncommitted changes is the slow part: it starts first and runs
-  // while the repository is inspected, the mirror checked and the view mounted. Unless the
-  // repository is watched and nothing changed since the last scan (repoWatch.ts).
-  let scan = spec.includeUncommitted === false || watches?.offers(path) ? null : scanStatus(user);
-  const simple = await readRepoFacts(path);
-  const facts = simple ?? (await askGit(path, spec, user));
-  const { top, indexPath, objectsPath, head, symbolic } = facts;
+  // while the repository is inspected, the mirror checked and the view mounted.
+  const inspected = (async () => {
+    const simple = await readRepoFacts(path);
+    return { facts: simple ?? (await askGit(path, spec, user)), plain: simple !== null };
+  })();
+  const target: Promise<ScanTarget> = inspected.then(({ facts, plain }) => ({ ...facts, plain }));
+  const found = spec.includeUncommitted === false ? undefined : ctx.scanner.scan(path, target, { host: ctx.host, dataDir: ctx.dataDir, signal: ctx.signal });
+  found?.catch(() => undefined); // awaited below, or not at all when the repository cannot work
+  const { facts } = await inspected;
+  const { top, head, symbolic } = facts;
   const originUrl = spec.remoteUrl ?? facts.originUrl;
   const commit = spec.commit ?? head;
   if (!commit) throw noCommits(spec.path);
   const branch = spec.branch ?? (symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined);
   const origin = originUrl || undefined;
-  let kept: string | undefined;
-  if (watches && head && !scan) {
-    kept = simple ? await watches.kept(path) : undefined;
-    if (kept === undefined) scan = scanStatus(user);
-  }
-  if (watches && simple) watches.use(path, watchHooks(simple.top, ctx.dataDir));
   // Whoever applies the patch awaits it.
-  let patch: Promise<string | undefined> | undefined;
-  const found = kept !== undefined ? Promise.resolve(kept) : scan && head ? scan.then((status) => uncommittedPatch(status, { top, head, indexPath, objectsPath }, ctx)) : undefined;
-  if (found && head) {
-    patch = found.then((text) => {
-      if (text && spec.commit && spec.commit !== head) {
-        ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
-      }
-      return text || undefined;
-    });
-    patch.catch(() => undefined); // awaited later; a failure before then must not go unhandled
-  }
+  const patch = found?.then((text) => {
+    if (text && head && spec.commit && spec.commit !== head) {
+      ctx.onLog?.(`Applying uncommitted changes (made on ${head.slice(0, 12)}) to ${spec.commit.slice(0, 12)}`);
+    }
+    return text || undefined;
+  });
+  patch?.catch(() => undefined); // awaited later; a failure before then must not go unhandled
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('local', top));
-  await ensureMirror(mirrorDir);
-  if (!(await hasCommit(mirrorDir, commit))) {
+  await ensureMirror(ctx.host, mirrorDir);
+  if (!(await hasCommit(ctx.host, mirrorDir, commit))) {
     ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
     const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
+      host: ctx.host,
       gitDir: mirrorDir,
       protocols: ['file'],
       signal: ctx.signal,
@@ -136,10 +131,10 @@ const noCommits = (path: string) => repoError(`${path} has no commits yet; commi
  * Why a local repository cannot work, known before any task exists (POST /v1/tasks answers 422 with
  * it); null when it can. The first checks of resolveLocal, with the same messages.
  */
-export async function localRepoProblem(spec: Extract<RepoSpec, { kind: 'local' }>): Promise<string | null> {
+export async function localRepoProblem(spec: Extract<RepoSpec, { kind: 'local' }>, host: HostEnv): Promise<string | null> {
   try {
     const path = await realpath(spec.path).catch(() => Promise.reject(missingRepo(spec.path)));
-    const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, { cwd: path, userRepo: true }));
+    const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, { host, cwd: path, userRepo: true }));
     if (!(spec.commit ?? facts.head)) throw noCommits(spec.path);
     return null;
   } catch (err) {
@@ -166,107 +161,6 @@ async function askGit(path: string, spec: Extract<RepoSpec, { kind: 'local' }>, 
   return { top, indexPath, objectsPath, head, symbolic, originUrl };
 }
 
-/** What the repository watch needs to vouch for `top` without a scan (see repoWatch.ts). */
-function watchHooks(top: string, dataDir: string): WatchHooks {
-  const user: GitRun = { cwd: top, userRepo: true };
-  const readOnly: GitRun = { ...user, env: { GIT_OPTIONAL_LOCKS: '0' } };
-  let excludesFile = '';
-  return {
-    async list() {
-      const [files, excludes] = await Promise.all([
-        runGit(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], readOnly),
-        gitMaybe(['config', '--path', '--get', 'core.excludesFile'], readOnly),
-      ]);
-      if (files.code !== 0) throw repoError(`could not list ${top}: ${firstLine(files.stderr)}`);
-      excludesFile = excludes ?? '';
-      return files.stdout.toString('utf8').split('\0').filter(Boolean);
-    },
-    async stamp() {
-      const facts = await readRepoFacts(top);
-      return facts ? stampOf(facts, excludesFile) : null;
-    },
-    async scan() {
-      const facts = await readRepoFacts(top);
-      if (!facts) throw repoError(`${top} is no longer a plain repository`);
-      const status = await scanStatus(user);
-      const patch = await uncommittedPatch(status, { top, head: facts.head, indexPath: facts.indexPath, objectsPath: facts.objectsPath }, { dataDir });
-      return { patch, paths: statusEntries(status).map((e) => e.slice(3)) };
-    },
-  };
-}
-
-/**
- * HEAD and the files that decide what a scan finds besides the work tree: the index, and what sets
- * ignore rules, attributes and config (the repository's, the user's, the system's).
- */
-async function stampOf(facts: RepoFacts, excludesFile: string): Promise<string> {
-  const gitDir = dirname(facts.indexPath);
-  const home = process.env.HOME ?? '/';
-  const xdg = process.env.XDG_CONFIG_HOME || join(home, '.config');
-  const files = [
-    facts.indexPath, join(gitDir, 'config'), join(gitDir, 'info', 'exclude'), join(gitDir, 'info', 'attributes'), join(gitDir, 'info', 'sparse-checkout'),
-    join(home, '.gitconfig'), join(xdg, 'git', 'config'), join(xdg, 'git', 'ignore'), join(xdg, 'git', 'attributes'), '/etc/gitconfig', '/etc/gitattributes',
-    ...(excludesFile ? [excludesFile] : []),
-  ];
-  const stats = await Promise.all(files.map((f) => stat(f, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, () => '-')));
-  return JSON.stringify([facts.head, facts.symbolic, ...stats]);
-}
-
-function statusEntries(status: GitResult): string[] {
-  return status.stdout.toString('utf8').split('\0').filter((e) => e.length > 3);
-}
-
-/**
- * Which paths differ from HEAD, in the user's repository (from any directory in it). Read-only: no
- * index refresh is written back into their repository.
- */
-function scanStatus(user: GitRun): Promise<GitResult> {
-  return runGit(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=all'], {
-    ...user,
-    env: { GIT_OPTIONAL_LOCKS: '0' },
-  });
-}
-
-/**
- * The user's uncommitted changes against HEAD — tracked edits and untracked files that are not
- * ignored — as a binary patch, from the scan above. A copy of their index and a private object
- * directory (borrowing theirs) keep their repository untouched.
- */
-async function uncommittedPatch(
-  status: GitResult,
-  where: { top: string; head: string; indexPath: string; objectsPath: string },
-  ctx: SourceContext,
-): Promise<string> {
-  const { top, head, indexPath, objectsPath } = where;
-  const user: GitRun = { cwd: top, userRepo: true, signal: ctx.signal };
-  if (status.code !== 0) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(status.stderr)}`);
-  // Most of the time nothing differs, and that one scan of their tree is all it takes.
-  const entries = statusEntries(status);
-  if (entries.length === 0) return '';
-  // "XY path": Y is the work tree against the index. Where it is blank the copy of their index
-  // already holds the change (staged edits, `git rm`); the rest git must look at.
-  const paths = entries.filter((e) => e[1] !== ' ').map((e) => e.slice(3));
-  const tmp = await mkdtemp(join(ctx.dataDir, 'tmp', 'uncommitted-'));
-  try {
-    const index = join(tmp, 'index');
-    await copyFile(indexPath, index).catch(() => undefined);
-    await mkdir(join(tmp, 'objects'), { recursive: true });
-    const env = { GIT_OBJECT_DIRECTORY: join(tmp, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objectsPath };
-    const run: GitRun = { ...user, indexFile: index, env };
-    // Only the paths status named: git hashes and stages those, not the whole tree again.
-    const added = paths.length === 0 ? { code: 0, stderr: '' } : await addPaths(paths, run);
-    if (added.code !== 0 && added.code !== 1) throw repoError(`could not read uncommitted changes in ${top}: ${firstLine(added.stderr)}`);
-    const diff = await runGit(
-      ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all', '--src-prefix=a/', '--dst-prefix=b/', head],
-      run,
-    );
-    if (diff.code !== 0) throw repoError(`could not diff uncommitted changes in ${top}: ${firstLine(diff.stderr)}`);
-    return diff.stdout.toString('utf8');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
 function bundlePath(dataDir: string, bundleId: string): string {
   return join(dataDir, 'bundles', `${bundleId}.bundle`);
 }
@@ -291,11 +185,12 @@ export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>,
   if (!heads) throw repoError(`bundle ${spec.bundleId} is unknown or not a valid git bundle; upload it again`);
   const identity = spec.remoteUrl ? stripCredentials(spec.remoteUrl) : (spec.name ?? 'default');
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('bundle', identity));
-  await ensureMirror(mirrorDir);
-  if (!(await hasCommit(mirrorDir, spec.commit))) {
+  await ensureMirror(ctx.host, mirrorDir);
+  if (!(await hasCommit(ctx.host, mirrorDir, spec.commit))) {
     ctx.onLog?.(`Importing bundle ${spec.bundleId}`);
     const refspecs = heads.filter((h) => h.ref === 'HEAD' || h.ref.startsWith('refs/')).map((h) => `+${h.ref}:refs/imported/${spec.bundleId}/${h.ref}`);
     const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', file, ...refspecs], {
+      host: ctx.host,
       gitDir: mirrorDir,
       protocols: ['file'],
       signal: ctx.signal,
@@ -308,9 +203,9 @@ export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>,
           : `could not import bundle ${spec.bundleId}: ${firstLine(r.stderr)}`,
       );
     }
-    if (!(await hasCommit(mirrorDir, spec.commit))) throw repoError(`bundle ${spec.bundleId} does not contain commit ${spec.commit}`);
+    if (!(await hasCommit(ctx.host, mirrorDir, spec.commit))) throw repoError(`bundle ${spec.bundleId} does not contain commit ${spec.commit}`);
   }
-  await pin(mirrorDir, spec.commit);
+  await pin(ctx.host, mirrorDir, spec.commit);
   return {
     repo: resolved({
       name: spec.name ?? basename(identity).replace(/\.git$/, ''),
@@ -341,24 +236,24 @@ export async function resolveRemote(spec: Extract<RepoSpec, { kind: 'remote' }>,
   if (url.username || url.password) throw repoError('remote URLs must not carry credentials; pass the token separately');
   const clean = url.toString();
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('remote', clean));
-  await ensureMirror(mirrorDir);
-  const run: GitRun = { gitDir: mirrorDir, protocols: ['http', 'https'], env: tokenEnv(ctx.fetchToken), signal: ctx.signal };
+  await ensureMirror(ctx.host, mirrorDir);
+  const run: GitRun = { host: ctx.host, gitDir: mirrorDir, protocols: ['http', 'https'], env: tokenEnv(ctx.fetchToken), signal: ctx.signal };
   let commit = spec.commit;
-  if (!commit || !(await hasCommit(mirrorDir, commit))) {
+  if (!commit || !(await hasCommit(ctx.host, mirrorDir, commit))) {
     const source = spec.branch ? `refs/heads/${spec.branch}` : 'HEAD';
     const target = spec.branch ? `refs/remotes/origin/${spec.branch}` : 'refs/remotes/origin/HEAD';
     ctx.onLog?.(`Fetching ${spec.branch ?? 'HEAD'} from ${clean}`);
     const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', clean, `+${source}:${target}`], run);
     if (r.code !== 0) throw repoError(`could not fetch ${spec.branch ?? 'HEAD'} from ${clean}: ${firstLine(r.stderr)}`);
-    const tip = await git(['rev-parse', '--verify', `${target}^{commit}`], { gitDir: mirrorDir });
+    const tip = await git(['rev-parse', '--verify', `${target}^{commit}`], { host: ctx.host, gitDir: mirrorDir });
     commit ??= tip;
-    if (!(await hasCommit(mirrorDir, commit))) {
+    if (!(await hasCommit(ctx.host, mirrorDir, commit))) {
       const c = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', clean, `${commit}:refs/pins/${commit}`], run);
       if (c.code !== 0) throw repoError(`could not fetch commit ${commit} from ${clean}: ${firstLine(c.stderr)}`);
     }
   }
   if (!OBJECT_ID.test(commit)) throw repoError(`bad commit id ${commit}`);
-  await pin(mirrorDir, commit);
+  await pin(ctx.host, mirrorDir, commit);
   const name = basename(url.pathname.replace(/\/+$/, '')).replace(/\.git$/, '') || url.hostname;
   return { repo: resolved({ name, commit, branch: spec.branch, remoteUrl: clean, mirrorDir }) };
 }

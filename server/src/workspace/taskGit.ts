@@ -1,12 +1,10 @@
 // The trusted per-task git dir: outside the agent's reach, mounted read-only at /workspace/.git.
 // It holds the task's base commit, a persistent index that `git add -A` refreshes cheaply after
 // every agent command, and the snapshot ref.
-import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
-import { deflateSync, inflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import type { ChangedFile } from '../../../protocol';
-import { addPaths, git, gitMaybe, runGit, firstLine, GIT_IDENTITY, NEUTRAL_ATTRIBUTES, type GitRun } from './git';
+import { addPaths, git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun, type HostEnv } from './git';
 import { parseChanges, pathspec } from './parse';
 
 const CONFIG = `[core]
@@ -26,7 +24,7 @@ const CONFIG = `[core]
  * packs so it is self-contained: inside the sandbox only this dir is visible, so alternates
  * pointing at the mirror would not resolve there.
  */
-export async function createTaskGitDir(gitDir: string, mirrorDir: string, commit: string): Promise<void> {
+export async function createTaskGitDir(host: HostEnv, gitDir: string, mirrorDir: string, commit: string): Promise<void> {
   // Side by side: each is a trip through libuv's thread pool, on the way to a task's first command.
   const packDir = join(mirrorDir, 'objects', 'pack');
   const [packs] = await Promise.all([
@@ -48,9 +46,9 @@ export async function createTaskGitDir(gitDir: string, mirrorDir: string, commit
   ]);
   // Mirrors keep packs only; loose objects mean someone else wrote there: then check, and fetch.
   const loose = (await readdir(join(mirrorDir, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
-  if (loose && (await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir })).code !== 0) {
+  if (loose && (await runGit(['cat-file', '-e', `${commit}^{commit}`], { host, gitDir })).code !== 0) {
     // Loose objects in the mirror (written by someone else): fetch what the commit needs.
-    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', mirrorDir, `${commit}:refs/delegate/source`], { gitDir, protocols: ['file'] });
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', mirrorDir, `${commit}:refs/delegate/source`], { host, gitDir, protocols: ['file'] });
     if (r.code !== 0) throw new Error(`could not copy ${commit} into the task: ${firstLine(r.stderr)}`);
   }
 }
@@ -89,6 +87,7 @@ export class TaskGit {
   readonly indexFile: string;
 
   constructor(
+    private readonly host: HostEnv,
     readonly gitDir: string,
     readonly workTree: string,
     readonly baseRef: string,
@@ -99,7 +98,7 @@ export class TaskGit {
 
   private run(extra: Partial<GitRun> = {}): GitRun {
     // cwd in the git dir: the view may be gone (closed, rebooted) when we only need objects.
-    return { gitDir: this.gitDir, workTree: this.workTree, indexFile: this.indexFile, cwd: this.gitDir, ...extra };
+    return { host: this.host, gitDir: this.gitDir, workTree: this.workTree, indexFile: this.indexFile, cwd: this.gitDir, ...extra };
   }
 
   /** What the last partial refresh looked at: paths that left the upper layer still need one more look. */
@@ -160,26 +159,12 @@ export class TaskGit {
     return (await gitMaybe(['rev-parse', '--verify', '-q', `${this.snapshotRef}^{commit}`], this.run())) || null;
   }
 
-  /**
-   * The last snapshot and its tree, remembered between calls (saves processes per snapshot). A
-   * null tree: no snapshot yet, and the base's tree not looked up.
-   */
-  private last: { commit: string | null; tree: string | null } | null = null;
+  /** The last snapshot (null: none yet) and its tree (the base's then), remembered between calls. */
+  private last: { commit: string | null; tree: string } | null = null;
 
   /** Reads what snapshotTree() compares against, if not known yet (to run beside other work). */
   async loadSnapshotState(): Promise<void> {
-    this.last ??= await this.loadLast();
-  }
-
-  /**
-   * The snapshot ref's commit and its tree, from the files: the ref is a loose ref and the commit
-   * a loose object, both written here. Anything else is asked of git.
-   */
-  private async loadLast(): Promise<{ commit: string | null; tree: string | null }> {
-    const commit = (await readFile(join(this.gitDir, this.snapshotRef), 'utf8').catch(() => '')).trim();
-    if (!commit) return { commit: null, tree: null };
-    const tree = await looseCommitTree(this.gitDir, commit);
-    return tree ? { commit, tree } : this.askLast();
+    this.last ??= await this.askLast();
   }
 
   /** The snapshot ref's commit and tree (if any) and the base's tree, in one process. */
@@ -199,23 +184,19 @@ export class TaskGit {
     return this.snapshotTree(await this.writeTree(), message);
   }
 
-  /**
-   * snapshot() for a tree already written from the index. `unchanged`: whether it is the base's
-   * tree, when the caller knows (no changed files); otherwise a first snapshot looks it up.
-   */
-  async snapshotTree(tree: string, message: string, unchanged?: boolean): Promise<string> {
-    this.last ??= await this.loadLast();
-    if (this.last.tree === null && unchanged === undefined) this.last = await this.askLast();
+  /** snapshot() for a tree already written from the index. */
+  async snapshotTree(tree: string, message: string): Promise<string> {
+    this.last ??= await this.askLast();
     const previous = this.last.commit;
     const parent = previous ?? this.baseRef;
-    if (this.last.tree === null ? unchanged : this.last.tree === tree) {
+    if (this.last.tree === tree) {
       if (!previous) {
         await this.moveSnapshotRef(parent, null);
         this.last = { commit: parent, tree };
       }
       return parent;
     }
-    const commit = (await writeCommitObject(this.gitDir, tree, parent, message)) ?? (await this.commitTree(tree, parent, message));
+    const commit = await this.commitTree(tree, parent, message);
     await this.moveSnapshotRef(commit, previous);
     this.last = { commit, tree };
     return commit;
@@ -241,44 +222,5 @@ export class TaskGit {
     if (header[1] !== 'blob') return null;
     const size = Number(header[2]);
     return r.stdout.subarray(nl + 1, nl + 1 + size);
-  }
-}
-
-const SHA1 = /^[0-9a-f]{40}$/;
-
-function loosePath(gitDir: string, id: string): string {
-  return join(gitDir, 'objects', id.slice(0, 2), id.slice(2));
-}
-
-/**
- * Writes the commit `git commit-tree` would (same identity, the time now), as a loose object,
- * without a git process: ~1 ms instead of a process at the end of every attempt. SHA-1
- * repositories only; null elsewhere (the caller runs commit-tree).
- */
-export async function writeCommitObject(gitDir: string, tree: string, parent: string, message: string): Promise<string | null> {
-  if (!SHA1.test(tree) || !SHA1.test(parent)) return null;
-  const offset = -new Date().getTimezoneOffset();
-  const zone = `${offset < 0 ? '-' : '+'}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0')}${String(Math.abs(offset) % 60).padStart(2, '0')}`;
-  const ident = `${GIT_IDENTITY.name} <${GIT_IDENTITY.email}> ${Math.floor(Date.now() / 1000)} ${zone}`;
-  const body = Buffer.from(`tree ${tree}\nparent ${parent}\nauthor ${ident}\ncommitter ${ident}\n\n${message}`, 'utf8');
-  const object = Buffer.concat([Buffer.from(`commit ${body.length}\0`, 'latin1'), body]);
-  const id = createHash('sha1').update(object).digest('hex');
-  const file = loosePath(gitDir, id);
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, deflateSync(object), { mode: 0o444 });
-  await rename(tmp, file);
-  return id;
-}
-
-/** The tree of a commit stored as a loose object, or null (packed, unreadable, not a commit). */
-async function looseCommitTree(gitDir: string, id: string): Promise<string | null> {
-  if (!SHA1.test(id)) return null;
-  try {
-    const object = inflateSync(await readFile(loosePath(gitDir, id)));
-    const text = object.subarray(0, 200).toString('latin1');
-    return /^commit \d+\0tree ([0-9a-f]{40})\n/.exec(text)?.[1] ?? null;
-  } catch {
-    return null;
   }
 }

@@ -3,7 +3,7 @@
 // tmpfs sized to the disk cap. 'checkout': a plain checkout when mounting is not possible.
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { firstLine, runGit } from './git';
+import { firstLine, runGit, type HostEnv } from './git';
 import { parseMountInfo } from './parse';
 import { launch, MNT_DETACH, MS_NODEV, MS_NOSUID, mountSyscall, umountSyscall } from '../util/launcher';
 
@@ -22,12 +22,15 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Runs a system command (mount, umount, chown); failure is a value. */
+/** Where mount(8) and umount(8) are: the system's own directories, never the server's PATH. */
+const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Runs a system command (mount, umount); failure is a value. */
 export function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     let stderr = '';
     launch(
-      { argv: [cmd, ...args], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } },
+      { argv: [cmd, ...args], cwd: '/', env: { PATH: SYSTEM_PATH, LANG: 'C' } },
       {
         stderr: (chunk) => (stderr += chunk.toString('utf8')),
         end: ({ code, failure }) => resolve({ code, stderr: failure ?? stderr }),
@@ -47,8 +50,8 @@ export async function mountedFsType(path: string): Promise<string | null> {
  * sandbox user so the files are theirs without a chown pass. The index lives in a directory that
  * user can write; the caller moves it where it belongs.
  */
-export async function checkoutTree(opts: { gitDir: string; tree: string; dest: string; scratchDir: string; uid: number }): Promise<string> {
-  const { gitDir, tree, dest, scratchDir, uid } = opts;
+export async function checkoutTree(opts: { host: HostEnv; gitDir: string; tree: string; dest: string; scratchDir: string; uid: number }): Promise<string> {
+  const { host, gitDir, tree, dest, scratchDir, uid } = opts;
   await mkdir(dest, { recursive: true });
   await mkdir(scratchDir, { recursive: true });
   if (isRoot()) {
@@ -56,9 +59,9 @@ export async function checkoutTree(opts: { gitDir: string; tree: string; dest: s
     await chown(scratchDir, uid, uid);
   }
   const indexFile = join(scratchDir, 'index');
-  const r1 = await runGit(['read-tree', tree], { gitDir, indexFile, asUid: uid });
+  const r1 = await runGit(['read-tree', tree], { host, gitDir, indexFile, asUid: uid });
   if (r1.code !== 0) throw new Error(`read-tree ${tree} failed: ${firstLine(r1.stderr)}`);
-  const r2 = await runGit(['checkout-index', '-a', '-f', '-q', '-u'], { gitDir, workTree: dest, indexFile, asUid: uid });
+  const r2 = await runGit(['checkout-index', '-a', '-f', '-q', '-u'], { host, gitDir, workTree: dest, indexFile, asUid: uid });
   if (r2.code !== 0) throw new Error(`checkout of ${tree} failed: ${firstLine(r2.stderr)}`);
   return indexFile;
 }
@@ -69,7 +72,7 @@ export function baseDirOf(dataDir: string, commit: string): string {
 }
 
 /** The shared base tree for a commit, created once: `DATA/bases/<commit>` and its index. */
-export async function ensureBase(opts: { dataDir: string; gitDir: string; commit: string; uid: number }): Promise<{ dir: string; index: string }> {
+export async function ensureBase(opts: { host: HostEnv; dataDir: string; gitDir: string; commit: string; uid: number }): Promise<{ dir: string; index: string }> {
   const dir = baseDirOf(opts.dataDir, opts.commit);
   const bases = dirname(dir);
   const index = `${dir}.index`;
@@ -85,7 +88,7 @@ export async function ensureBase(opts: { dataDir: string; gitDir: string; commit
   try {
     await chmod(tmp, 0o755); // the sandbox user checks the tree out inside
     const tree = join(tmp, 'tree');
-    const tmpIndex = await checkoutTree({ gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
+    const tmpIndex = await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
     // The index first: the directory's existence is what marks the base complete.
     await rename(tmpIndex, index);
     await rm(dir, { recursive: true, force: true });
@@ -166,14 +169,14 @@ export async function isOverlayMounted(paths: ViewPaths): Promise<boolean> {
  * Brings a fresh view (base tree of `from` + index `index`) to `to`, as `git checkout` would:
  * changed files written, deleted ones removed. Written as the sandbox user so files are theirs.
  */
-export async function switchView(opts: { gitDir: string; dir: string; index: string; from: string; to: string; scratchDir: string; uid: number }): Promise<void> {
+export async function switchView(opts: { host: HostEnv; gitDir: string; dir: string; index: string; from: string; to: string; scratchDir: string; uid: number }): Promise<void> {
   if (opts.from === opts.to) return;
   await mkdir(opts.scratchDir, { recursive: true });
   if (isRoot()) await chown(opts.scratchDir, opts.uid, opts.uid);
   const tmpIndex = join(opts.scratchDir, 'index');
   await copyFile(opts.index, tmpIndex);
   if (isRoot()) await chown(tmpIndex, opts.uid, opts.uid);
-  const r = await runGit(['read-tree', '-m', '-u', opts.from, opts.to], { gitDir: opts.gitDir, workTree: opts.dir, indexFile: tmpIndex, asUid: opts.uid });
+  const r = await runGit(['read-tree', '-m', '-u', opts.from, opts.to], { host: opts.host, gitDir: opts.gitDir, workTree: opts.dir, indexFile: tmpIndex, asUid: opts.uid });
   if (r.code !== 0) throw new Error(`restoring the workspace failed: ${firstLine(r.stderr)}`);
   await rename(tmpIndex, opts.index);
 }

@@ -7,6 +7,7 @@ import { ConfinedFileAccess } from './confinedFiles';
 import { KeyedLock } from './keyedLock';
 import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
+import type { HostEnv } from './git';
 import { TaskGit } from './taskGit';
 import type { ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
 import { unmountView, viewPaths } from './view';
@@ -62,6 +63,7 @@ export function snapshotRef(key: string): string {
 }
 
 export interface TaskWorkspaceDeps {
+  host: HostEnv;
   taskDir: string;
   state: WorkspaceState;
   uid: number;
@@ -80,8 +82,9 @@ export class TaskWorkspace implements Workspace {
 
   constructor(private readonly deps: TaskWorkspaceDeps) {
     this.state = deps.state;
-    this.git = new TaskGit(this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key));
+    this.git = new TaskGit(deps.host, this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key));
     this.files = new ConfinedFileAccess({
+      host: deps.host,
       root: this.dir,
       uid: deps.uid,
       gitDir: this.gitDir,
@@ -193,7 +196,7 @@ export class TaskWorkspace implements Workspace {
         this.lastRecord = null;
         return { changedFiles, snapshot: null };
       }
-      const snapshot = await this.git.snapshotTree(tree, message, changedFiles.length === 0);
+      const snapshot = await this.git.snapshotTree(tree, message);
       this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot };
       return { changedFiles, snapshot };
     });

@@ -149,14 +149,14 @@ describe('crash: nothing of a killed server outlives the next one', function () 
 
     // A clean stop leaves nothing, and so does another start/stop cycle.
     await server.stop();
-    assertNothingLeft(dataDir);
+    assertNothingLeft(dataDir, server.logs());
     server = await start(dataDir);
     await server.stop();
-    assertNothingLeft(dataDir);
+    assertNothingLeft(dataDir, server.logs());
     server = undefined;
 
-    function assertNothingLeft(dir: string): void {
-      assert.deepEqual(mountsUnder(dir), [], 'no mount under the data dir');
+    function assertNothingLeft(dir: string, logs: string): void {
+      assert.deepEqual(mountsUnder(dir), [], `no mount under the data dir; the server's log:\n${logs.slice(-4000)}`);
       assert.deepEqual(ourCgroups(), [], 'no sandbox cgroup');
       assert.deepEqual(processesUsing(dir, []), [], 'no process in the data dir');
     }

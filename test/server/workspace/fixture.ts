@@ -4,12 +4,19 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createWorkspaceManager, type RepoWatches, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
+import { hostEnvOf } from '../../../server/src/config';
+import { createWorkspaceManager, RepoWatches, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
 import { parseMountInfo } from '../../../server/src/workspace/parse';
 
 export const MODES = ['overlay', 'checkout'] as const;
 export type Mode = (typeof MODES)[number];
 export const SANDBOX_UID = 1500;
+
+/**
+ * DELEGATE_TEST_REPO_WATCH=on: every manager gets the repository watch in front of its scanner
+ * (the server's default); otherwise the plain scanner alone. The tests pass either way.
+ */
+export const REPO_WATCH = process.env.DELEGATE_TEST_REPO_WATCH === 'on';
 
 export interface Fixture {
   root: string;
@@ -32,7 +39,8 @@ export function makeFixture(name: string, options: { watches?: RepoWatches } = {
   chmodSync(root, 0o755); // the sandbox uid checks out bases and views below it
   const dataDir = join(root, 'data');
   const logs: string[] = [];
-  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, log: (level, msg) => logs.push(`${level} ${msg}`), watches: options.watches });
+  const watches = options.watches ?? (REPO_WATCH ? new RepoWatches({ firstScanDelayMs: 0 }) : undefined);
+  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, hostEnv: hostEnvOf(process.env), log: (level, msg) => logs.push(`${level} ${msg}`), watches });
   const prepared: Workspace[] = [];
   const fixture: Fixture = {
     root,
@@ -46,6 +54,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches } = {
     },
     async cleanup() {
       for (const ws of prepared) await ws.destroy().catch(() => undefined);
+      if (watches !== options.watches) await watches?.close();
       // Deepest first; lazily if something still holds a mount.
       for (const m of mountsUnder(root).sort((a, b) => b.length - a.length)) {
         try {

@@ -70,7 +70,7 @@ for (const mode of MODES) {
       const script = `
         const { createWorkspaceManager } = require(${JSON.stringify(join(__dirname, '../../../server/src/workspace/index.ts'))});
         (async () => {
-          const m = createWorkspaceManager({ dataDir: ${JSON.stringify(fx.dataDir)}, sandboxUid: 1500 });
+          const m = createWorkspaceManager({ dataDir: ${JSON.stringify(fx.dataDir)}, sandboxUid: 1500, hostEnv: { PATH: process.env.PATH } });
           const ws = await m.prepare({ key: 'killed', repo: { kind: 'local', path: ${JSON.stringify(repo)} }, mode: ${JSON.stringify(mode)} });
           await ws.files.writeFile('work.txt', 'precious\\n');
           await ws.snapshot('turn');
