@@ -173,6 +173,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       });
       await scheduler.close('server shutting down');
       await runner.drain();
+      await recorder.drain();
       await workspaces.closeAll();
       await watches?.close();
       await sandbox.driver?.close?.();

@@ -50,6 +50,6 @@ describe('agent limits', function () {
     assert.equal(outcome.status, 'completed');
     const result = host.ofType('tool.result')[0]!;
     assert.equal(result.ok, false);
-    assert.match(result.output, /^Timed out after 500 ms and was killed\./);
+    assert.match(result.output, /^killed: time limit 0\.5 s reached\./);
   });
 });

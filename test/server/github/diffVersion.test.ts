@@ -11,7 +11,7 @@ import type { TaskEvent } from '../../../protocol';
 import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { startFakeGitHub, type FakeGitHub } from '../../support/githubDouble';
 import { api, startServer, type ServerProcess } from '../../support/serverProcess';
-import { allEvents, createTask, isDone, waitForTask } from '../../support/tasks';
+import { allEvents, createTask, isDone, until, waitForTask } from '../../support/tasks';
 
 const TOKEN = 'ghp_' + 'd1f2v3'.repeat(6);
 const A = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
@@ -56,8 +56,9 @@ describe('pull requests name the diff their decisions were made on', function ()
     const v1 = first.headers.get(VERSION);
     assert.match(v1 ?? '', /^[0-9a-f]{16}$/);
     assert.equal((await api<string>(server, 'GET', `/v1/tasks/${t.id}/diff`)).headers.get(VERSION), v1, 'the same diff, the same version');
-    const announced = (events: TaskEvent[]) => events.flatMap((e) => (e.type === 'diff.updated' && e.diffVersion ? [e.diffVersion] : [])).at(-1);
-    assert.equal(announced(await allEvents(server, t.id)), v1, 'diff.updated announced the version GET /diff serves');
+    // Named off the run's path: the announcement may follow the task's end by a moment.
+    const announced = async () => (await allEvents(server, t.id)).flatMap((e: TaskEvent) => (e.type === 'diff.updated' && e.diffVersion ? [e.diffVersion] : [])).at(-1);
+    await until(async () => (await announced()) === v1, 5_000, 'diff.updated announcing the version GET /diff serves');
 
     // The user rejects hunk 0 (line 3) and accepts hunk 1 (line 35) of that diff; then a follow-up runs.
     await api(server, 'POST', `/v1/tasks/${t.id}/messages`, { text: 'And line 20' });
@@ -65,7 +66,7 @@ describe('pull requests name the diff their decisions were made on', function ()
     const second = await api<string>(server, 'GET', `/v1/tasks/${t.id}/diff`);
     const v2 = second.headers.get(VERSION);
     assert.ok(v2 && v2 !== v1, 'the follow-up changed the diff version');
-    assert.equal(announced(await allEvents(server, t.id)), v2);
+    await until(async () => (await announced()) === v2, 5_000, 'diff.updated announcing the new version');
 
     const stale = await api<ErrorReply>(server, 'POST', `/v1/tasks/${t.id}/pull-request`, {
       githubToken: TOKEN,
