@@ -165,6 +165,14 @@ function bundlePath(dataDir: string, bundleId: string): string {
   return join(dataDir, 'bundles', `${bundleId}.bundle`);
 }
 
+const unknownBundle = (bundleId: string) => `bundle ${bundleId} is unknown or not a valid git bundle; upload it again`;
+
+/** Why a bundle task cannot start, known before any task exists (POST /v1/tasks answers 422); null when its bundle is here. */
+export async function bundleProblem(spec: Extract<RepoSpec, { kind: 'bundle' }>, dataDir: string): Promise<string | null> {
+  const here = await stat(bundlePath(dataDir, spec.bundleId)).then((s) => s.isFile(), () => false);
+  return here ? null : unknownBundle(spec.bundleId);
+}
+
 /** The refs a bundle carries (`git bundle list-heads`), which also checks its format. */
 export async function bundleHeads(file: string): Promise<{ ref: string; commit: string }[] | null> {
   const r = await runGit(['bundle', 'list-heads', file], { cwd: '/' });
@@ -182,7 +190,7 @@ export async function bundleHeads(file: string): Promise<{ ref: string; commit: 
 export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>, ctx: SourceContext): Promise<ResolvedSource> {
   const file = bundlePath(ctx.dataDir, spec.bundleId);
   const heads = await bundleHeads(file);
-  if (!heads) throw repoError(`bundle ${spec.bundleId} is unknown or not a valid git bundle; upload it again`);
+  if (!heads) throw repoError(unknownBundle(spec.bundleId));
   const identity = spec.remoteUrl ? stripCredentials(spec.remoteUrl) : (spec.name ?? 'default');
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('bundle', identity));
   await ensureMirror(ctx.host, mirrorDir);

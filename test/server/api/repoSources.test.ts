@@ -96,5 +96,18 @@ describe('repository sources at the door', function () {
       ids.push(res.body.bundleId);
     }
     assert.deepEqual(readdirSync(join(server.dataDir, 'bundles')).sort(), ids.map((id) => `${id}.bundle`).sort());
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const created = await api<{ id: string }>(server, 'POST', '/v1/tasks', { prompt: 'x', repo: { kind: 'bundle', bundleId: ids[0], commit: head } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await api(server, 'DELETE', `/v1/tasks/${created.body.id}`);
+  });
+
+  it('refuses a bundle task whose bundle was never uploaded, and makes no task', async () => {
+    const before = await api<{ tasks: unknown[] }>(server, 'GET', '/v1/tasks');
+    const res = await api<ErrorReply>(server, 'POST', '/v1/tasks', { prompt: 'x', repo: { kind: 'bundle', bundleId: 'never-uploaded', commit: 'a'.repeat(40) } });
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { error: { code: 'repo_error', message: 'bundle never-uploaded is unknown or not a valid git bundle; upload it again' } });
+    const after = await api<{ tasks: unknown[] }>(server, 'GET', '/v1/tasks');
+    assert.equal(after.body.tasks.length, before.body.tasks.length);
   });
 });

@@ -1,5 +1,5 @@
 import { CreateTaskRequest } from '../../../../protocol';
-import { localRepoProblem } from '../../workspace/sources';
+import { bundleProblem, localRepoProblem } from '../../workspace/sources';
 import { HttpError, readJson, sendJson, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -12,11 +12,10 @@ export const createTask = (deps: ApiDeps): Route => ({
   body: true,
   async handle(ctx) {
     const body = await readJson(ctx, CreateTaskRequest, LIMIT);
-    // The server sees a local path at once: a task that can only fail is not made.
-    if (body.repo.kind === 'local') {
-      const problem = await localRepoProblem(body.repo, deps.config.hostEnv);
-      if (problem) throw new HttpError('repo_error', problem);
-    }
+    // What the server can see at once (a local path, an uploaded bundle): a task that can only fail is not made.
+    const problem =
+      body.repo.kind === 'local' ? await localRepoProblem(body.repo, deps.config.hostEnv) : body.repo.kind === 'bundle' ? await bundleProblem(body.repo, deps.config.dataDir) : null;
+    if (problem) throw new HttpError('repo_error', problem);
     sendJson(ctx.res, 201, deps.tasks.create(body));
   },
 });
