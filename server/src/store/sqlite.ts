@@ -89,7 +89,7 @@ export class SqliteStore implements Store {
     for (const e of events) {
       const event = { ...e, ...batchCause(e.cause, stored) };
       const info = this.stmts.insertEvent.run(event.taskId, event.type, JSON.stringify({ ...event, at }));
-      stored.push({ ...event, seq: Number(info.lastInsertRowid), at } as TaskEvent);
+      stored.push({ ...event, seq: Number(info.lastInsertRowid), at });
     }
     return stored;
   }

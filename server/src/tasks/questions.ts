@@ -32,7 +32,7 @@ export class Questions {
       const id = randomUUID();
       const onAbort = () => {
         this.pending.delete(key);
-        reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+        reject(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });

@@ -21,7 +21,7 @@ export class TaskEvents {
 
   /** Returns the stored events: their seq is what later events name as their `cause`. */
   emit(taskId: string, attempt: number, events: EventInput[]): TaskEvent[] {
-    const stored = this.store.appendEvents(events.map((e) => ({ ...e, taskId, ...(attempt > 0 ? { attempt } : {}) }) as NewEvent));
+    const stored = this.store.appendEvents(events.map((e) => ({ ...e, taskId, ...(attempt > 0 ? { attempt } : {}) })));
     this.bus.publish(stored);
     return stored;
   }
@@ -55,7 +55,7 @@ export class TaskEvents {
       ('selectedAttempt' in taskPatch && taskPatch.selectedAttempt !== current.selectedAttempt) ||
       'question' in taskPatch;
     const { task, events: stored } = this.store.updateTask(taskId, { ...taskPatch, ...derived }, (t) => [
-      ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) }) as NewEvent),
+      ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) })),
       ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t, ...statusCause(cause, events.length) }] : []),
     ]);
     this.bus.publish(stored);

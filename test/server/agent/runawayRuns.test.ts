@@ -37,7 +37,7 @@ describe('runaway runs through the server', function () {
     const done = await waitForTask(server, t.id, isDone, 60_000);
     assert.equal(done.status, 'failed');
     assert.equal(done.error?.code, 'loop_detected', JSON.stringify(done.error));
-    assert.match(done.error!.message, /same 2 calls/);
+    assert.match(done.error.message, /same 2 calls/);
     const events = await allEvents(server, t.id);
     const results = events.filter((e): e is ToolResult => e.type === 'tool.result');
     assert.equal(events.filter((e) => e.type === 'tool.call').length, 6, 'three rounds run; the seventh call is not');

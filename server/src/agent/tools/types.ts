@@ -1,6 +1,6 @@
 // The contract between the loop and each tool. Failure is a value (ok: false with a message the
 // model can act on); tools throw only for bugs.
-import { z } from 'zod';
+import { type z } from 'zod';
 import type { TestResult } from '../../../../protocol';
 import type { Sandbox } from '../../sandbox/types';
 import type { ConfinedFiles } from '../../workspace/types';
@@ -40,7 +40,7 @@ export interface Tool<A = unknown> {
 
 /** Keeps each tool's argument type while storing tools in one list. */
 export function defineTool<A>(tool: Tool<A>): Tool<unknown> {
-  return tool as unknown as Tool<unknown>;
+  return tool;
 }
 
 /**
