@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the recorded request bodies are probed as loose JSON */
 import assert from 'node:assert/strict';
 import { startAgentFixture, type AgentFixture } from './agentFixture';
 
@@ -31,7 +32,7 @@ describe('agent context: system prompt, AGENTS.md, selection and request shape',
     const user = body.input[0];
     assert.equal(user.role, 'user');
     assert.match(user.content, /^Task:\nExplain greet/);
-    assert.match(user.content, /lib\/greet\.sh \(lines 1-3\):\n```sh\ngreet\(\) \{\n  echo "Hi \$1"\n\}\n```/);
+    assert.match(user.content, /lib\/greet\.sh \(lines 1-3\):\n```sh\ngreet\(\) \{\n {2}echo "Hi \$1"\n\}\n```/);
 
     // Turn 2 carries the whole conversation again, with the encrypted reasoning (no stored ids).
     const input2 = (second!.body as Record<string, any>).input as Array<Record<string, any>>;

@@ -48,7 +48,7 @@ describe('agent file tools on the real workspace', function () {
     const { host } = await fx.run('Go [[script:badpatch]]');
     const result = host.ofType('tool.result')[0]!;
     assert.equal(result.ok, false);
-    assert.match(result.output, /^Context not found in lib\/greet\.sh near line 1:\n  greet\(\) \{\n    echo "Bye \$1"/);
+    assert.match(result.output, /^Context not found in lib\/greet\.sh near line 1:\n {2}greet\(\) \{\n {4}echo "Bye \$1"/);
     assert.equal(await fx.workspace.files.exists('new.txt'), false, 'all or nothing');
   });
 

@@ -13,7 +13,7 @@ describe('agent against an endpoint that is not an OpenAI API', function () {
     const { outcome } = await fx.run('Go [[script:html]]');
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'model_error');
-    assert.match(outcome.error!.message, /answered with text\/html instead of an event stream.*It said: <html><body><h1>502 Bad Gateway/);
+    assert.match(outcome.error.message, /answered with text\/html instead of an event stream.*It said: <html><body><h1>502 Bad Gateway/);
     assert.equal(fx.fake.requests.filter((r) => r.script === 'html').length, 1);
   });
 
@@ -24,7 +24,7 @@ describe('agent against an endpoint that is not an OpenAI API', function () {
       const { outcome } = await fx.run(`Go [[script:${script}]]`, { wireApi });
       assert.equal(outcome.status, 'failed');
       assert.equal(outcome.error?.code, 'model_error');
-      assert.match(outcome.error!.message, /not JSON/);
+      assert.match(outcome.error.message, /not JSON/);
     });
   }
 

@@ -16,7 +16,7 @@ describe('agent limits', function () {
     const { outcome } = await fx.run('Go [[script:turns]]', { limits: { maxTurns: 2 } });
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'turn_limit');
-    assert.match(outcome.error!.message, /turn limit is 2/);
+    assert.match(outcome.error.message, /turn limit is 2/);
     assert.equal(fx.fake.requests.filter((r) => r.script === 'turns').length, 2);
     assert.equal(outcome.history.filter((i) => i.type === 'tool_result').length, 2);
     assert.equal(outcome.usage.modelRequests, 2);
@@ -27,7 +27,7 @@ describe('agent limits', function () {
     const { outcome } = await fx.run('Go [[script:tokens]]', { limits: { maxTokens: 50_000 } });
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'token_limit');
-    assert.match(outcome.error!.message, /60000 tokens/);
+    assert.match(outcome.error.message, /60000 tokens/);
     assert.equal(fx.fake.requests.filter((r) => r.script === 'tokens').length, 1);
   });
 

@@ -37,7 +37,7 @@ describe('agent model retries', function () {
     const { outcome, host } = await fx.run('Go [[script:retry-forever]]');
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'model_error');
-    assert.match(outcome.error!.message, /gave up after 5 attempts: the model endpoint answered HTTP 500/);
+    assert.match(outcome.error.message, /gave up after 5 attempts: the model endpoint answered HTTP 500/);
     assert.equal(fx.fake.requests.filter((r) => r.script === 'retry-forever').length, MAX_MODEL_ATTEMPTS);
     assert.equal(host.ofType('warning').length, MAX_MODEL_ATTEMPTS - 1);
     assert.deepEqual(outcome.history.map((i) => i.type), ['message', 'message']);
@@ -48,7 +48,7 @@ describe('agent model retries', function () {
     const { outcome } = await fx.run('Go [[script:bad-request]]');
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'model_error');
-    assert.match(outcome.error!.message, /HTTP 400: Unsupported parameter: 'tools'/);
+    assert.match(outcome.error.message, /HTTP 400: Unsupported parameter: 'tools'/);
     assert.equal(fx.fake.requests.filter((r) => r.script === 'bad-request').length, 1);
   });
 });

@@ -37,7 +37,7 @@ describe('agent replies without tool calls', function () {
     const { outcome } = await fx.run('Go [[script:empty]]');
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error?.code, 'model_error');
-    assert.match(outcome.error!.message, /neither text nor a tool call/);
+    assert.match(outcome.error.message, /neither text nor a tool call/);
     const second = fx.fake.requests.filter((r) => r.script === 'empty')[1]!;
     assert.match(JSON.stringify(second.body.input), /Your last reply was empty/);
   });

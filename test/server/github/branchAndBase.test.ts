@@ -6,7 +6,7 @@ import { acceptFirstHunkOfA, baseParams, BASE_FILES, scenario, TASK_EDITS, taskD
 
 function failure(r: PullRequestResult): { code: string; message: string } {
   assert.equal(r.ok, false, JSON.stringify(r));
-  return (r as Extract<PullRequestResult, { ok: false }>).error;
+  return (r).error;
 }
 
 describe('github: existing branch and moved base', () => {

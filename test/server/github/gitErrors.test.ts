@@ -8,7 +8,7 @@ import { acceptFirstHunkOfA, baseParams, makeToken, scenario, TASK_EDITS, taskDi
 
 function failure(r: PullRequestResult): { code: string; message: string } {
   assert.equal(r.ok, false, JSON.stringify(r));
-  return (r as Extract<PullRequestResult, { ok: false }>).error;
+  return (r).error;
 }
 
 /** A loopback port with nothing listening (bound then released). */

@@ -62,7 +62,7 @@ describe('agent patch applier', () => {
     assert.equal(r.ok, false);
     if (!r.ok) {
       assert.match(r.error, /Context not found in src\/a\.ts near line 1:/);
-      assert.match(r.error, /  three\n  four/);
+      assert.match(r.error, / {2}three\n {2}four/);
     }
   });
 
