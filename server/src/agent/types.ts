@@ -12,8 +12,11 @@ export type ConversationItem =
   | { type: 'tool_result'; callId: string; output: string }
   | { type: 'reasoning'; encrypted?: string; summary?: string; id?: string };
 
-/** Events the agent emits; the host adds taskId/attempt and stores them (seq, at). */
-export type AgentEvent = DistributiveOmit<NewEvent, 'taskId'>;
+/**
+ * Events the agent emits; the host adds taskId/attempt and stores them (seq, at). A warning's code
+ * is one of the task codes (protocol/errors.ts), checked here rather than trusted as a string.
+ */
+export type AgentEvent = Exclude<DistributiveOmit<NewEvent, 'taskId'>, { type: 'warning' }> | (Omit<Extract<NewEvent, { type: 'warning' }>, 'taskId' | 'error'> & { error: TaskError });
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface AgentHost {
