@@ -40,7 +40,7 @@ const REMOTE_FORMS = 'https://host/owner/repo.git, ssh://git@host/owner/repo.git
 export function remoteUrlProblem(url: string): string | null {
   const shown = JSON.stringify(url.length > 120 ? `${url.slice(0, 120)}…` : url);
   const unsupported = `only http(s) and ssh remotes are supported (${REMOTE_FORMS}); got ${shown}`;
-  if (/[\s\\\x00-\x1f\x7f]/.test(url) || url.startsWith('-')) return unsupported;
+  if (/[\s\\\p{Cc}]/u.test(url) || url.startsWith('-')) return unsupported;
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     // scp-like [user@]host:path; `transport::address` has an empty path start and is not one.

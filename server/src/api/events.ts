@@ -3,7 +3,7 @@
 // once it drains, so a slow client never holds memory or stalls anyone else.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ClientFrame, PROTOCOL_VERSION, type ServerFrame, type TaskEvent } from '../../../protocol';
 import type { EventBus } from '../eventBus';
 import type { Logger } from '../log';
@@ -106,7 +106,7 @@ export class EventStream {
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => this.clients.delete(client));
     ws.on('error', () => ws.terminate());
-    ws.on('message', (data, isBinary) => this.onClientFrame(client, data.toString(), isBinary));
+    ws.on('message', (data, isBinary) => this.onClientFrame(client, textOf(data), isBinary));
     this.send(client, { type: 'hello', protocolVersion: PROTOCOL_VERSION, serverVersion: this.options.version, lastSeq: this.options.store.lastSeq() });
     this.catchUp(client, true);
   }
@@ -193,4 +193,9 @@ export class EventStream {
     for (const client of this.clients) client.ws.close(1001, 'server shutting down');
     this.wss.close();
   }
+}
+
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8');
 }

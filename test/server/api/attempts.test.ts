@@ -58,7 +58,7 @@ describe('best-of-N attempts', function () {
     }
     // Three separate workspaces (random answers almost surely differ; equal ones would still be
     // three files, so check the count of distinct workspaces through the diff instead).
-    assert.ok(new Set(answers).size >= 2, `answers: ${answers}`);
+    assert.ok(new Set(answers).size >= 2, `answers: ${answers.join(', ')}`);
     const bad = await api<{ error: { code: string } }>(server, 'POST', `/v1/tasks/${t.id}/select-attempt`, { attempt: 3 });
     assert.equal(bad.status, 404);
   });

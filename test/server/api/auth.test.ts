@@ -74,7 +74,7 @@ describe('server auth', () => {
       const hello = await new Promise<{ type: string }>((resolve, reject) => {
         const ws = new WebSocket(url, { headers });
         ws.once('message', (d) => {
-          resolve(JSON.parse(d.toString()) as { type: string });
+          resolve(JSON.parse((d as Buffer).toString('utf8')) as { type: string });
           ws.close();
         });
         ws.once('error', reject);

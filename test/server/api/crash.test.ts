@@ -27,7 +27,7 @@ describe('crash safety', function () {
   it('after kill -9 during 6 running tasks, a restart keeps all 6, each interrupted or completed with its work', async () => {
     server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--max-parallel', '6', '--sandbox', 'bwrap'] });
     const repo = mkdtempSync(join(tmpdir(), 'delegate-crash-repo-'));
-    await makeRepo(repo, { 'a.txt': 'a\n' });
+    makeRepo(repo, { 'a.txt': 'a\n' });
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push((await createTask(server, repo, `work ${i} [[script:work]]`)).id);
     for (const id of ids) await waitForTask(server, id, (t) => t.status === 'running' && t.changedFiles.length > 0, 60_000);

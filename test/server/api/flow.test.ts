@@ -26,7 +26,7 @@ describe('a task from start to finish through the API', function () {
     model = await startFakeModel();
     server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', 'bwrap'] });
     repo = mkdtempSync(join(tmpdir(), 'delegate-flow-repo-'));
-    await makeRepo(repo, {
+    makeRepo(repo, {
       'src/math.js': 'function add(a, b) {\n  return a - b;\n}\nmodule.exports = { add };\n',
       'test.sh': 'node -e "const {add}=require(\'./src/math.js\'); if (add(2,3)!==5) { console.error(\'add is wrong\'); process.exit(1) } console.log(\'ok\')"\n',
       'AGENTS.md': 'Run tests with `sh test.sh`.\n',
@@ -56,7 +56,7 @@ describe('a task from start to finish through the API', function () {
 
     const diff = await api<string>(server, 'GET', `/v1/tasks/${done.id}/diff`);
     assert.equal(diff.status, 200);
-    assert.match(diff.body, /-  return a - b;\n\+  return a \+ b;/);
+    assert.match(diff.body, /- {2}return a - b;\n\+ {2}return a \+ b;/);
     const base = await api<string>(server, 'GET', `/v1/tasks/${done.id}/file?path=src/math.js&side=base`);
     const head = await api<string>(server, 'GET', `/v1/tasks/${done.id}/file?path=src/math.js&side=head`);
     assert.match(base.body, /a - b/);

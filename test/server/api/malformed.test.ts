@@ -44,7 +44,7 @@ function cases(): Case[] {
     { method: 'POST', path: '/v1/tasks/nope/select-attempt', body: '{"attempt":"one"}', type: json, expect: 422, code: 'validation_failed' },
   ];
   // Random junk JSON: wrong types in every position.
-  const junk = [1, true, null, [], {}, -1, 1e309, { kind: 'x' }];
+  const junk = [1, true, null, [], {}, -1, Infinity, { kind: 'x' }];
   for (let i = 0; base.length < 965; i++) {
     const v = junk[i % junk.length];
     const shape = i % 4;
@@ -93,7 +93,7 @@ describe('malformed input', function () {
     // WebSocket: bad frames get an error frame; an oversized frame closes that socket only.
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/events?since=0`, { headers: { authorization: `Bearer ${server.token}` } });
     const frames: { type: string }[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as { type: string }));
+    ws.on('message', (d) => frames.push(JSON.parse((d as Buffer).toString('utf8')) as { type: string }));
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
     const bad = ['{', 'null', '{"type":"subscribe","taskIds":"x"}', '{"type":"nope"}', '[]', '"str"'];
     for (let i = 0; i < 24; i++) ws.send(bad[i % bad.length]!);

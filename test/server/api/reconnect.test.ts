@@ -17,7 +17,7 @@ describe('event stream resume', function () {
     model = await startFakeModel();
     server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', 'bwrap'] });
     repo = mkdtempSync(join(tmpdir(), 'delegate-resume-repo-'));
-    await makeRepo(repo, { 'a.txt': 'a\n' });
+    makeRepo(repo, { 'a.txt': 'a\n' });
     const steps = [];
     for (let i = 0; i < 25; i++) {
       steps.push({ text: `step ${i} `.repeat(5), toolCalls: [{ name: 'shell', arguments: { command: `for j in 1 2 3 4 5; do echo line $j of ${i}; done; echo ${i} >> out.txt; sleep 0.1` } }] });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TaskEvent } from '../../../protocol';
 import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
 import { api, startServer, type ServerProcess } from '../../support/serverProcess';
@@ -15,7 +14,7 @@ describe('scheduler', function () {
   before(async () => {
     model = await startFakeModel();
     repo = mkdtempSync(join(tmpdir(), 'delegate-sched-repo-'));
-    await makeRepo(repo, { 'a.txt': 'a\n' });
+    makeRepo(repo, { 'a.txt': 'a\n' });
     model.setScript('short', [
       { toolCalls: [{ name: 'shell', arguments: { command: 'sleep 0.3' } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'ok' } }] },
@@ -51,7 +50,7 @@ describe('scheduler', function () {
       const startOrder: string[] = [];
       for (const f of frames) {
         if (f.type !== 'event' || f.event.type !== 'task.status') continue;
-        const e = f.event as Extract<TaskEvent, { type: 'task.status' }>;
+        const e = f.event;
         if (e.status === 'preparing') startOrder.push(e.taskId);
         if (['preparing', 'running', 'waiting_for_input'].includes(e.status)) active.add(e.taskId);
         else active.delete(e.taskId);

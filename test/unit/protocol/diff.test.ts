@@ -48,7 +48,7 @@ describe('unified diff hunks', () => {
         writeFileSync(join(dir, 'p.diff'), patch);
         execFileSync('git', ['apply', '--unidiff-zero', 'p.diff'], { cwd: dir });
       }
-      assert.equal(ours, readFileSync(join(dir, 'f.txt'), 'utf8'), `hunks ${keep}`);
+      assert.equal(ours, readFileSync(join(dir, 'f.txt'), 'utf8'), `hunks ${keep.join(',')}`);
     }
   });
 
