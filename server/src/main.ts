@@ -25,7 +25,7 @@ import { createSandboxDriver } from './sandbox';
 import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
 import { PullRequestService } from './github/pullRequestService';
-import { warmLauncher } from './util/launcher';
+import { useProcessRunner } from './util/launcher';
 
 export const VERSION = '0.1.0';
 
@@ -98,8 +98,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log.warn('LISTENING BEYOND LOOPBACK: anyone who can reach this address and has the token can run code in sandboxes here', { host: config.host });
   }
 
-  // The host-side process launcher (git, mounts) starts while the rest is set up.
-  warmLauncher();
+  // The one choice of how the server starts processes: the launcher (started now, while the rest
+  // is set up) unless DELEGATE_NODE_SPAWN=1.
+  useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);

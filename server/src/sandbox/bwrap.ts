@@ -1,22 +1,22 @@
 // The bubblewrap driver. A sandbox is one bwrap: its own pid, mount, network, ipc and uts
 // namespaces, the host read-only, the workspace read-write, a private /tmp, a seccomp filter, and
 // the sandbox's cgroup. Inside it a small supervisor (supervisor.ts) starts each command, so an
-// exec does not pay for a new bwrap; whatever a command leaves running dies when it returns. An
-// exec that needs the network (the setup phase) gets a bwrap of its own that shares the host's;
-// where perl is missing every exec does. See shared/ENVIRONMENT.md for why each flag is here.
-import { spawn } from 'node:child_process';
+// exec does not pay for a new bwrap; whatever a command leaves running dies when it returns. That
+// is the one way a command runs. An exec that needs the network in a sandbox without it (the
+// setup step) goes to a second supervisor, in a bwrap that shares the host's. The bwrap is started
+// by the server's ProcessRunner (util/processRunner.ts), which joins the cgroup and drops the uid
+// first. See shared/ENVIRONMENT.md for why each flag is here.
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
-import { DEFAULT_TIMEOUT_MS, emptyResult, killGroup, runProcessGroup, type GroupRun } from './processGroup';
+import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
 import { limitReached, readCounts } from './limits';
 import { encodeSeccompFilter } from './seccomp';
 import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
 import { launchChild } from '../util/launcher';
-import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
-import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
+import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, type Keeper, type SlotDriver, type Slot, type Spare, type SpareSandbox } from './spares';
+import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxLimits, type SandboxSpec } from './types';
 
 export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
 
@@ -24,29 +24,13 @@ export interface BwrapDriverOptions {
   cgroups: CgroupDetection;
   log?: SandboxLog;
   uid?: number;
-  /** The supervisor's interpreter (default: perl from PATH, if under /usr); null: none. */
-  perl?: string | null;
-  /**
-   * Root only: a directory for the mount slots of sandboxes started ahead of their task (see
-   * spares.ts). Without it every sandbox starts when its task asks for it.
-   */
-  spareDir?: string;
-  /** How many sandboxes are kept started ahead (default 2). */
-  spares?: number;
-  /** Their limits (default DEFAULT_LIMITS); a sandbox with other limits starts when asked for. */
-  spareLimits?: SandboxLimits;
+  /** The supervisor's interpreter (default: perl, which must be under /usr: only /usr is seen inside). */
+  perl?: string;
 }
 
 const WORKSPACE = '/workspace';
 /** The host's network namespace, and its resolver configuration. */
 const SHARE_NET = ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf'];
-
-// Joins every cgroup given as arguments, then becomes the next command, so the sandbox is limited
-// from its first instruction on. Runs as root with an empty environment.
-const JOIN_CGROUPS = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done;';
-// The shell exports PWD (and bash SHLVL) to what it execs: bwrap's pid 1 would show them.
-const JOIN_CGROUPS_AND_EXEC = `unset PWD OLDPWD; ${JOIN_CGROUPS} exec "$@"`;
-const JOIN_CGROUPS_AND_EXEC_BASH = `${JOIN_CGROUPS} exec -c "$@"`;
 
 // Host files the sandbox sees read-only. Everything else in /etc stays hidden (it may hold secrets).
 const ETC_FILES = [
@@ -56,32 +40,10 @@ const ETC_FILES = [
 ];
 const MERGED_USR_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
-/** Extra fds, in the order runProcessGroup hands them to the child (3, 4, ...). */
+/** The data the sandbox gets on fds 3, 4, 5 (in that order): bwrap reads them at its start. */
 const FD_SECCOMP = 3;
-const FD_STARTED = 4;
-
-// First thing inside the sandbox: tell the driver that bwrap's setup worked (so a later failure is
-// the command's, not the sandbox's), drop that fd, and become the command.
-const MARK_STARTED = `printf 1 >&${FD_STARTED}; exec ${FD_STARTED}>&-; exec "$@"`;
-const FD_PASSWD = 5;
-const FD_GROUP = 6;
-
-/**
- * File descriptors this process inherited without close-on-exec (Node's own all have it). They
- * would pass through sh, setpriv and bwrap into the sandbox, so the wrapper closes them.
- */
-async function inheritedFds(): Promise<number[]> {
-  const O_CLOEXEC = 0o2000000;
-  const fds: number[] = [];
-  for (const name of await fs.readdir('/proc/self/fd').catch(() => [] as string[])) {
-    const fd = Number(name);
-    if (fd < 3) continue;
-    const info = await fs.readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
-    const flags = /^flags:\s*([0-7]+)/m.exec(info);
-    if (flags && (parseInt(flags[1]!, 8) & O_CLOEXEC) === 0) fds.push(fd);
-  }
-  return fds;
-}
+const FD_PASSWD = 4;
+const FD_GROUP = 5;
 
 async function findBinary(name: string): Promise<string | undefined> {
   for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin']) {
@@ -96,18 +58,16 @@ function resolveCwd(cwd: string | undefined): string | undefined {
   return resolved === WORKSPACE || resolved.startsWith(`${WORKSPACE}/`) ? resolved : undefined;
 }
 
-export class BwrapDriver implements SandboxDriver {
+export class BwrapDriver implements SlotDriver {
   readonly name = 'bwrap' as const;
   private readonly uid: number;
   private readonly log: SandboxLog;
   private readonly seccomp = encodeSeccompFilter();
   private readonly passwd: string;
   private readonly group: string;
-  private binaries: Promise<Launcher | string> | undefined;
+  private binaries: Promise<Binaries | string> | undefined;
   private probed: Promise<ProbeResult> | undefined;
   private systemArgs: Promise<string[]> | undefined;
-  /** Sandboxes started ahead of their tasks (root with a spareDir). */
-  private readonly spares: SparePool<BwrapSandbox> | undefined;
 
   /**
    * Not root (a desktop user running the server as themselves): bwrap still gets every namespace
@@ -121,10 +81,6 @@ export class BwrapDriver implements SandboxDriver {
     this.log = options.log ?? (() => {});
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     this.passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${this.uid}:${this.uid}:Delegate sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
-    const spareDir = options.spareDir;
-    this.spares = spareDir && !this.unprivileged
-      ? new SparePool({ dir: spareDir, count: options.spares ?? 2, limits: options.spareLimits ?? DEFAULT_LIMITS, uid: this.uid, log: this.log, start: (slot, limits) => this.startSandbox({ id: 'spare', workspaceDir: slot.dir, limits }, slot) })
-      : undefined;
     this.group = `root:x:0:\nsandbox:x:${this.uid}:\nnogroup:x:65534:\n`;
   }
 
@@ -150,7 +106,6 @@ export class BwrapDriver implements SandboxDriver {
           ? `NO memory or CPU limits (no cgroup: ${this.options.cgroups.reason}); process count and file size limited by rlimits`
           : `NO resource limits: ${this.options.cgroups.reason}`;
       const as = this.unprivileged ? `uid ${this.uid} in an unprivileged user namespace (server uid ${process.getuid?.()})` : `uid ${this.uid}`;
-      this.spares?.fill();
       return { ok: true, detail: `bubblewrap as ${as}, seccomp, ${limits}` };
     } catch (err) {
       return { ok: false, reason: `bwrap probe failed: ${(err as Error).message}` };
@@ -159,23 +114,14 @@ export class BwrapDriver implements SandboxDriver {
     }
   }
 
-  private findBinaries(): Promise<Launcher | string> {
+  private findBinaries(): Promise<Binaries | string> {
     return (this.binaries ??= (async () => {
-      const perlOption = this.options.perl;
-      const [bwrap, setpriv, bash, prlimit, perlPath] = await Promise.all([findBinary('bwrap'), findBinary('setpriv'), findBinary('bash'), findBinary('prlimit'), perlOption === undefined ? findBinary('perl') : perlOption ?? undefined]);
+      const [bwrap, prlimit, perlPath] = await Promise.all([findBinary('bwrap'), findBinary('prlimit'), this.options.perl ?? findBinary('perl')]);
       if (!bwrap) return 'bubblewrap is not installed (apt-get install bubblewrap)';
-      if (!setpriv) return 'setpriv (util-linux) is not installed';
       // The supervisor runs inside, where only /usr of the host is visible.
-      const perlReal = perlPath ? await fs.realpath(perlPath).catch(() => '') : '';
-      const perl = perlReal.startsWith('/usr/') ? perlReal : undefined;
-      if (!perl) this.log('warn', 'perl not found under /usr: every sandboxed command starts its own bwrap (slower)');
-      // Fds 3..6 are ours in the child; only higher inherited ones need closing.
-      const stray = (await inheritedFds()).filter((fd) => fd > FD_GROUP);
-      if (stray.length === 0) return { bwrap, setpriv, prlimit, perl, shell: '/bin/sh', script: JOIN_CGROUPS_AND_EXEC };
-      // dash cannot name fds above 9; bash can.
-      if (!bash) return `inherited file descriptors ${stray.join(', ')} would leak into sandboxes and bash is missing to close them`;
-      const close = stray.map((fd) => `${fd}>&-`).join(' ');
-      return { bwrap, setpriv, prlimit, perl, shell: bash, script: `exec ${close}; ${JOIN_CGROUPS_AND_EXEC_BASH}` };
+      const perl = perlPath ? await fs.realpath(perlPath).catch(() => '') : '';
+      if (!perl.startsWith('/usr/')) return `perl is needed under /usr for the sandbox supervisor (perl-base)${perlPath ? `: ${perlPath} is not` : ''}`;
+      return { bwrap, prlimit, perl };
     })());
   }
 
@@ -194,16 +140,20 @@ export class BwrapDriver implements SandboxDriver {
     })());
   }
 
-  async create(spec: SandboxSpec): Promise<Sandbox> {
-    return (await this.spares?.take(spec)) ?? this.startSandbox(spec);
+  create(spec: SandboxSpec): Promise<Sandbox> {
+    return this.startSandbox(spec);
   }
 
-  /** Disposes the sandboxes started ahead (server shutdown). */
-  async close(): Promise<void> {
-    await this.spares?.close();
+  /** Root can mount: its sandboxes can be started ahead on a slot (SparingDriver). */
+  get slotsReachable(): boolean {
+    return !this.unprivileged;
   }
 
-  private async startSandbox(spec: SandboxSpec, slot?: Slot): Promise<BwrapSandbox> {
+  startOnSlot(slot: Slot, limits: SandboxLimits, keeper: Keeper<Spare>): Promise<Spare> {
+    return this.startSandbox({ id: 'spare', workspaceDir: slot.dir, limits }, slot, keeper);
+  }
+
+  private async startSandbox(spec: SandboxSpec, slot?: Slot, keeper?: Keeper<Spare>): Promise<BwrapSandbox> {
     const bins = await this.findBinaries();
     if (typeof bins === 'string') throw new Error(bins);
     for (const path of [spec.workspaceDir, spec.gitDir]) {
@@ -239,49 +189,36 @@ export class BwrapDriver implements SandboxDriver {
       '--seccomp', String(FD_SECCOMP),
       '--clearenv',
     ];
-    const drop = this.unprivileged ? [] : [`--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups'];
     // No cgroup (an ordinary user without a delegated one): rlimits still bound the process count
     // (a fork bomb) and the size of any one file. Memory has no such stand-in: RLIMIT_AS would
     // break runtimes that reserve address space (V8, the JVM).
     const rlimits = !cgroup && bins.prlimit ? [bins.prlimit, `--nproc=${spec.limits.pids}`, `--fsize=${Math.floor(spec.limits.diskBytes)}`, '--'] : [];
-    const prefix = [
-      String(cgroup?.procsFiles.length ?? 0), ...(cgroup?.procsFiles ?? []),
-      ...rlimits,
-      bins.setpriv, ...drop, '--no-new-privs',
-      bins.bwrap,
-    ];
-    // What sh and setpriv do, the process launcher can do itself (join the cgroups, drop to the
-    // sandbox uid, no_new_privs), saving two process starts; not where rlimits stand in for a cgroup.
-    const direct = rlimits.length === 0 ? { bwrap: bins.bwrap, cgroups: cgroup?.procsFiles ?? [], uid: this.unprivileged ? undefined : this.uid } : undefined;
-    const inputs = { shell: bins.shell, script: bins.script, seccomp: this.seccomp, passwd: this.passwd, group: this.group, perl: bins.perl, direct, log: this.log };
-    const sandbox = new BwrapSandbox(spec, prefix, base, inputs, cgroup, slot, this.spares);
+    const launch = {
+      argv: [...rlimits, bins.bwrap],
+      // Unprivileged there is no other uid to drop to: the user namespace maps ours.
+      uid: this.unprivileged ? undefined : this.uid,
+      cgroups: cgroup?.procsFiles ?? [],
+      fds: [this.seccomp, Buffer.from(this.passwd), Buffer.from(this.group)],
+    };
+    const sandbox = new BwrapSandbox(spec, base, { launch, perl: bins.perl, log: this.log }, cgroup, slot, keeper);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
     return sandbox;
   }
 }
 
-interface Launcher {
+interface Binaries {
   bwrap: string;
-  setpriv: string;
   /** util-linux's prlimit: process and file-size limits where no cgroup can be had. */
   prlimit: string | undefined;
-  /** Runs the in-sandbox supervisor; without it every exec is a bwrap of its own. */
-  perl: string | undefined;
-  /** Runs `script`, which joins the cgroups and execs setpriv + bwrap. */
-  shell: string;
-  script: string;
+  /** Runs the in-sandbox supervisor. */
+  perl: string;
 }
 
 interface FixedInputs {
-  shell: string;
-  script: string;
-  seccomp: Buffer;
-  passwd: string;
-  group: string;
-  perl: string | undefined;
-  /** bwrap started by the process launcher without sh and setpriv (see startSandbox). */
-  direct: { bwrap: string; cgroups: string[]; uid: number | undefined } | undefined;
+  /** How the bwrap starts: through rlimits, as the sandbox uid, in the cgroup, fds 3-5 fed. */
+  launch: { argv: string[]; uid: number | undefined; cgroups: string[]; fds: Buffer[] };
+  perl: string;
   log: SandboxLog;
 }
 
@@ -292,7 +229,6 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   readonly limits: SandboxLimits;
   /** Called once disposed (the driver then starts the next spare). */
   afterDispose: (() => void) | undefined;
-  private readonly running = new Set<GroupRun>();
   /** Commands have the host's network (spec.network). */
   private readonly network: boolean;
   /** Its supervisor: the one whose network is the sandbox's. */
@@ -300,19 +236,17 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   private supervisorClosed: Promise<void> = Promise.resolve();
   /** In a sandbox without network, a second one that has it, for execs that ask (the setup step). */
   private networked: { client: SupervisorClient; closed: Promise<void> } | undefined;
-  private supervisorUnusable = false;
   private disposed: Promise<void> | undefined;
 
   constructor(
     spec: SandboxSpec,
-    private readonly prefix: string[],
     private readonly baseArgs: string[],
     private readonly inputs: FixedInputs,
     private readonly cgroup: SandboxCgroup | undefined,
     /** Started ahead of its task: the view comes later, onto this slot (attach). */
     private readonly slot?: Slot,
     /** Takes a spare back for the next task once reset (the pool). */
-    private readonly keeper?: Keeper<BwrapSandbox>,
+    private readonly keeper?: Keeper<Spare>,
   ) {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
@@ -340,9 +274,9 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     return null;
   }
 
-  /** Starts the supervisor ahead of the first exec (no-op without perl). */
+  /** Starts the supervisor ahead of the first exec. */
   warm(): void {
-    if (this.inputs.perl && !this.disposed) this.liveSupervisor();
+    if (!this.disposed) this.liveSupervisor();
   }
 
   private liveSupervisor(network = this.network): SupervisorClient {
@@ -359,42 +293,13 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
   }
 
   private startSupervisor(network: boolean): { client: SupervisorClient; closed: Promise<void> } {
-    // Its ready frame tells that bwrap's setup worked: no start marker needed.
-    // The supervisor is the sandbox's pid 1 (--as-pid-1: no reaper process of bwrap's, one fork
-    // less): the kernel then ignores any signal a command sends it, and when it exits everything
-    // in the sandbox dies with it.
-    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl!, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })];
-    const argv = [this.inputs.shell, '-c', this.inputs.script, 'sh', ...this.prefix, ...args];
-    // Through the server's process launcher where there is one: no fork of the server (node's
-    // spawn() blocks its event loop ~15 ms). The fixed inputs go on fds 3-6 as data; fd 4 (bwrap's
-    // start report, for execAlone) stays empty.
-    const { seccomp, passwd, group, direct } = this.inputs;
-    const fds = [seccomp, Buffer.alloc(0), Buffer.from(passwd), Buffer.from(group)];
-    const launched = direct
-      ? launchChild({ argv: [direct.bwrap, ...args], cwd: '/', env: {}, fds, cgroups: direct.cgroups, uid: direct.uid, noNewPrivs: true })
-      : launchChild({ argv, cwd: '/', env: {}, fds });
-    if (launched) return { client: new SupervisorClient(launched.child, { kill: launched.kill }), closed: launched.closed };
-    const child = spawn(argv[0]!, argv.slice(1), {
-      env: {},
-      cwd: '/',
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const closed = new Promise<void>((resolve) => {
-      child.on('close', () => resolve());
-      child.on('error', () => resolve());
-    });
-    if (child.pid !== undefined) this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>);
-    return { client: new SupervisorClient(child, { kill: () => killGroup(child.pid) }), closed };
-  }
-
-  /** The seccomp filter, /etc/passwd and /etc/group on fds 3, 5, 6; fd 4 reports bwrap's setup. */
-  private feedFixedInputs(pipes: Array<Writable & Readable>, onStarted?: () => void): void {
-    for (const fd of [FD_SECCOMP, FD_STARTED, FD_PASSWD, FD_GROUP]) pipes[fd]!.on('error', () => {});
-    pipes[FD_SECCOMP]!.end(this.inputs.seccomp);
-    pipes[FD_PASSWD]!.end(this.inputs.passwd);
-    pipes[FD_GROUP]!.end(this.inputs.group);
-    pipes[FD_STARTED]!.on('data', () => onStarted?.());
+    // Its ready frame tells that bwrap's setup worked. It is the sandbox's pid 1 (--as-pid-1: no
+    // reaper process of bwrap's, one fork less): the kernel then ignores any signal a command
+    // sends it, and when it exits everything in the sandbox dies with it.
+    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })];
+    const { argv, uid, cgroups, fds } = this.inputs.launch;
+    const started = launchChild({ argv: [...argv, ...args], cwd: '/', env: {}, fds, cgroups, uid, noNewPrivs: true });
+    return { client: new SupervisorClient(started.child, { kill: () => started.kill() }), closed: started.closed };
   }
 
   async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -420,47 +325,11 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     if (!cwd) return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
     if (options.signal?.aborted) return emptyResult(started, { aborted: true });
     const env: Record<string, string> = { ...SANDBOX_BASE_ENV, ...options.env };
-    const network = this.network || options.network === true;
-    if (!this.inputs.perl || this.supervisorUnusable) return this.execAlone(argv, cwd, env, options, network);
-    const supervisor = this.liveSupervisor(network);
+    const supervisor = this.liveSupervisor(this.network || options.network === true);
     const failure = await supervisor.ready;
     if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
-    if (failure !== null) {
-      // It could not even start: every command gets a bwrap of its own (whose error, if bwrap
-      // itself is what fails, is the one to report).
-      this.supervisorUnusable = true;
-      return this.execAlone(argv, cwd, env, options, network);
-    }
+    if (failure !== null) return emptyResult(started, { sandboxError: failure });
     return supervisor.exec(argv, cwd, env, options);
-  }
-
-  /** One bwrap for this command alone, where there is no supervisor. */
-  private async execAlone(argv: string[], cwd: string, env: Record<string, string>, options: ExecOptions, network: boolean): Promise<ExecResult> {
-    const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
-    // Mounts first, then make everything not explicitly writable read-only, then the process setup.
-    const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--remount-ro', '/', '--chdir', cwd, ...envArgs, '--', '/bin/sh', '-c', MARK_STARTED, 'sh', ...argv];
-
-    let commandStarted = false;
-    const run = runProcessGroup(
-      {
-        file: this.inputs.shell,
-        args: ['-c', this.inputs.script, 'sh', ...this.prefix, ...args],
-        env: {},
-        cwd: '/',
-        extraPipes: 4,
-        onSpawn: (child) => this.feedFixedInputs(child.stdio as unknown as Array<Writable & Readable>, () => (commandStarted = true)),
-      },
-      options,
-    );
-    this.running.add(run);
-    const result = await run.result;
-    this.running.delete(run);
-    const { spawnError, ...rest } = result;
-    if (spawnError) return { ...rest, sandboxError: spawnError };
-    if (!commandStarted && !rest.timedOut && !rest.aborted) {
-      return { ...rest, sandboxError: rest.stderr.trim() || `bwrap exited with ${rest.exitCode ?? rest.signal}` };
-    }
-    return rest;
   }
 
   /**
@@ -470,14 +339,13 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
    */
   private async recycle(): Promise<boolean> {
     const { slot, keeper, cgroup, supervisor } = this;
-    const perl = this.inputs.perl;
-    if (!slot || !keeper?.wanted() || !cgroup || !perl || !supervisor || this.running.size > 0 || this.networked) return false;
-    const failure = await resetSpare({ supervisor, perl, slot, alone: () => onlySupervisorLeft(cgroup) });
+    if (!slot || !keeper?.wanted() || !cgroup || !supervisor || this.networked) return false;
+    const failure = await resetSpare({ supervisor, perl: this.inputs.perl, slot, alone: () => onlySupervisorLeft(cgroup) });
     if (failure !== null) {
       this.inputs.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
       return false;
     }
-    const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.prefix, this.baseArgs, this.inputs, cgroup, slot, keeper);
+    const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.baseArgs, this.inputs, cgroup, slot, keeper);
     next.supervisor = supervisor;
     next.supervisorClosed = this.supervisorClosed;
     return keeper.giveBack(next);
@@ -491,8 +359,6 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
       }
       this.supervisor?.stop();
       this.networked?.client.stop();
-      for (const run of this.running) run.kill();
-      await Promise.all([...this.running].map((run) => run.result));
       await Promise.all([this.supervisorClosed, this.networked?.closed]);
       await this.cgroup?.destroy();
       if (this.slot) await releaseSlot(this.slot);

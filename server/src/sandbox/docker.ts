@@ -3,43 +3,28 @@
 // the container, not a `docker exec` (~100 ms of engine round trips here). No network, read-only
 // root, size-capped /tmp, no capabilities, no-new-privileges, an unprivileged uid and cgroup
 // limits from the engine. As root with a local engine, containers are started ahead of their
-// tasks and take the task's workspace by mount propagation (spares.ts). An image without perl
-// gets `sleep` as its main process and a `docker exec` per command.
+// tasks and take the task's workspace by mount propagation (spares.ts). The image must have perl
+// (perl-base, essential on Debian): the supervisor is the one way a command runs.
 import type Docker from 'dockerode';
-import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
-import { countersOf, processAlive, processesFileOf } from './cgroups';
+import { countersOf, processesFileOf } from './cgroups';
 import { limitReached, readCounts, type CgroupCounters } from './limits';
 import type { SandboxLog } from './bwrap';
-import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
+import { attachedChild, dockerClient, dockerTarget, owner, OWNER_LABEL, sweepStaleContainers, withTimeout } from './dockerEngine';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
-import { attachSlot, processesSettle, releaseSlot, resetSpare, SparePool, type Keeper, type Slot, type SpareSandbox } from './spares';
-import { supervisorScript, SupervisorClient, supervisorArgs, type SupervisorChild } from './supervisor';
-import { DEFAULT_LIMITS, SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxDriver, type SandboxLimits, type SandboxSpec } from './types';
+import { attachSlot, processesSettle, releaseSlot, resetSpare, type Keeper, type Slot, type SlotDriver, type Spare, type SpareSandbox } from './spares';
+import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
+import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxLimits, type SandboxSpec } from './types';
 
 export const DEFAULT_DOCKER_IMAGE = 'delegate-sandbox:bookworm';
 const WORKSPACE = '/workspace';
 const PING_TIMEOUT_MS = 3_000;
-/** After a kill, how long the exec stream may take to end before we stop waiting for it. */
-const KILL_GRACE_MS = 5_000;
 /** Where Debian (and the sandbox image) has perl: perl-base is essential there. */
 const DEFAULT_PERL = '/usr/bin/perl';
-/** Which server a container is for: `<hostname>/<pid>`, so a later server can remove a dead one's. */
-const OWNER_LABEL = 'dev.delegate.server';
-const owner = (): string => `${hostname()}/${process.pid}`;
-
-// Without a supervisor: docker has no API to kill an exec. So the command runs in its own process group (setsid) whose
-// id it reports as the first line of stderr before anything else runs; a second exec can then
-// kill the group. The outer shell also kills the group when the command ends, so background jobs
-// do not outlive the exec. fd 3 carries stdin past sh's /dev/null for background jobs.
-const EXEC_WRAPPER =
-  'exec 3<&0; setsid /bin/sh -c \'echo "$$" >&2; exec "$@"\' sh "$@" <&3 3<&- & c=$!; exec 3<&-; ' +
-  'wait "$c" 2>/dev/null; rc=$?; kill -9 "-$c" 2>/dev/null; exit "$rc"';
 
 export interface DockerDriverOptions {
   /** A unix socket path or a DOCKER_HOST-style URL (unix://, tcp://). Default DOCKER_HOST, then /var/run/docker.sock. */
@@ -47,56 +32,20 @@ export interface DockerDriverOptions {
   image?: string;
   log?: SandboxLog;
   uid?: number;
-  /** The supervisor's interpreter in the image (default /usr/bin/perl); null: a docker exec per command. */
-  perl?: string | null;
-  /**
-   * Root with an engine on this machine: a directory for the mount slots of containers started
-   * ahead of their tasks (see spares.ts). Without it every container starts when asked for.
-   */
-  spareDir?: string;
-  /** How many containers are kept started ahead (default 2). */
-  spares?: number;
-  /** Their limits (default DEFAULT_LIMITS); a sandbox with other limits starts when asked for. */
-  spareLimits?: SandboxLimits;
+  /** The supervisor's interpreter in the image (default /usr/bin/perl). */
+  perl?: string;
 }
 
-/** Where the engine listens: a unix socket path, or an http(s) URL. */
-function dockerTarget(socket: string | undefined): { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https' } {
-  const target = socket ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  if (target.startsWith('/')) return { socketPath: target };
-  if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length) };
-  const url = new URL(target.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
-}
-
-/**
- * dockerode (and ssh2 under it) costs ~23 MB of memory and ~200 ms to load: only loaded once a
- * docker engine is actually used, not by servers running bwrap.
- */
-export async function dockerClient(socket: string | undefined): Promise<Docker> {
-  const { default: Dockerode } = await import('dockerode');
-  return new Dockerode(dockerTarget(socket));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export class DockerDriver implements SandboxDriver {
+export class DockerDriver implements SlotDriver {
   readonly name = 'docker' as const;
   readonly image: string;
   private readonly target: ReturnType<typeof dockerTarget>;
   private client: Promise<Docker> | undefined;
   private readonly uid: number;
   private readonly log: SandboxLog;
-  /** The supervisor's interpreter in the image; null once known to be missing (or turned off). */
-  private perl: string | null;
-  /** Containers started ahead of their tasks (root, a local engine, a spareDir). */
-  private readonly spares: SparePool<DockerSandbox> | undefined;
+  /** The supervisor's interpreter in the image. */
+  private readonly perl: string;
+  readonly slotsReachable: boolean;
   /** Whether a slot's mounts reach a container (checked on the first spare taken). */
   private propagation: 'unknown' | 'works' = 'unknown';
 
@@ -105,13 +54,10 @@ export class DockerDriver implements SandboxDriver {
     this.image = options.image ?? DEFAULT_DOCKER_IMAGE;
     this.uid = options.uid ?? SANDBOX_UID;
     this.log = options.log ?? (() => {});
-    this.perl = options.perl === undefined ? DEFAULT_PERL : options.perl;
+    this.perl = options.perl ?? DEFAULT_PERL;
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     // The slot is a directory of this machine: only an engine on this machine can bind it.
-    const local = 'socketPath' in this.target && process.getuid?.() === 0;
-    this.spares = options.spareDir && local
-      ? new SparePool({ dir: options.spareDir, count: options.spares ?? 2, limits: options.spareLimits ?? DEFAULT_LIMITS, uid: this.uid, log: this.log, start: (slot, limits) => this.startContainer({ id: 'spare', workspaceDir: slot.dir, limits }, slot) })
-      : undefined;
+    this.slotsReachable = 'socketPath' in this.target && process.getuid?.() === 0;
   }
 
   private docker(): Promise<Docker> {
@@ -134,37 +80,20 @@ export class DockerDriver implements SandboxDriver {
     } catch {
       return { ok: false, reason: `docker image ${this.image} is missing (build it with scripts/build-sandbox-image.sh)` };
     }
-    const swept = await this.sweepStale(docker).catch(() => 0);
+    const swept = await sweepStaleContainers(docker).catch(() => 0);
     if (swept) this.log('info', 'removed sandbox containers left by a stopped server', { count: swept });
-    this.spares?.fill();
     return { ok: true, detail: `docker, image ${this.image}, uid ${this.uid}` };
   }
 
-  /**
-   * Removes the containers of servers on this machine that are gone (killed before they could
-   * remove them; with a supervisor they have stopped already, at the end of its input).
-   */
-  private async sweepStale(docker: Docker): Promise<number> {
-    const mine = `${hostname()}/`;
-    const stale = (await docker.listContainers({ all: true, filters: { label: [OWNER_LABEL] } })).filter((c) => {
-      const label = c.Labels[OWNER_LABEL] ?? '';
-      const pid = Number(label.slice(mine.length));
-      return label.startsWith(mine) && Number.isInteger(pid) && pid > 0 && !processAlive(pid);
-    });
-    await Promise.all(stale.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-    return stale.length;
+  create(spec: SandboxSpec): Promise<Sandbox> {
+    return this.startContainer(spec);
   }
 
-  async create(spec: SandboxSpec): Promise<Sandbox> {
-    return (await this.spares?.take(spec)) ?? this.startContainer(spec);
+  startOnSlot(slot: Slot, limits: SandboxLimits, keeper: Keeper<Spare>): Promise<Spare> {
+    return this.startContainer({ id: 'spare', workspaceDir: slot.dir, limits }, slot, keeper);
   }
 
-  /** Disposes the containers started ahead (server shutdown). */
-  async close(): Promise<void> {
-    await this.spares?.close();
-  }
-
-  private async startContainer(spec: SandboxSpec, slot?: Slot): Promise<DockerSandbox> {
+  private async startContainer(spec: SandboxSpec, slot?: Slot, keeper?: Keeper<Spare>): Promise<DockerSandbox> {
     const name = `delegate-${spec.id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
     // A slot gets the view and git dir later, by mount propagation (spares.ts): rslave, so that
     // mounts made on the host's slot reach the container's /workspace.
@@ -177,10 +106,15 @@ export class DockerDriver implements SandboxDriver {
       Image: this.image,
       // The supervisor is the container's pid 1: it reaps, and the kernel ignores whatever signal
       // a command sends it. Without it, tini reaps and `sleep` keeps the container up.
-      Cmd: perl ? [perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })] : ['sleep', 'infinity'],
+      Cmd: [perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })],
       // StdinOnce: when the server's attach ends (it died), the supervisor's input ends and with
       // it the container, as a bwrap sandbox dies with its parent.
-      ...(perl ? { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false } : {}),
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
       User: `${this.uid}:${this.uid}`,
       WorkingDir: WORKSPACE,
       Hostname: 'sandbox',
@@ -189,7 +123,7 @@ export class DockerDriver implements SandboxDriver {
       HostConfig: {
         // Output reaches us over attach (or exec); the engine need not keep it on disk too.
         LogConfig: { Type: 'none', Config: {} },
-        Init: !perl,
+        Init: false,
         // The host's network for a task that may use it (the engine here has no bridge to give).
         NetworkMode: spec.network ? 'host' : 'none',
         ReadonlyRootfs: true,
@@ -208,28 +142,25 @@ export class DockerDriver implements SandboxDriver {
     const sandbox = new DockerSandbox(spec, container, this.uid, {
       perl,
       slot,
-      verifyAttach: (s) => this.checkPropagation(s),
-      keeper: this.spares,
+      verifyAttach: (s) => this.checkPropagation(s, keeper),
+      keeper,
       log: this.log,
       networked: (s) => this.startContainer({ ...s, id: `${s.id}-net`, network: true }),
     });
     const failure = await sandbox.start();
     if (failure === null) {
-      this.log('info', 'docker sandbox created', { id: spec.id, container: name, supervised: perl !== null });
+      this.log('info', 'docker sandbox created', { id: spec.id, container: name });
       return sandbox;
     }
     await container.remove({ force: true }).catch(() => {});
-    // An image without perl at that path: every command becomes a `docker exec` of its own.
-    if (perl && failure.includes(perl) && /no such file|not found|executable file/i.test(failure)) {
-      this.log('warn', `no ${perl} in image ${this.image}: every sandboxed command is a docker exec of its own (slower)`, { reason: failure });
-      this.perl = null;
-      return this.startContainer(spec, slot);
+    if (failure.includes(perl) && /no such file|not found|executable file/i.test(failure)) {
+      throw new Error(`docker image ${this.image} has no ${perl}: the sandbox supervisor needs perl (perl-base); rebuild it with scripts/build-sandbox-image.sh`);
     }
     throw new Error(`cannot start sandbox container: ${failure}`);
   }
 
   /** Slot propagation is checked once: an engine in another mount namespace would not see the task's files. */
-  async checkPropagation(sandbox: DockerSandbox): Promise<string | null> {
+  async checkPropagation(sandbox: DockerSandbox, keeper: Keeper<Spare> | undefined): Promise<string | null> {
     if (this.propagation === 'works') return null;
     const seen = await sandbox.exec(['/bin/sh', '-c', `test -e ${WORKSPACE}/.git/HEAD`], { timeoutMs: 10_000 });
     if (seen.exitCode === 0) {
@@ -238,57 +169,20 @@ export class DockerDriver implements SandboxDriver {
     }
     // Only an answer (the file is not there) says the engine cannot see our mounts; a container
     // that failed says nothing about the others.
-    if (!seen.sandboxError) this.spares?.stop('the docker engine does not see mounts made on the host (another mount namespace?)');
+    if (!seen.sandboxError) keeper?.stop('the docker engine does not see mounts made on the host (another mount namespace?)');
     return `the container does not see the task's workspace mounted onto its slot (${seen.sandboxError ?? `exit ${seen.exitCode}`})`;
   }
 }
 
-/**
- * The supervisor's end of a `docker attach` stream as a child process: stdin is the container's
- * stdin; stdout and stderr come multiplexed; it exits when the container stops.
- */
-function attachedChild(stream: Duplex, stopped: () => Promise<string | undefined>): SupervisorChild {
-  const stdout = new EventEmitter();
-  const stderr = new EventEmitter();
-  const events = new EventEmitter();
-  let exited = false;
-  demux(stream, (kind, chunk) => (kind === 2 ? stderr : stdout).emit('data', chunk));
-  const exit = (): void => {
-    if (exited) return;
-    exited = true;
-    // Why it stopped, as the engine saw it (OOM killed, exit code), told before the exit.
-    void stopped().then((why) => {
-      if (why) stderr.emit('data', Buffer.from(why));
-      events.emit('exit', null, null);
-    });
-  };
-  stream.on('end', exit);
-  stream.on('close', exit);
-  stream.on('error', exit);
-  const stdin = {
-    get writable(): boolean {
-      return !exited && stream.writable;
-    },
-    write: (data: Buffer) => stream.write(data),
-    on: (_event: 'error', listener: (err: Error) => void) => stream.on('error', listener),
-  };
-  return { stdin, stdout, stderr, on: (event: string, listener: Parameters<EventEmitter['on']>[1]) => events.on(event, listener) };
-}
-
-interface RunningExec {
-  kill(): void;
-  done: Promise<ExecResult>;
-}
-
 interface DockerSandboxOptions {
-  /** Its main process is the supervisor, run by this perl (null: `sleep`, and a docker exec per command). */
-  perl: string | null;
+  /** Its main process is the supervisor, run by this perl. */
+  perl: string;
   /** Started ahead of its task: the view comes later, onto this slot (attach). */
   slot?: Slot;
   /** After a slot took the task's workspace: null when the container sees it, else why not. */
   verifyAttach?: (sandbox: DockerSandbox) => Promise<string | null>;
   /** Takes a container back for the next task once reset (the pool). */
-  keeper?: Keeper<DockerSandbox>;
+  keeper?: Keeper<Spare>;
   log: SandboxLog;
   /** Starts a container like this one's with the host's network, for execs that ask for it. */
   networked: (spec: SandboxSpec) => Promise<DockerSandbox>;
@@ -301,7 +195,6 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   readonly limits: SandboxLimits;
   /** Called once disposed (the pool then starts the next spare). */
   afterDispose: (() => void) | undefined;
-  private readonly running = new Set<RunningExec>();
   private restarting: Promise<string | null> | undefined;
   private disposed: Promise<void> | undefined;
   /** The container's cgroup.procs on the host and its pid 1 there. */
@@ -335,7 +228,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
 
   /** Its supervisor is up (a container without one is up once started). */
   get ready(): boolean {
-    return this.options.perl === null || this.supervisor?.isReady === true;
+    return this.supervisor?.isReady === true;
   }
 
   /**
@@ -343,28 +236,26 @@ class DockerSandbox implements Sandbox, SpareSandbox {
    * Null when started (the supervisor may still be starting: exec waits for it), else why not.
    */
   async start(): Promise<string | null> {
-    let stream: Duplex | undefined;
-    if (this.options.perl !== null) {
-      try {
-        stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
-      } catch (err) {
-        return `docker attach failed: ${(err as Error).message}`;
-      }
-      const attached = stream;
-      const child = attachedChild(attached, () => this.whyStopped());
-      this.supervisor = new SupervisorClient(child, {
-        // The container stops with its pid 1 (on dispose it is removed anyway).
-        kill: () => {
-          attached.destroy();
-          void this.container.kill().catch(() => {});
-        },
-      });
+    let stream: Duplex;
+    try {
+      stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+    } catch (err) {
+      return `docker attach failed: ${(err as Error).message}`;
     }
+    const attached = stream;
+    const child = attachedChild(attached, () => this.whyStopped());
+    this.supervisor = new SupervisorClient(child, {
+      // The container stops with its pid 1 (on dispose it is removed anyway).
+      kill: () => {
+        attached.destroy();
+        void this.container.kill().catch(() => {});
+      },
+    });
     try {
       await this.container.start();
       return null;
     } catch (err) {
-      stream?.destroy();
+      stream.destroy();
       return (err as Error).message;
     }
   }
@@ -430,115 +321,10 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     if (cwd !== WORKSPACE && !cwd.startsWith(`${WORKSPACE}/`)) {
       return emptyResult(started, { sandboxError: `cwd must stay under ${WORKSPACE}: ${options.cwd}` });
     }
-    if (this.options.perl !== null) {
-      const supervisor = await this.liveSupervisor();
-      if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
-      if (typeof supervisor === 'string') return emptyResult(started, { sandboxError: supervisor });
-      return supervisor.exec(argv, cwd, { ...SANDBOX_BASE_ENV, ...options.env }, options);
-    }
-    const running = this.startExec(argv, cwd, options, started);
-    this.running.add(running);
-    const result = await running.done;
-    this.running.delete(running);
-    return result;
-  }
-
-  /** A `docker exec` of its own (an image without perl). */
-  private startExec(argv: string[], cwd: string, options: ExecOptions, started: number): RunningExec {
-    const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    const stdout = new OutputCapture(maxBytes, options.onStdout);
-    const stderr = new OutputCapture(maxBytes, options.onStderr);
-    const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const state = { timedOut: false, aborted: false, pgid: undefined as number | undefined, killWanted: false, stream: undefined as Duplex | undefined };
-    let onKilled: (() => void) | undefined;
-
-    const sendKill = (): void => {
-      if (state.pgid === undefined) return; // sent as soon as the group id arrives
-      void this.container
-        .exec({ Cmd: ['/bin/sh', '-c', `kill -9 -${state.pgid}`], User: `${this.uid}:${this.uid}`, AttachStdout: false, AttachStderr: false })
-        .then((e) => e.start({ Detach: true }))
-        .catch(() => {});
-      onKilled?.();
-    };
-    const kill = (): void => {
-      state.killWanted = true;
-      sendKill();
-    };
-    const timer = setTimeout(() => {
-      state.timedOut = true;
-      kill();
-    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const onAbort = (): void => {
-      state.aborted = true;
-      kill();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const done = (async (): Promise<ExecResult> => {
-      let sandboxError: string | undefined;
-      let exitCode: number | null = null;
-      try {
-        const exec = await this.container.exec({
-          Cmd: ['/bin/sh', '-c', EXEC_WRAPPER, 'sh', ...argv],
-          AttachStdin: options.stdin !== undefined,
-          AttachStdout: true,
-          AttachStderr: true,
-          Env: env,
-          WorkingDir: cwd,
-          User: `${this.uid}:${this.uid}`,
-        });
-        const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
-        state.stream = stream;
-        let header: Buffer = Buffer.alloc(0);
-        const ended = new Promise<void>((resolve) => {
-          stream.on('end', resolve);
-          stream.on('close', resolve);
-          stream.on('error', () => resolve());
-          // A killed command normally ends the stream at once; do not hang if the engine does not.
-          onKilled = () => setTimeout(() => { stream.destroy(); resolve(); }, KILL_GRACE_MS).unref();
-        });
-        demux(stream, (kind, chunk) => {
-          if (kind === 1) return stdout.push(chunk);
-          if (state.pgid !== undefined) return stderr.push(chunk);
-          header = Buffer.concat([header, chunk]);
-          const newline = header.indexOf(0x0a);
-          if (newline < 0) return;
-          state.pgid = Number(header.subarray(0, newline).toString());
-          if (state.killWanted) sendKill();
-          if (newline + 1 < header.length) stderr.push(header.subarray(newline + 1));
-        });
-        if (options.stdin !== undefined) stream.end(options.stdin);
-        await ended;
-        const info = await exec.inspect().catch(() => undefined);
-        exitCode = info?.ExitCode ?? null;
-        // The wrapper reports the group id before the command runs: without it, nothing ran.
-        if (state.pgid === undefined && !state.timedOut && !state.aborted) {
-          const said = `${header.toString()} ${stdout.text()}`.trim();
-          sandboxError = `docker could not start the command (exit ${exitCode})${said ? `: ${said}` : ''}`;
-        }
-      } catch (err) {
-        sandboxError = `docker exec failed: ${(err as Error).message}`;
-      } finally {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      }
-      stdout.end();
-      stderr.end();
-      const killed = state.timedOut || state.aborted;
-      return {
-        exitCode: killed ? null : exitCode,
-        signal: killed ? 'SIGKILL' : null,
-        timedOut: state.timedOut,
-        aborted: state.aborted,
-        // Before the command starts, whatever arrives is the engine talking, already in sandboxError.
-        stdout: state.pgid === undefined ? '' : stdout.text(),
-        stderr: stderr.text(),
-        truncated: stdout.truncated || stderr.truncated,
-        durationMs: Date.now() - started,
-        ...(sandboxError ? { sandboxError } : {}),
-      };
-    })();
-    return { kill: onAbort, done };
+    const supervisor = await this.liveSupervisor();
+    if (this.disposed) return emptyResult(started, { sandboxError: 'sandbox disposed' });
+    if (typeof supervisor === 'string') return emptyResult(started, { sandboxError: supervisor });
+    return supervisor.exec(argv, cwd, { ...SANDBOX_BASE_ENV, ...options.env }, options);
   }
 
   /**
@@ -550,7 +336,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   private async recycle(): Promise<boolean> {
     const { slot, keeper } = this.options;
     const supervisor = this.supervisor;
-    if (this.networked || !slot || !keeper?.wanted() || this.options.perl === null || !supervisor?.isReady || supervisor.busy || this.running.size > 0) return false;
+    if (this.networked || !slot || !keeper?.wanted() || !supervisor?.isReady || supervisor.busy) return false;
     const failure = await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() });
     if (failure !== null) {
       this.options.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
@@ -581,27 +367,11 @@ class DockerSandbox implements Sandbox, SpareSandbox {
       }
       this.supervisor?.stop();
       const networked = this.networked?.then((n) => n.dispose(), () => {});
-      for (const run of this.running) run.kill();
-      // Removing the container kills every process in it, and with them the exec streams.
+      // Removing the container kills every process in it.
       await this.container.remove({ force: true }).catch(() => {});
-      await Promise.all([...this.running].map((run) => run.done));
       await networked;
       if (this.options.slot) await releaseSlot(this.options.slot);
       this.afterDispose?.();
     })());
   }
-}
-
-/** Docker's multiplexed attach stream: 8-byte headers [stream, 0, 0, 0, size (u32 BE)]. */
-function demux(stream: Duplex, onFrame: (kind: number, chunk: Buffer) => void): void {
-  let pending: Buffer = Buffer.alloc(0);
-  stream.on('data', (chunk: Buffer) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      onFrame(pending[0]!, pending.subarray(8, 8 + size));
-      pending = pending.subarray(8 + size);
-    }
-  });
 }

@@ -2,11 +2,11 @@
 // the server must refuse to run tasks; it never falls back to running commands unsandboxed.
 import { join } from 'node:path';
 import { BwrapDriver, type SandboxLog } from './bwrap';
-import { sweepStaleSlots } from './spares';
+import { SparingDriver, sweepStaleSlots, type SlotDriver } from './spares';
 import { detectCgroups, sweepStaleCgroups, type CgroupDetection } from './cgroups';
 import { DockerDriver } from './docker';
 import { NoneDriver } from './none';
-import type { SandboxDriver } from './types';
+import { DEFAULT_LIMITS, SANDBOX_UID, type SandboxDriver } from './types';
 
 export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 
@@ -20,8 +20,8 @@ export interface SandboxDriverOptions {
   log?: SandboxLog;
   /**
    * As root: how many sandboxes (bwrap) or containers (docker on this machine) to keep started
-   * ahead of the next tasks (default 0; the server keeps 2). Whoever asks for them must close()
-   * the driver: they hold mounts in dataDir.
+   * ahead of the next tasks (default 0: none, and no SparingDriver layer; the server keeps 2
+   * unless --no-spares). Whoever asks for them must close() the driver: they hold mounts in dataDir.
    */
   spares?: number;
   /**
@@ -67,20 +67,21 @@ function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined,
 
 export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
   const log = options.log ?? (() => {});
-  // Root can mount: sandboxes are kept started ahead of the next tasks (spares.ts), their mount
-  // slots in DATA/sandboxes; what a server that is gone left there is released first.
+  // Sandboxes started ahead of their tasks are a layer around the driver (spares.ts), where it can
+  // bind a slot; the slots are in DATA/sandboxes, and what a server that is gone left there is
+  // released first.
   const spares = options.spares ?? 0;
   let slotsSwept: Promise<void> | undefined;
-  const spareDir = async (): Promise<{ spareDir?: string; spares?: number }> => {
-    if (spares === 0 || process.getuid?.() !== 0) return {};
+  const withSpares = async (driver: SlotDriver): Promise<SandboxDriver> => {
+    if (spares === 0 || !driver.slotsReachable) return driver;
     const dir = join(options.dataDir, 'sandboxes');
     await (slotsSwept ??= sweepStaleSlots(dir).then((swept) => {
       if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
     }));
-    return { spareDir: dir, spares };
+    return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: SANDBOX_UID, log });
   };
   const docker = async (): Promise<SandboxDriverChoice> => {
-    const driver = new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log, ...(await spareDir()) });
+    const driver = await withSpares(new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log }));
     const probe = await driver.probe();
     return probe.ok ? gate({ driver }, undefined, options, log) : { driver: null, reason: probe.reason };
   };
@@ -91,7 +92,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    const driver = new BwrapDriver({ cgroups, log, ...(await spareDir()) });
+    const driver = await withSpares(new BwrapDriver({ cgroups, log }));
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log('info', 'sandbox driver bwrap', { detail: probe.detail });

@@ -28,10 +28,10 @@ export interface GroupRun {
   kill(): void;
 }
 
-export function killGroup(pid: number | undefined): void {
+export function killGroup(pid: number | undefined, signal: number | NodeJS.Signals = 'SIGKILL'): void {
   if (!pid) return;
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch {
     // ESRCH: the group is already gone.
   }

@@ -40,6 +40,7 @@ export interface SpawnRequest {
   /** The whole environment of the process. */
   env: Record<string, string>;
   /** Written to its stdin, which is then closed; none: /dev/null. 'stream': SpawnHandle.write/end. */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'stream' is the mode, not text to write
   stdin?: string | Buffer | 'stream';
   /** Become this uid and gid first (the supervisor must be root). */
   uid?: number;

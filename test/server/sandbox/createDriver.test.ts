@@ -25,7 +25,7 @@ describe('createSandboxDriver', function () {
   it('bwrap: a working driver', async () => {
     const { driver, reason } = await createSandboxDriver('bwrap', { dataDir, log });
     assert.equal(driver?.name, 'bwrap', reason);
-    assert.equal((await driver!.probe()).ok, true);
+    assert.equal((await driver.probe()).ok, true);
   });
 
   it('docker without an engine: no driver and the reason', async () => {
@@ -59,7 +59,7 @@ describe('createSandboxDriver', function () {
       assert.ok(Date.now() < deadline, 'no container was started ahead');
     }
     assert.equal((await fs.readdir(join(dataDir, 'sandboxes'))).length, 2, 'a slot and its stage');
-    await driver!.close?.();
+    await driver.close?.();
     assert.equal(await spares(), 0);
     assert.deepEqual(await fs.readdir(join(dataDir, 'sandboxes')), []);
   });
@@ -76,7 +76,7 @@ describe('createSandboxDriver', function () {
     assert.equal(logged.filter((l) => l.level === 'warn' && /UNSANDBOXED/.test(l.msg)).length, 1);
     const ws = join(dataDir, 'ws');
     await fs.mkdir(ws);
-    const sandbox = await driver!.create({ id: 'n', workspaceDir: ws, limits: { memoryBytes: 1 << 27, pids: 64, cpus: 1, diskBytes: 1 << 25 } });
+    const sandbox = await driver.create({ id: 'n', workspaceDir: ws, limits: { memoryBytes: 1 << 27, pids: 64, cpus: 1, diskBytes: 1 << 25 } });
     assert.equal(logged.filter((l) => l.level === 'warn' && /UNSANDBOXED/.test(l.msg)).length, 2);
     const result = await sandbox.exec('pwd; echo "$SECRET_X"', { env: { SECRET_X: 'given' } });
     assert.equal(result.stdout, `${ws}\ngiven\n`);

@@ -11,6 +11,7 @@ import { detectCgroups } from '../../../server/src/sandbox/cgroups';
 import { DockerDriver } from '../../../server/src/sandbox/docker';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type Sandbox, type SandboxDriver, type SandboxLimits } from '../../../server/src/sandbox/types';
 import { startDockerd, type TestDockerd } from '../../support/dockerd';
+import { useProcessRunner } from '../../../server/src/util/launcher';
 
 export const run = promisify(execFile);
 
@@ -29,6 +30,14 @@ export interface DriverHarness {
   /** A sandbox on a fresh workspace (unless given), disposed after the test. */
   sandbox(options?: { limits?: Partial<SandboxLimits>; gitDir?: string; workspaceDir?: string; network?: boolean }): Promise<Sandbox>;
 }
+
+// The plain ProcessRunner (node's spawn) unless the run asks for the fast one: both must pass.
+before(() => {
+  if (process.env.DELEGATE_PROCESS_RUNNER === 'launcher') useProcessRunner('launcher');
+});
+
+/** The server's flag when the run turns sandboxes started ahead off: the tests pass either way. */
+export const SPARES_SWITCH: string[] = process.env.DELEGATE_NO_SPARES === '1' ? ['--no-spares'] : [];
 
 // One engine for the whole run: starting dockerd and importing the image per file would dominate.
 // The root-level `after` stops it once every file is done.

@@ -14,7 +14,7 @@ import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
 import { startServer, type ServerProcess } from '../../support/serverProcess';
 import { allEvents, createTask, isDone, waitForTask } from '../../support/tasks';
-import { describeEachDriver, probe, TEST_LIMITS } from './drivers';
+import { describeEachDriver, probe, SPARES_SWITCH, TEST_LIMITS } from './drivers';
 
 /** The shell tool as the agent runs it, on a real sandbox; what it tells the model and the user. */
 async function shell(sandbox: Sandbox, command: string, commandTimeoutMs = 60_000): Promise<{ output: string; events: AgentEvent[] }> {
@@ -107,7 +107,7 @@ describe('a limit reached, through the server', function () {
     chmodSync(root, 0o755);
     makeRepo(join(root, 'repo'), { 'README.md': '# limits\n' });
     model = await startFakeModel();
-    server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', 'bwrap'] });
+    server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', 'bwrap', ...SPARES_SWITCH] });
   });
   after(async () => {
     await server?.stop();

@@ -11,7 +11,7 @@ import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
 import { startServer, type ServerProcess } from '../../support/serverProcess';
 import { allEvents, createTask, isDone, waitForTask } from '../../support/tasks';
-import { DRIVERS, testDockerd } from './drivers';
+import { DRIVERS, SPARES_SWITCH, testDockerd } from './drivers';
 
 /** Connects to the listener and sends NAME; prints whether it could. perl-base has IO::Socket. */
 const connect = (port: number, name: string): string =>
@@ -44,7 +44,7 @@ for (const driver of DRIVERS) {
       port = (listener.address() as { port: number }).port;
       model = await startFakeModel();
       const env: Record<string, string> = driver === 'docker' ? { DOCKER_HOST: `unix://${(await testDockerd()).socket}` } : {};
-      server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', driver], env });
+      server = await startServer({ modelBaseUrl: model.baseUrl, args: ['--sandbox', driver, ...SPARES_SWITCH], env });
     });
     after(async () => {
       await server?.stop();

@@ -8,7 +8,7 @@ import { promises as fs, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BwrapDriver } from '../../../server/src/sandbox/bwrap';
-import { sweepStaleSlots } from '../../../server/src/sandbox/spares';
+import { SparingDriver, sweepStaleSlots } from '../../../server/src/sandbox/spares';
 import { detectCgroups } from '../../../server/src/sandbox/cgroups';
 import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
 import { until } from '../../support/tasks';
@@ -20,7 +20,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
   this.timeout(60_000);
   let root: string;
   let spareDir: string;
-  let driver: BwrapDriver;
+  let driver: SparingDriver;
   const sandboxes: Sandbox[] = [];
 
   beforeEach(async function () {
@@ -30,7 +30,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     spareDir = join(root, 'sandboxes');
     const cgroups = await detectCgroups();
     if (!cgroups.ok) throw new Error(`cgroups are needed for the sandbox tests: ${cgroups.reason}`);
-    driver = new BwrapDriver({ cgroups, spareDir, spares: 1, spareLimits: TEST_LIMITS });
+    driver = new SparingDriver(new BwrapDriver({ cgroups }), { dir: spareDir, count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, log: () => {} });
     const probe = await driver.probe();
     assert.ok(probe.ok, JSON.stringify(probe));
   });
@@ -106,7 +106,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
 
   it('back-to-back short tasks use the same two sandboxes: none is started while one is only on loan', async () => {
     await driver.close();
-    driver = new BwrapDriver({ cgroups: await detectCgroups(), spareDir, spares: 2, spareLimits: TEST_LIMITS });
+    driver = new SparingDriver(new BwrapDriver({ cgroups: await detectCgroups() }), { dir: spareDir, count: 2, limits: TEST_LIMITS, uid: SANDBOX_UID, log: () => {} });
     assert.ok((await driver.probe()).ok);
     await until(async () => (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).length === 2, 15_000, 'two spare slots');
     // Each task's sandbox is disposed while the next one starts, as the runner does.

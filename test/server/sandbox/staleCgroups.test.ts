@@ -49,7 +49,7 @@ describe('stale sandbox cgroups [bwrap]', function () {
 
     const live = await createSandboxDriver('bwrap', { dataDir: dir });
     assert.equal(live.driver?.name, 'bwrap');
-    const mine = await live.driver!.create({ id: 'alive', workspaceDir: ws, limits: { memoryBytes: 1 << 27, pids: 64, cpus: 1, diskBytes: 1 << 25 } });
+    const mine = await live.driver.create({ id: 'alive', workspaceDir: ws, limits: { memoryBytes: 1 << 27, pids: 64, cpus: 1, diskBytes: 1 << 25 } });
     await createSandboxDriver('bwrap', { dataDir: dir });
     assert.equal(existsSync(join(base, left[0]!)), false, "the dead server's cgroup is still there");
     assert.equal((await mine.exec('echo fine')).stdout, 'fine\n', "a live server's sandbox was swept");

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SPARES_SWITCH } from './drivers';
 import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
 import { api, startServer, type ServerProcess } from '../../support/serverProcess';
@@ -48,7 +49,7 @@ describe('sandboxes that cannot be capped', function () {
     mkdirSync(dataDir);
     mkdirSync(home);
     if (options.unprivileged) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dataDir, home]);
-    const started = await startServer({ modelBaseUrl: model.baseUrl, dataDir, args: ['--sandbox', 'bwrap', ...(options.args ?? [])], env: { HOME: home }, ...(options.unprivileged ? { unprivilegedUid: NOBODY } : {}) });
+    const started = await startServer({ modelBaseUrl: model.baseUrl, dataDir, args: ['--sandbox', 'bwrap', ...(options.args ?? []), ...SPARES_SWITCH], env: { HOME: home }, ...(options.unprivileged ? { unprivilegedUid: NOBODY } : {}) });
     servers.push(started);
     return started;
   }

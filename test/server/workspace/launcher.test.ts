@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGit } from '../../../server/src/workspace/git';
-import { launchChild, mountSyscall, umountSyscall } from '../../../server/src/util/launcher';
+import { launchChild, mountSyscall, umountSyscall, useProcessRunner } from '../../../server/src/util/launcher';
 
 const SANDBOX_UID = 1500;
 
@@ -32,6 +32,7 @@ async function sample(dir: string) {
 describe('host process launcher', () => {
   let dir: string;
   beforeEach(() => {
+    useProcessRunner('launcher');
     dir = mkdtempSync(join(tmpdir(), 'delegate-launcher-'));
     execFileSync('chown', [`${SANDBOX_UID}:${SANDBOX_UID}`, dir]);
   });
@@ -44,6 +45,7 @@ describe('host process launcher', () => {
     const viaPerl = await sample(dir);
     assert.ok(launcherPids().length > 0, 'git did not go through the supervisor');
     process.env.DELEGATE_NODE_SPAWN = '1';
+    useProcessRunner('spawn');
     const viaNode = await sample(dir);
     assert.deepEqual(viaPerl, viaNode);
     assert.match(viaPerl.version, /^git version /);

@@ -86,7 +86,7 @@ export const shellTool = defineTool<z.infer<typeof ShellArgs>>({
   schema: ShellArgs,
   changesFiles: true,
   async run(args, ctx) {
-    const relay = new OutputRelay(ctx.callId, ctx.emit);
+    const relay = new OutputRelay(ctx.callId, (event) => ctx.emit(event));
     const timeoutMs = Math.min(args.timeout_ms ?? ctx.commandTimeoutMs, ctx.commandTimeoutMs);
     const cwd = normalizeToolPath(args.workdir);
     try {
