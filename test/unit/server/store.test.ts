@@ -32,6 +32,20 @@ describe('SQLite store', () => {
     again.close();
   });
 
+  it('writes a cause named within its batch as that event\'s seq', () => {
+    const store = new SqliteStore(':memory:');
+    store.createTask(task('c'), [attempt('c')], { kind: 'local', path: '/c' });
+    const stored = store.appendEvents([
+      { type: 'user.message', taskId: 'c', kind: 'followup', text: 'go on' },
+      { type: 'setup.log', taskId: 'c', text: 'x', cause: 1 },
+      { type: 'setup.log', taskId: 'c', text: 'y', cause: -2 },
+    ]);
+    assert.deepEqual(stored.map((e) => e.cause), [undefined, 1, stored[0]!.seq]);
+    assert.equal(store.eventsSince(0, 10).at(-1)!.cause, stored[0]!.seq, 'stored as the seq, not the offset');
+    assert.throws(() => store.appendEvents([{ type: 'setup.log', taskId: 'c', text: 'z', cause: -1 }]), /before the start of its batch/);
+    store.close();
+  });
+
   it('pages a filtered log until it has enough matching events', () => {
     const store = new SqliteStore(':memory:');
     store.createTask(task('a'), [attempt('a')], { kind: 'local', path: '/a' });
