@@ -49,6 +49,8 @@ export class EventStream {
     this.hwm = options.highWaterMark ?? 1024 * 1024;
     this.pageSize = options.pageSize ?? 500;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024, perMessageDeflate: false });
+    // A handshake ws itself refuses (method, Upgrade, key, version, protocol headers) gets the API's error body too.
+    this.wss.on('wsClientError', (err, socket, req) => refuseUpgrade(socket, req.method === 'GET' ? 'bad_request' : 'method_not_allowed', `WebSocket handshake: ${err.message}`));
     this.unsubscribe = options.bus.subscribe((event) => {
       for (const client of this.clients) this.onLive(client, event);
     });
@@ -71,14 +73,7 @@ export class EventStream {
 
   /** Handle an HTTP upgrade for /v1/events; refuses anything else. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refuse = (code: ErrorCode, message: string) => {
-      const status = ERROR_STATUS[code];
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-    };
+    const refuse = (code: ErrorCode, message: string) => refuseUpgrade(socket, code, message);
     socket.on('error', () => socket.destroy());
     let url: URL;
     try {
@@ -198,4 +193,14 @@ export class EventStream {
 function textOf(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return (Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8');
+}
+
+/** Answers an upgrade request with an error, as JSON like every other error, and closes. */
+function refuseUpgrade(socket: Duplex, code: ErrorCode, message: string): void {
+  const status = ERROR_STATUS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

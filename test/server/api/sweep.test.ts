@@ -4,6 +4,7 @@
 // 5xx, and every error must be {error: {code, message}} with the code's own status (issue #18.8).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { CreateTaskRequest, MessageRequest, PullRequestRequest, SelectAttemptRequest } from '../../../protocol';
 import { ERROR_STATUS, ErrorCode } from '../../../protocol/errors';
@@ -230,6 +231,35 @@ describe('a sweep of malformed requests over every route', function () {
       assert.ok(reply.status >= 400 && reply.status < 500, `${path} ${JSON.stringify(headers)} → ${reply.status}`);
       const body = JSON.parse(reply.body) as { error: { code: string; message: string } };
       assert.equal(ERROR_STATUS[ErrorCode.parse(body.error.code)], reply.status, reply.body);
+    }
+  });
+
+  it('answers a handshake the WebSocket library refuses with the API\'s JSON error too', async () => {
+    const auth = `Authorization: Bearer ${f.server.token}\r\nHost: 127.0.0.1\r\n`;
+    const upgrade = 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const cases: [string, string][] = [
+      ['POST', `POST /v1/events HTTP/1.1\r\n${auth}${upgrade}${key}Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n`],
+      ['no key', `GET /v1/events HTTP/1.1\r\n${auth}${upgrade}Sec-WebSocket-Version: 13\r\n\r\n`],
+      ['a bad key', `GET /v1/events HTTP/1.1\r\n${auth}${upgrade}Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n`],
+      ['a bad version', `GET /v1/events HTTP/1.1\r\n${auth}${upgrade}${key}Sec-WebSocket-Version: 99\r\n\r\n`],
+      ['another protocol', `GET /v1/events HTTP/1.1\r\n${auth}Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n`],
+      ['a bad subprotocol list', `GET /v1/events HTTP/1.1\r\n${auth}${upgrade}${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n\r\n`],
+    ];
+    for (const [what, request] of cases) {
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(f.server.port, '127.0.0.1', () => sock.write(request));
+        let data = '';
+        sock.on('data', (d: Buffer) => (data += d.toString('utf8')));
+        sock.on('end', () => resolve(data));
+        sock.on('close', () => resolve(data));
+        sock.on('error', reject);
+      });
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+      assert.ok(status >= 400 && status < 500, `${what}: ${text}`);
+      assert.match(text, /\r\nContent-Type: application\/json; charset=utf-8\r\n/i, what);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+      assert.equal(ERROR_STATUS[ErrorCode.parse(body.error.code)], status, `${what}: ${text}`);
     }
   });
 });
