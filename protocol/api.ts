@@ -63,6 +63,8 @@ export const Health = z.object({
   ok: z.boolean(),
   version: z.string(),
   protocolVersion: z.number().int(),
+  /** The model endpoint: configured, answering, and why not (absent from older servers). */
+  model: z.object({ configured: z.boolean(), host: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }).optional(),
   /** uncapped: what the sandboxes run without (the server was started with --allow-uncapped). */
   sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional() }),
 });

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
+import { ModelHealth } from './agent/modelHealth';
 import { PROTOCOL_VERSION } from '../../protocol';
 import { ConfigError, HELP, parseConfig, type Config } from './config';
 import { createLogger, Scrubber, type Logger } from './log';
@@ -114,6 +115,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
     : null;
+  const modelHealth = new ModelHealth(client, config.openaiBaseUrl);
+  void modelHealth.check();
+  bus.subscribe((e) => {
+    if (e.type !== 'task.status') return;
+    if (e.task.status === 'failed' && e.task.error?.code.startsWith('model_')) modelHealth.noteFailure(e.task.error.message);
+    else if (e.task.status === 'completed') modelHealth.noteSuccess();
+  });
   if (!client) log.warn('no model endpoint configured (OPENAI_API_KEY / OPENAI_BASE_URL); tasks will fail with model_not_configured');
 
   let shuttingDown = false;
@@ -137,6 +145,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ok: Boolean(sandbox.driver),
     version: VERSION,
     protocolVersion: PROTOCOL_VERSION,
+    model: modelHealth.view(),
     sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}) },
   });
   const hosts = hostPolicy(config.host, config.allowedHosts);
