@@ -12,6 +12,7 @@ export interface DelegateSettings {
   defaultAttempts: number;
   defaultNetwork: NetworkMode;
   notifications: 'all' | 'questions' | 'off';
+  openPanelOnDelegate: boolean;
 }
 
 export function readSettings(): DelegateSettings {
@@ -27,5 +28,6 @@ export function readSettings(): DelegateSettings {
     defaultAttempts: Math.min(4, Math.max(1, Math.round(c.get<number>('defaultAttempts', 1)))),
     defaultNetwork: network === 'setup' || network === 'on' ? network : 'off',
     notifications: notifications === 'questions' || notifications === 'off' ? notifications : 'all',
+    openPanelOnDelegate: c.get<boolean>('openPanelOnDelegate', true),
   };
 }

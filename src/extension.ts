@@ -1,15 +1,17 @@
 // Composition root: builds every service by hand and passes dependencies through constructors.
 // activate() returns a read-only test API (model snapshot, review state) instead of exposing internals.
 import * as vscode from 'vscode';
-import type { FileDiff } from '../protocol';
+import type { FileDiff, Health } from '../protocol';
 import { registerCommands } from './commands/registry';
 import type { Services } from './commands/types';
 import { TaskModel, type TaskModelSnapshot } from './model/taskModel';
 import type { TimelineItem } from './model/timeline';
-import { TaskPanel } from './panel/taskPanel';
+import { TaskPanel, type PanelView } from './panel/taskPanel';
+import { AppliedState } from './review/appliedState';
 import { DiffStore } from './review/diffStore';
 import { ReviewCodeLensProvider } from './review/reviewCodeLens';
 import { ReviewContentProvider } from './review/reviewContent';
+import { RejectedLines } from './review/rejectedLines';
 import { ReviewState, type Decision, type ReviewCounts } from './review/reviewState';
 import { Connection } from './server/connection';
 import type { StreamState } from './server/eventStream';
@@ -18,7 +20,8 @@ import { TokenSource } from './server/tokenSource';
 import { Submitter } from './submission';
 import { Notifier } from './views/notifier';
 import { StatusBar } from './views/statusBar';
-import { TaskTreeProvider } from './views/taskTree';
+import { NewTaskFocus } from './views/newTaskFocus';
+import { TaskTreeProvider, type TreeNode } from './views/taskTree';
 
 /** Set by the bundle's banner (esbuild.mjs): when the bundle started evaluating. */
 declare const __delegateLoadStart: number | undefined;
@@ -41,10 +44,32 @@ export interface DelegateApi {
   decisions(taskId: string, path: string): Promise<Decision[]>;
   reviewCounts(taskId: string): Promise<ReviewCounts>;
   panelTaskId(): string | undefined;
+  /** What the task panel shows: its view, task, buttons and error banner ('none' while closed). */
+  panelView(): PanelView;
   /** The sidebar row of a task (or of one of its changed files) as the tree renders it. */
-  treeItem(taskId: string, path?: string): { label: string; description: string; contextValue: string };
+  treeItem(taskId: string, path?: string): TreeRow;
+  /** The task ids of the selected queue rows. */
+  queueSelection(): string[];
+  /** The files the task's standing Apply wrote; null when it is not applied. */
+  applied(taskId: string): string[] | null;
+  /** The 0-based lines struck through (rejected) in a visible review document. */
+  struckLines(uri: vscode.Uri): number[];
+  /** What the status bar item says. */
+  statusBar(): { text: string; tooltip: string };
+  /** The connected server's last /healthz answer. */
+  health(): Health | undefined;
+  /** The folder of the extension's log files (the "Delegate" Output channel writes there). */
+  logUri: vscode.Uri;
   /** Fires whenever the model, the review or the connection changes. */
   onDidChange: vscode.Event<void>;
+}
+
+export interface TreeRow {
+  label: string;
+  description: string;
+  contextValue: string;
+  tooltip: string;
+  icon: { id: string; color: string | undefined } | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): DelegateApi {
@@ -63,22 +88,25 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
   const api = connection.api;
   const diffs = own(new DiffStore(api));
   const review = own(new ReviewState(context.workspaceState));
+  const applied = own(new AppliedState(context.workspaceState));
   const submitter = new Submitter(api, model, log);
-  const panel = own(new TaskPanel(context.extensionUri, model, diffs, review, connection, submitter, log));
+  const panel = own(new TaskPanel(context.extensionUri, model, diffs, review, applied, connection, submitter, log));
 
   // A changed diff invalidates the parsed copy; the tree, CodeLens and status bar refetch lazily.
   own(model.onDidChangeDiff((taskId) => diffs.invalidate(taskId)));
 
-  const services: Services = { log, model, connection, api, diffs, review, tokens, submitter, panel };
+  const services: Services = { log, model, connection, api, diffs, review, applied, tokens, submitter, panel };
   for (const d of registerCommands(services)) own(d);
 
   const tree = own(new TaskTreeProvider(model, diffs, review));
-  own(vscode.window.createTreeView('delegate.tasks', { treeDataProvider: tree, showCollapseAll: true }));
+  const treeView = own(vscode.window.createTreeView<TreeNode>('delegate.tasks', { treeDataProvider: tree, showCollapseAll: true }));
+  own(new NewTaskFocus(submitter, panel, treeView, log));
   const content = own(new ReviewContentProvider(api, model));
   own(ReviewContentProvider.register(content));
   const lenses = own(new ReviewCodeLensProvider(diffs, review));
   own(ReviewCodeLensProvider.register(lenses));
-  own(new StatusBar(model, connection, diffs, review));
+  const rejectedLines = own(new RejectedLines(diffs, review));
+  const statusBar = own(new StatusBar(model, connection, diffs, review));
   own(new Notifier(model));
 
   connection.start();
@@ -88,7 +116,9 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
   own(model.onDidChange(() => changed.fire()));
   own(model.onDidChangeDiff(() => changed.fire()));
   own(review.onDidChange(() => changed.fire()));
+  own(applied.onDidChange(() => changed.fire()));
   own(connection.onDidChangeState(() => changed.fire()));
+  own(connection.onDidChangeHealth(() => changed.fire()));
 
   const loadDiff = async (taskId: string): Promise<FileDiff[]> => {
     const r = await diffs.get(taskId);
@@ -111,11 +141,20 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
     },
     reviewCounts: async (taskId) => review.counts(taskId, await loadDiff(taskId)),
     panelTaskId: () => panel.visibleTaskId,
+    panelView: () => panel.view,
     treeItem: (taskId, path) => {
       const item = tree.getTreeItem(path === undefined ? { kind: 'task', taskId } : { kind: 'file', taskId, path });
       const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
-      return { label, description: typeof item.description === 'string' ? item.description : '', contextValue: item.contextValue ?? '' };
+      const icon = item.iconPath instanceof vscode.ThemeIcon ? { id: item.iconPath.id, color: item.iconPath.color?.id } : undefined;
+      const tooltip = typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '');
+      return { label, description: typeof item.description === 'string' ? item.description : '', contextValue: item.contextValue ?? '', tooltip, icon };
     },
+    queueSelection: () => treeView.selection.map((n) => n.taskId),
+    applied: (taskId) => applied.paths(taskId),
+    struckLines: (uri) => rejectedLines.struckLines(uri),
+    statusBar: () => statusBar.view,
+    health: () => connection.health,
+    logUri: context.logUri,
     onDidChange: changed.event,
   };
 }

@@ -8,6 +8,7 @@ import { bundleRepository, describeRepository, type RepositoryInfo } from './git
 import type { TaskModel } from './model/taskModel';
 import { isLoopbackUrl, type ApiClient } from './server/apiClient';
 import { fail, ok, type Result } from './util/result';
+import { Signal } from './util/signal';
 
 export interface Captured {
   repo: RepositoryInfo;
@@ -15,6 +16,10 @@ export interface Captured {
 }
 
 export class Submitter {
+  private readonly created = new Signal<Task>();
+  /** A task this window delegated was created (from the command, the panel or a retry). */
+  readonly onDidCreate = this.created.event;
+
   constructor(
     private readonly api: ApiClient,
     private readonly model: TaskModel,
@@ -41,6 +46,11 @@ export class Submitter {
     return ok({ repo: repo.value, selection });
   }
 
+  /** The repository at `dir`, without a selection (a retry brings the task's own). */
+  async captureRepository(dir: string, signal?: AbortSignal): Promise<Result<RepositoryInfo>> {
+    return describeRepository(dir, signal);
+  }
+
   async submit(
     captured: Captured,
     prompt: string,
@@ -58,6 +68,7 @@ export class Submitter {
     this.log.info(`task ${created.value.id} created (${created.value.status})`);
     // Show it at once; the event stream brings the rest.
     this.model.upsert(created.value);
+    this.created.fire(created.value);
     return created;
   }
 

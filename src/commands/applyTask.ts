@@ -4,6 +4,9 @@
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { Task } from '../../protocol';
+import { describeApplied } from '../model/taskActions';
+import type { AppliedFile, AppliedRecord } from '../review/appliedState';
+import { fingerprint, undecidedNote } from '../review/reviewState';
 import { planApply, summarizePlan, type ApplyPlan, type Conflict, type FileAction } from '../review/applyPlan';
 import { splice } from '../review/textSplice';
 import { optionsOf, resolveTaskId, showFailure } from './args';
@@ -13,6 +16,8 @@ export interface ApplyResult {
   applied: string[];
   conflicts: Conflict[];
   cancelled: boolean;
+  /** The files an earlier Apply of this task wrote, when that Apply still stands (nothing done now). */
+  alreadyApplied?: string[];
 }
 
 interface ApplyOptions {
@@ -37,6 +42,22 @@ export const applyTask: Command = {
       showFailure('cannot load the diff', files.error.message);
       return undefined;
     }
+    const taken = files.value.flatMap((f) => s.review.taken(task.id, f).map((i) => `${f.path}#${fingerprint(f.hunks[i]!)}`));
+    let standing = s.applied.get(task.id);
+    if (standing && (await undoneElsewhere(root, standing))) {
+      // Taken back by hand (Ctrl+Z, git checkout): the record no longer describes the files.
+      await s.applied.forget(task.id);
+      standing = undefined;
+    }
+    if (standing) {
+      // Applying over its own earlier Apply would only conflict with itself.
+      const same = standing.taken.length === taken.length && taken.every((t) => standing.taken.includes(t));
+      const what = `this task is already applied (${describeApplied(standing.paths).toLowerCase()})`;
+      void vscode.window
+        .showInformationMessage(`Delegate: ${what}.${same ? '' : ' To apply another selection of hunks, undo that Apply first.'}`, 'Undo Apply')
+        .then((choice) => choice && vscode.commands.executeCommand('delegate.undoApply', task.id));
+      return { applied: [], conflicts: [], cancelled: true, alreadyApplied: standing.paths };
+    }
     const plan = await planApply(files.value, (f) => s.review.taken(task.id, f), (p) => readCurrent(root, p));
     const binaries = await resolveBinaries(s, task.id, root, plan);
     const conflicts = [...plan.conflicts, ...binaries.conflicts];
@@ -50,9 +71,11 @@ export const applyTask: Command = {
       const rest = options.applyRest ?? (options.confirm === false ? false : await askApplyRest(conflicts, plan));
       if (!rest) return cancelled;
     } else if (options.confirm !== false) {
+      const undecided = undecidedNote(s.review.counts(task.id, files.value));
+      const note = undecided ? `\n\n${undecided}` : '';
       const answer = await vscode.window.showInformationMessage(
         `Apply ${summarizePlan(plan)} to ${posix.basename(root.path)}?`,
-        { modal: true, detail: plan.actions.map(describeAction).join('\n') },
+        { modal: true, detail: plan.actions.map(describeAction).join('\n') + note },
         'Apply',
       );
       if (answer !== 'Apply') return cancelled;
@@ -62,6 +85,8 @@ export const applyTask: Command = {
     // (one undo on the document still takes the whole Apply back, see test/vscode/suite/undo),
     // but a document the user had unsaved edits in stays unsaved: saving would write their work.
     const toSave: vscode.TextDocument[] = [];
+    // What each file was and becomes, so the Apply can be undone later (Undo Apply).
+    const record: AppliedFile[] = [];
     for (const action of plan.actions) {
       const uri = vscode.Uri.joinPath(root, action.path);
       switch (action.kind) {
@@ -70,20 +95,27 @@ export const applyTask: Command = {
           const change = splice(doc.getText(), action.text);
           if (change) edit.replace(uri, new vscode.Range(doc.positionAt(change.start), doc.positionAt(change.end)), change.text);
           if (!doc.isDirty) toSave.push(doc);
+          record.push({ path: action.path, before: doc.getText(), after: action.text });
           break;
         }
         case 'create':
           edit.createFile(uri, { contents: new TextEncoder().encode(action.text) });
+          record.push({ path: action.path, before: null, after: action.text });
           break;
         case 'delete':
+          record.push({ path: action.path, before: await readCurrent(root, action.path), after: null });
           edit.deleteFile(uri, { ignoreIfNotExists: true });
           break;
         case 'rename':
+          record.push({ path: action.from, before: await readCurrent(root, action.from), after: null });
+          record.push({ path: action.path, before: null, after: action.text });
           edit.deleteFile(vscode.Uri.joinPath(root, action.from));
           edit.createFile(uri, { contents: new TextEncoder().encode(action.text) });
           break;
         case 'binary': {
           const bytes = binaries.contents.get(action.path);
+          const before = await readBytes(uri);
+          record.push({ path: action.path, binary: true, before: before && toBase64(before), after: bytes ? toBase64(bytes) : null });
           if (bytes === null) edit.deleteFile(uri, { ignoreIfNotExists: true });
           else if (bytes) edit.createFile(uri, { overwrite: true, contents: bytes });
           break;
@@ -95,12 +127,19 @@ export const applyTask: Command = {
       showFailure('apply failed', 'VS Code refused the edit (a file may be read-only)');
       return cancelled;
     }
-    for (const doc of toSave) await doc.save();
+    for (const doc of toSave) {
+      if (!(await doc.save())) s.log.warn(`apply: ${doc.uri.fsPath} was changed but could not be saved (dirty: ${doc.isDirty})`);
+    }
+    const paths = plan.actions.map((a) => a.path);
+    await s.applied.record(task.id, { at: new Date().toISOString(), taken, paths, files: record });
     s.log.info(`applied task ${task.id}: ${summarizePlan(plan)}`);
-    void vscode.window.showInformationMessage(
-      `Delegate: applied ${summarizePlan(plan)}.${conflicts.length ? ` Skipped ${conflicts.length} conflicting file(s).` : ''}`,
-    );
-    return { applied: plan.actions.map((a) => a.path), conflicts, cancelled: false };
+    void vscode.window
+      .showInformationMessage(
+        `Delegate: ${describeApplied(paths)} (${summarizePlan(plan)}).${conflicts.length ? ` Skipped ${conflicts.length} conflicting file(s).` : ''}`,
+        'Undo Apply',
+      )
+      .then((choice) => choice && vscode.commands.executeCommand('delegate.undoApply', task.id));
+    return { applied: paths, conflicts, cancelled: false };
   },
 };
 
@@ -118,7 +157,7 @@ export function workspaceRoot(task: Task): vscode.Uri | undefined {
 }
 
 /** The user's text as they see it: the open (possibly unsaved) document, else the file on disk. */
-async function readCurrent(root: vscode.Uri, path: string): Promise<string | null> {
+export async function readCurrent(root: vscode.Uri, path: string): Promise<string | null> {
   const uri = vscode.Uri.joinPath(root, path);
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open) return open.getText();
@@ -156,6 +195,28 @@ async function resolveBinaries(
   }
   plan.actions = plan.actions.filter((a) => a.kind !== 'binary' || contents.has(a.path));
   return { contents, conflicts };
+}
+
+/** True when every file of the Apply is back as it was before it. */
+async function undoneElsewhere(root: vscode.Uri, record: AppliedRecord): Promise<boolean> {
+  for (const file of record.files) {
+    const uri = vscode.Uri.joinPath(root, file.path);
+    const current = file.binary ? await readBytes(uri).then((b) => b && toBase64(b)) : await readCurrent(root, file.path);
+    if (current !== file.before) return false;
+  }
+  return true;
+}
+
+async function readBytes(uri: vscode.Uri): Promise<Uint8Array | null> {
+  try {
+    return await vscode.workspace.fs.readFile(uri);
+  } catch {
+    return null;
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
 }
 
 function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {

@@ -2,6 +2,9 @@
 // extensions) pass `{prompt, options?}` to skip the input; the created task is returned.
 import * as vscode from 'vscode';
 import { TaskOptions, type Task } from '../../protocol';
+import { readSettings } from '../config';
+import { unreachableNotice } from '../panel/notices';
+import { isLoopbackUrl } from '../server/apiClient';
 import { showFailure } from './args';
 import type { Command, Services } from './types';
 
@@ -35,7 +38,14 @@ export const delegateTask: Command = {
       () => s.submitter.submit(captured.value, prompt, options.data),
     );
     if (!created.ok) {
-      showFailure('the task was not created', created.error.message);
+      // The typed prompt is kept in the panel's prompt editor, with the way forward.
+      const unreachable = created.error.code === 'unreachable';
+      s.panel.compose(captured.value, prompt, unreachable ? unreachableNotice(created.error.message) : { text: created.error.message, actions: ['retry'] });
+      const actions = unreachable && isLoopbackUrl(readSettings().serverUrl) ? ['Retry', 'Start Local Server'] : ['Retry'];
+      void vscode.window.showErrorMessage(`Delegate: the task was not created: ${created.error.message}`, ...actions).then(async (choice) => {
+        if (choice === 'Start Local Server') await vscode.commands.executeCommand('delegate.startLocalServer');
+        else if (choice === 'Retry') await vscode.commands.executeCommand('delegate.delegateTask', { prompt, ...(args.options ? { options: args.options } : {}) });
+      });
       return undefined;
     }
     return created.value;

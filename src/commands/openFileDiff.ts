@@ -4,7 +4,9 @@ import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import { VIEW_TYPE as PANEL_VIEW_TYPE } from '../panel/taskPanel';
 import { toReviewUri } from '../review/reviewUri';
+import { workspaceRoot } from './applyTask';
 import { optionsOf, pathOf, taskIdOf } from './args';
+import { reviewResources } from './reviewTask';
 import type { Command, Services } from './types';
 
 export const openFileDiff: Command = {
@@ -18,7 +20,15 @@ export const openFileDiff: Command = {
 };
 
 export async function openDiff(s: Services, taskId: string, path: string, preserveFocus: boolean): Promise<void> {
-  const file = s.model.get(taskId)?.changedFiles.find((f) => f.path === path);
+  const task = s.model.get(taskId);
+  const file = task?.changedFiles.find((f) => f.path === path);
+  if (task && file && (file.status === 'added' || file.status === 'deleted')) {
+    // One side does not exist: the changes editor shows that as such (a plain diff against an
+    // empty document shows a stray deleted empty line).
+    const title = `${posix.basename(path)} (${file.status === 'added' ? 'new file' : 'deleted'})`;
+    await vscode.commands.executeCommand('vscode.changes', title, [reviewResources(taskId, file, workspaceRoot(task))]);
+    return;
+  }
   const basePath = file?.status === 'renamed' && file.oldPath ? file.oldPath : path;
   const base = toReviewUri({ taskId, path: basePath, side: 'base' });
   const head = toReviewUri({ taskId, path, side: 'head' });

@@ -11,11 +11,13 @@ import { openFileDiff } from './openFileDiff';
 import { openPanel } from './openPanel';
 import { openPullRequest } from './openPullRequest';
 import { removeTask } from './removeTask';
+import { retryTask } from './retryTask';
 import { reviewTask } from './reviewTask';
 import { selectAttempt } from './selectAttempt';
 import { sendRejections } from './sendRejections';
-import { reconnect, setServerToken, startLocalServer } from './serverCommands';
+import { reconnect, setServerToken, startLocalServer, stopLocalServer } from './serverCommands';
 import type { Command, Services } from './types';
+import { undoApply } from './undoApply';
 
 export const COMMANDS: readonly Command[] = [
   delegateTask,
@@ -32,9 +34,12 @@ export const COMMANDS: readonly Command[] = [
   rejectFile,
   sendRejections,
   applyTask,
+  undoApply,
+  retryTask,
   createPullRequest,
   openPullRequest,
   startLocalServer,
+  stopLocalServer,
   setServerToken,
   reconnect,
 ];

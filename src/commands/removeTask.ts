@@ -26,6 +26,8 @@ export const removeTask: Command = {
     s.model.remove(taskId);
     s.diffs.forget(taskId);
     await s.review.forget(taskId);
+    // The Apply stays on disk; with the task gone there is nothing left to undo it from.
+    await s.applied.forget(taskId);
     return true;
   },
 };

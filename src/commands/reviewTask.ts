@@ -1,24 +1,39 @@
-// Starts reviewing a task: opens the first changed file's diff (the tree lists the others).
+// Starts reviewing a task: every changed file in VS Code's multi-file diff editor (the task's
+// commit vs the agent's version, read-only documents with the Accept / Reject CodeLens in each).
+// A new file has no base side and a deleted one no agent side, so neither shows a stray empty line.
 import * as vscode from 'vscode';
+import type { FileDiff } from '../../protocol';
+import { toReviewUri } from '../review/reviewUri';
+import { shortTitle } from '../util/format';
+import { workspaceRoot } from './applyTask';
 import { resolveTaskId, showFailure } from './args';
-import { openDiff } from './openFileDiff';
 import type { Command, Services } from './types';
 
 export const reviewTask: Command = {
   id: 'delegate.reviewTask',
   async run(s: Services, arg?: unknown): Promise<void> {
     const taskId = await resolveTaskId(s, arg, (status) => status !== 'queued');
-    if (!taskId) return;
+    const task = taskId ? s.model.get(taskId) : undefined;
+    if (!taskId || !task) return;
     const files = await s.diffs.get(taskId);
     if (!files.ok) {
       showFailure('cannot load the diff', files.error.message);
       return;
     }
-    const first = files.value[0];
-    if (!first) {
+    if (files.value.length === 0) {
       void vscode.window.showInformationMessage('Delegate: this task changed no files.');
       return;
     }
-    await openDiff(s, taskId, first.path, false);
+    const root = workspaceRoot(task);
+    const resources = files.value.map((f) => reviewResources(taskId, f, root));
+    await vscode.commands.executeCommand('vscode.changes', `Review: ${shortTitle(task.prompt, 50)}`, resources);
   },
 };
+
+/** [the file as the list names it, base side or undefined, agent side or undefined]. */
+export function reviewResources(taskId: string, file: { path: string; oldPath?: string | null | undefined; status: FileDiff['status'] }, root: vscode.Uri | undefined): [vscode.Uri, vscode.Uri | undefined, vscode.Uri | undefined] {
+  const head = toReviewUri({ taskId, path: file.path, side: 'head' });
+  const base = toReviewUri({ taskId, path: file.status === 'renamed' && file.oldPath ? file.oldPath : file.path, side: 'base' });
+  const label = root ? vscode.Uri.joinPath(root, file.path) : head;
+  return [label, file.status === 'added' ? undefined : base, file.status === 'deleted' ? undefined : head];
+}

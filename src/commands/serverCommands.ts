@@ -1,4 +1,4 @@
-// Connection commands: start the local server, set the token (SecretStorage), reconnect now.
+// Connection commands: start or stop the local server, set the token (SecretStorage), reconnect now.
 import * as vscode from 'vscode';
 import type { Command, Services } from './types';
 
@@ -9,6 +9,15 @@ export const startLocalServer: Command = {
     if (!started) void vscode.window.showInformationMessage('Delegate: the local server is already running.');
     s.log.show(true);
     return started;
+  },
+};
+
+export const stopLocalServer: Command = {
+  id: 'delegate.stopLocalServer',
+  run(s: Services): boolean {
+    const stopped = s.connection.stopLocalServer();
+    if (!stopped) void vscode.window.showInformationMessage('Delegate: no local server started from this window runs.');
+    return stopped;
   },
 };
 

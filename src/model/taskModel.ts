@@ -3,6 +3,7 @@
 import { type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
 import { Signal, type Disposable } from '../util/signal';
 import { reduceAttempt, sameFiles } from './attempts';
+import { RunClock } from './runClock';
 import { Timeline } from './timeline';
 
 export interface Transition {
@@ -19,6 +20,7 @@ export interface TaskModelSnapshot {
 export class TaskModel implements Disposable {
   private readonly tasks = new Map<string, Task>();
   private readonly timelines = new Map<string, Timeline>();
+  private readonly clocks = new Map<string, RunClock>();
   private seq = 0;
   /** True from (re)connect until the server says the replay is done: no notifications meanwhile. */
   private replayingLog = true;
@@ -62,6 +64,11 @@ export class TaskModel implements Disposable {
     return this.timelines.get(id);
   }
 
+  /** How long the task has run (its idle and waiting time left out); undefined before any status event. */
+  runTimeMs(id: string, nowMs = Date.now()): number | undefined {
+    return this.clocks.get(id)?.elapsedMs(nowMs);
+  }
+
   snapshot(): TaskModelSnapshot {
     return { lastSeq: this.seq, replaying: this.replayingLog, tasks: structuredClone(this.list()) };
   }
@@ -93,6 +100,11 @@ export class TaskModel implements Disposable {
     if (event.type === 'task.deleted') {
       this.remove(event.taskId);
       return;
+    }
+    if (event.type === 'task.created' || event.type === 'task.status') {
+      let clock = this.clocks.get(event.taskId);
+      if (!clock) this.clocks.set(event.taskId, (clock = new RunClock()));
+      clock.note(event.task.status, Date.parse(event.at));
     }
     const before = this.tasks.get(event.taskId);
     const task = this.reduceTask(before, event);
@@ -130,6 +142,7 @@ export class TaskModel implements Disposable {
   remove(id: string): void {
     const had = this.tasks.delete(id);
     this.timelines.delete(id);
+    this.clocks.delete(id);
     if (had) this.changed.fire();
   }
 
@@ -137,6 +150,7 @@ export class TaskModel implements Disposable {
   reset(): void {
     this.tasks.clear();
     this.timelines.clear();
+    this.clocks.clear();
     this.seq = 0;
     this.replayingLog = true;
     this.changed.fire();

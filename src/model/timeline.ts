@@ -55,6 +55,8 @@ export class Timeline {
         this.push({ kind: 'reasoning', id: `r${event.seq}`, text: event.text, attempt });
         return true;
       case 'tool.call':
+        // The question item stands for an ask_user call: the same question twice reads as two.
+        if (event.name === 'ask_user') return false;
         this.push({
           kind: 'tool',
           id: `t${attempt}:${event.callId}`,
@@ -65,6 +67,7 @@ export class Timeline {
           state: 'running',
           exitCode: null,
           durationMs: null,
+          startedAt: Number.isFinite(Date.parse(event.at)) ? Date.parse(event.at) : null,
           attempt,
         });
         return true;

@@ -1,14 +1,16 @@
 // One handler per webview message type, dispatched through a typed map (no giant switch).
 import * as vscode from 'vscode';
+import type { ComposeNotice } from './taskPanel';
 import type { HostMessage, PanelAction, WebviewMessage } from '../webview/messages';
 import type { Captured, Submitter } from '../submission';
+import { unreachableNotice } from './notices';
 
 export interface PanelContext {
   submitter: Submitter;
   /** What the prompt editor currently carries (repository + selection). */
   captured(): Captured | undefined;
   showTask(taskId: string): void;
-  compose(captured: Captured | undefined): void;
+  compose(captured: Captured | undefined, prompt?: string, notice?: ComposeNotice): void;
   post(message: HostMessage): void;
   resend(): void;
 }
@@ -19,6 +21,8 @@ const ACTION_COMMANDS: Record<PanelAction, string> = {
   cancel: 'delegate.cancelTask',
   review: 'delegate.reviewTask',
   apply: 'delegate.applyTask',
+  undoApply: 'delegate.undoApply',
+  retry: 'delegate.retryTask',
   pullRequest: 'delegate.createPullRequest',
   openPullRequest: 'delegate.openPullRequest',
   remove: 'delegate.removeTask',
@@ -43,7 +47,9 @@ export const PANEL_HANDLERS: Handlers = {
     const { model, ...rest } = message.options;
     const created = await ctx.submitter.submit(captured, message.prompt, { ...rest, ...(model?.trim() ? { model: model.trim() } : {}) });
     if (!created.ok) {
-      ctx.post({ type: 'error', message: created.error.message });
+      // The prompt stays in the form either way; an unreachable server gets its way forward.
+      if (created.error.code === 'unreachable') ctx.compose(captured, message.prompt, unreachableNotice(created.error.message));
+      else ctx.post({ type: 'error', message: created.error.message });
       return;
     }
     ctx.post({ type: 'submitted', taskId: created.value.id });
@@ -60,6 +66,10 @@ export const PANEL_HANDLERS: Handlers = {
 
   selectAttempt: async (message) => {
     await vscode.commands.executeCommand('delegate.selectAttempt', message.taskId, message.attempt);
+  },
+
+  startLocalServer: async () => {
+    await vscode.commands.executeCommand('delegate.startLocalServer');
   },
 
   compose: async (_message, ctx) => {

@@ -4,6 +4,8 @@
 import * as vscode from 'vscode';
 import { readSettings } from '../config';
 import type { TaskModel } from '../model/taskModel';
+import { taskActions } from '../model/taskActions';
+import type { AppliedState } from '../review/appliedState';
 import type { DiffStore } from '../review/diffStore';
 import { describeCounts, type ReviewState } from '../review/reviewState';
 import type { Connection } from '../server/connection';
@@ -17,7 +19,19 @@ export const VIEW_TYPE = 'delegate.panel';
 /** Streaming deltas arrive many times a second; the panel re-renders at most this often. */
 const RENDER_INTERVAL_MS = 100;
 
-type Showing = { view: 'compose'; captured: Captured | undefined; prompt?: string } | { view: 'task'; taskId: string };
+export type ComposeNotice = Extract<HostMessage, { type: 'compose' }>['notice'];
+
+type Showing = { view: 'compose'; captured: Captured | undefined; prompt?: string; notice?: ComposeNotice } | { view: 'task'; taskId: string };
+
+/** What the panel last put on screen, for tests: the view, the task, its buttons, any error banner. */
+export interface PanelView {
+  view: 'none' | 'compose' | 'task' | 'waiting';
+  taskId?: string;
+  prompt?: string;
+  actions: string[];
+  banner: string | null;
+  notice?: ComposeNotice;
+}
 
 export class TaskPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -25,12 +39,14 @@ export class TaskPanel implements vscode.Disposable {
   private renderTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly panelSubscriptions: vscode.Disposable[] = [];
+  private shown: PanelView = { view: 'none', actions: [], banner: null };
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly model: TaskModel,
     private readonly diffs: DiffStore,
     private readonly review: ReviewState,
+    private readonly applied: AppliedState,
     private readonly connection: Connection,
     private readonly submitter: Submitter,
     private readonly log: vscode.LogOutputChannel,
@@ -42,8 +58,17 @@ export class TaskPanel implements vscode.Disposable {
       model.onDidChange(() => onTask()),
       model.onDidChangeTimeline(onTask),
       review.onDidChange(onTask),
+      applied.onDidChange(onTask),
       diffs.onDidChange(onTask),
-      connection.onDidChangeState((state) => this.post({ type: 'connection', connection: connectionView(state) })),
+      connection.onDidChangeState((state) => {
+        this.post({ type: 'connection', connection: connectionView(state) });
+        // A task not known yet (the server was replaying or away) may be known now.
+        if (this.showing.view === 'task' && !model.get(this.showing.taskId)) this.scheduleRender();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        // The task belongs to the server it came from: another server has nothing to say about it.
+        if (e.affectsConfiguration('delegate.serverUrl') && this.showing.view === 'task') this.compose(undefined);
+      }),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
           const parsed = PanelState.safeParse(state);
@@ -66,8 +91,8 @@ export class TaskPanel implements vscode.Disposable {
     return true;
   }
 
-  compose(captured: Captured | undefined, prompt?: string): void {
-    this.showing = { view: 'compose', captured, ...(prompt ? { prompt } : {}) };
+  compose(captured: Captured | undefined, prompt?: string, notice?: ComposeNotice): void {
+    this.showing = { view: 'compose', captured, ...(prompt ? { prompt } : {}), ...(notice ? { notice } : {}) };
     this.ensurePanel(false);
     this.render();
   }
@@ -75,6 +100,11 @@ export class TaskPanel implements vscode.Disposable {
   /** For tests: which task (if any) the panel shows. */
   get visibleTaskId(): string | undefined {
     return this.panel && this.showing.view === 'task' ? this.showing.taskId : undefined;
+  }
+
+  /** For tests: what the panel last put on screen (view 'none' while it is closed). */
+  get view(): PanelView {
+    return this.panel ? structuredClone(this.shown) : { view: 'none', actions: [], banner: null };
   }
 
   dispose(): void {
@@ -99,14 +129,18 @@ export class TaskPanel implements vscode.Disposable {
 
   private adopt(panel: vscode.WebviewPanel): void {
     this.panel = panel;
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'delegate.svg');
+    // An editor tab shows the icon as an image, where currentColor is black: one per theme kind.
+    panel.iconPath = {
+      light: vscode.Uri.joinPath(this.extensionUri, 'media', 'delegate-light.svg'),
+      dark: vscode.Uri.joinPath(this.extensionUri, 'media', 'delegate-dark.svg'),
+    };
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')] };
     panel.webview.html = panelHtml(panel.webview, this.extensionUri);
     const ctx: PanelContext = {
       submitter: this.submitter,
       captured: () => (this.showing.view === 'compose' ? this.showing.captured : undefined),
       showTask: (id) => this.showTask(id),
-      compose: (captured) => this.compose(captured),
+      compose: (captured, prompt, notice) => this.compose(captured, prompt, notice),
       post: (m) => this.post(m),
       resend: () => this.render(),
     };
@@ -142,14 +176,24 @@ export class TaskPanel implements vscode.Disposable {
   private render(): void {
     if (!this.panel) return;
     this.post({ type: 'connection', connection: connectionView(this.connection.state) });
+    if (this.showing.view === 'task' && !this.model.get(this.showing.taskId)) {
+      // Not known yet while the server replays or is away; once it has answered, the task is gone
+      // (removed here or elsewhere): back to a fresh prompt rather than a dead task's buttons.
+      if (this.model.replaying || this.connection.state.kind !== 'connected') {
+        this.post({ type: 'waiting', text: 'Loading the task…' });
+        return;
+      }
+      this.showing = { view: 'compose', captured: undefined };
+    }
     if (this.showing.view === 'compose') {
       const settings = readSettings();
-      const { captured, prompt } = this.showing;
+      const { captured, prompt, notice } = this.showing;
       this.post({
         type: 'compose',
         ...(captured?.selection ? { selection: captured.selection } : {}),
         ...(captured ? { repoName: captured.repo.root.split('/').pop() ?? '' } : {}),
         ...(prompt ? { prompt } : {}),
+        ...(notice ? { notice } : {}),
         defaults: {
           ...(settings.defaultModel ? { model: settings.defaultModel } : {}),
           attempts: settings.defaultAttempts,
@@ -158,11 +202,7 @@ export class TaskPanel implements vscode.Disposable {
       });
       return;
     }
-    const task = this.model.get(this.showing.taskId);
-    if (!task) {
-      this.post({ type: 'error', message: 'This task no longer exists.' });
-      return;
-    }
+    const task = this.model.get(this.showing.taskId)!;
     const files = task.changedFiles.length ? this.diffs.peek(task.id) : undefined;
     const counts = files ? this.review.counts(task.id, files) : undefined;
     this.post({
@@ -170,6 +210,7 @@ export class TaskPanel implements vscode.Disposable {
       task,
       items: structuredClone(this.model.timeline(task.id)?.items ?? []),
       review: counts && counts.total ? { label: describeCounts(counts), rejected: counts.rejected } : null,
+      applied: this.applied.paths(task.id),
     });
   }
 
@@ -180,7 +221,31 @@ export class TaskPanel implements vscode.Disposable {
       this.log.error(`panel: refusing to send an invalid ${message.type} message: ${checked.error.message.slice(0, 300)}`);
       return;
     }
+    this.note(checked.data);
     void this.panel?.webview.postMessage(checked.data);
+  }
+
+  /** Keeps what the webview now shows (it renders exactly these messages) for `view`. */
+  private note(m: HostMessage): void {
+    switch (m.type) {
+      case 'compose':
+        this.shown = { view: 'compose', actions: [], banner: null, ...(m.prompt ? { prompt: m.prompt } : {}), ...(m.notice ? { notice: m.notice } : {}) };
+        return;
+      case 'task': {
+        const actions = taskActions(m.task, { rejected: m.review?.rejected ?? 0, applied: m.applied }).map((a) => a.action);
+        this.shown = { view: 'task', taskId: m.task.id, actions, banner: null };
+        return;
+      }
+      case 'waiting':
+        this.shown = { view: 'waiting', actions: [], banner: null };
+        return;
+      case 'error':
+        this.shown = { ...this.shown, banner: m.message };
+        return;
+      case 'connection':
+      case 'submitted':
+        return;
+    }
   }
 }
 
@@ -192,5 +257,7 @@ function connectionView(state: StreamState): { kind: StreamState['kind']; detail
       return { kind: 'connecting', detail: `attempt ${state.attempt}` };
     case 'offline':
       return { kind: 'offline', detail: state.reason };
+    case 'incompatible':
+      return { kind: 'incompatible', detail: state.reason };
   }
 }

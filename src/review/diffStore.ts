@@ -10,6 +10,8 @@ interface Entry {
   version: number;
   loading?: Promise<Result<FileDiff[]>>;
   files?: FileDiff[];
+  /** The server's name for this diff (newer servers); a pull request's decisions carry it. */
+  diffVersion?: string;
 }
 
 export class DiffStore implements Disposable {
@@ -45,11 +47,18 @@ export class DiffStore implements Disposable {
       }
       current.loading = undefined;
       if (!r.ok) return r;
-      current.files = parseUnifiedDiff(r.value);
+      current.files = parseUnifiedDiff(r.value.text);
+      current.diffVersion = r.value.version;
       this.changed.fire(taskId);
       return { ok: true, value: current.files };
     });
     return current.loading;
+  }
+
+  /** The version of the loaded diff, when the server names it. */
+  version(taskId: string): string | undefined {
+    const entry = this.entries.get(taskId);
+    return entry?.files ? entry.diffVersion : undefined;
   }
 
   async file(taskId: string, path: string): Promise<FileDiff | undefined> {

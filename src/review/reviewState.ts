@@ -1,8 +1,9 @@
 // Per-hunk review decisions, persisted per workspace. A hunk is addressed by its index in the task's
 // diff; a fingerprint of its lines makes a decision lapse when a follow-up changes that hunk.
 //
-// Default: a hunk nobody decided on is "undecided" and counts as accepted when applying or opening
-// a pull request — the user reviews by exception and rejects what they do not want.
+// Default: a hunk nobody decided on is "undecided" and is taken like an accepted one when applying
+// or opening a pull request (the user reviews by exception); the views show it as undecided and
+// Apply / Pull Request say that it counts as accepted.
 import type { DiffHunk, FileDiff } from '../../protocol';
 import { Signal, type Disposable } from '../util/signal';
 
@@ -35,8 +36,14 @@ export class ReviewState implements Disposable {
   constructor(private readonly store: KeyValueStore) {}
 
   decision(taskId: string, path: string, index: number, hunk: DiffHunk): Decision {
-    const stored = this.read(taskId)[path]?.[String(index)];
-    return stored && stored.fp === fingerprint(hunk) ? stored.d : 'undecided';
+    const forFile = this.read(taskId)[path];
+    const fp = fingerprint(hunk);
+    const stored = forFile?.[String(index)];
+    if (stored && stored.fp === fp) return stored.d;
+    // The diff moved (a follow-up, a later snapshot): a hunk whose lines are unchanged keeps its
+    // decision at its new place, as long as it is the only one with those lines.
+    const same = Object.values(forFile ?? {}).filter((d) => d.fp === fp);
+    return same.length === 1 ? same[0]!.d : 'undecided';
   }
 
   decisions(taskId: string, file: FileDiff): Decision[] {
@@ -52,6 +59,9 @@ export class ReviewState implements Disposable {
     for (const index of targets) {
       const hunk = file.hunks[index];
       if (!hunk) throw new RangeError(`${file.path} has no hunk ${index}`);
+      // A decision that moved with its hunk (see decision()) is replaced, not left behind.
+      const fp = fingerprint(hunk);
+      for (const [at, d] of Object.entries(forFile)) if (d.fp === fp) delete forFile[at];
       if (decision === 'undecided') delete forFile[String(index)];
       else forFile[String(index)] = { d: decision, fp: fingerprint(hunk) };
     }
@@ -90,20 +100,27 @@ export class ReviewState implements Disposable {
 }
 
 /**
- * The review in a few words. Undecided hunks are applied like accepted ones, so they count as
- * accepted here: "2 hunks: 1 accepted, 1 rejected", "2 hunks, none rejected" — never "0/2
- * accepted", which reads as if nothing would be applied.
+ * The review in a few words, each hunk as what the user decided: "3 hunks: 1 accepted, 1
+ * rejected, 1 undecided", "2 hunks, all undecided". That undecided hunks are taken like accepted
+ * ones is said where it matters: when applying and before a pull request.
  */
 export function describeCounts(c: ReviewCounts): string {
+  if (c.total === 0) return 'no hunks';
   const hunks = `${c.total} hunk${c.total === 1 ? '' : 's'}`;
-  if (c.rejected === 0) return `${hunks}, none rejected`;
-  if (c.rejected === c.total) return `${hunks}, ${c.total === 1 ? 'rejected' : 'all rejected'}`;
-  return `${hunks}: ${c.total - c.rejected} accepted, ${c.rejected} rejected`;
+  const parts = (['accepted', 'rejected', 'undecided'] as const).filter((k) => c[k] > 0);
+  if (parts.length === 1) return `${hunks}, ${c.total === 1 ? '' : 'all '}${parts[0]}`;
+  return `${hunks}: ${parts.map((k) => `${c[k]} ${k}`).join(', ')}`;
 }
 
 /** How one hunk's decision reads above it in the review diff. */
 export function describeDecision(decision: Decision): string {
-  return decision === 'undecided' ? 'not reviewed, will be applied' : decision;
+  return decision === 'undecided' ? 'undecided (taken unless rejected)' : decision;
+}
+
+/** "2 undecided hunks count as accepted." when there are any; '' otherwise. */
+export function undecidedNote(c: ReviewCounts): string {
+  if (c.undecided === 0) return '';
+  return `${c.undecided} undecided hunk${c.undecided === 1 ? '' : 's'} ${c.undecided === 1 ? 'counts' : 'count'} as accepted.`;
 }
 
 function key(taskId: string): string {

@@ -14,6 +14,9 @@ import {
 } from '../../protocol';
 import { errorMessage, fail, ok, type Result } from '../util/result';
 
+/** Names the diff GET /diff answered; a pull request's `accept` carries it back (409 when it moved). */
+export const DIFF_VERSION_HEADER = 'x-delegate-diff-version';
+
 export interface ServerEndpoint {
   /** Base URL such as http://127.0.0.1:7420 (no trailing slash needed). */
   url: string;
@@ -73,10 +76,10 @@ export class ApiClient {
     return this.json('POST', `/v1/tasks/${enc(id)}/pull-request`, PullRequestResponse, { body, signal });
   }
 
-  /** The task's unified diff against its base commit. */
-  async diff(id: string, signal?: AbortSignal): Promise<Result<string>> {
+  /** The task's unified diff against its base commit, and the version naming it (newer servers). */
+  async diff(id: string, signal?: AbortSignal): Promise<Result<{ text: string; version: string | undefined }>> {
     const r = await this.send('GET', `/v1/tasks/${enc(id)}/diff`, { signal });
-    return r.ok ? ok(new TextDecoder().decode(r.value)) : r;
+    return r.ok ? ok({ text: new TextDecoder().decode(r.value), version: r.headers?.get(DIFF_VERSION_HEADER) ?? undefined }) : r;
   }
 
   /** A file's bytes on one side of the task's diff; null when it does not exist on that side. */
@@ -105,7 +108,7 @@ export class ApiClient {
     return ok(parsed.data);
   }
 
-  private async send(method: string, path: string, options: RequestOptions): Promise<Result<Uint8Array>> {
+  private async send(method: string, path: string, options: RequestOptions): Promise<Result<Uint8Array> & { headers?: Headers }> {
     const { url, token } = await this.endpoint();
     const headers: Record<string, string> = {};
     if (options.auth !== false && token) headers.authorization = `Bearer ${token}`;
@@ -125,7 +128,7 @@ export class ApiClient {
       return fail('unreachable', `cannot reach the Delegate server at ${url}: ${errorMessage(e)}`);
     }
     const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
-    if (response.ok) return ok(bytes);
+    if (response.ok) return { ...ok(bytes), headers: response.headers };
     return fail(...describeError(bytes, response.status));
   }
 }

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readSettings } from '../config';
 import { hasAttempts } from '../model/attempts';
 import type { TaskModel } from '../model/taskModel';
+import type { Health } from '../../protocol';
 import { ApiClient, isLoopbackUrl, type ServerEndpoint } from './apiClient';
 import { EventStream, type StreamState } from './eventStream';
 import type { LocalServer } from './localServer';
@@ -18,6 +19,10 @@ export class Connection implements vscode.Disposable {
   private everConnected = false;
   private readonly stateEmitter = new vscode.EventEmitter<StreamState>();
   readonly onDidChangeState = this.stateEmitter.event;
+  private healthValue: Health | undefined;
+  private readonly healthEmitter = new vscode.EventEmitter<Health | undefined>();
+  /** The server's /healthz answer changed (read at every connect and after a task failed on the model). */
+  readonly onDidChangeHealth = this.healthEmitter.event;
 
   constructor(
     private readonly model: TaskModel,
@@ -30,6 +35,10 @@ export class Connection implements vscode.Disposable {
     this.stream = new EventStream({ endpoint: () => this.endpoint(), lastSeq: () => model.lastSeq, log });
     this.disposables.push(
       this.stateEmitter,
+      this.healthEmitter,
+      model.onDidTransition(({ task }) => {
+        if (task.status === 'failed' && task.error?.code.startsWith('model_')) void this.refreshHealth();
+      }),
       this.stream,
       this.stream.onFrame((frame) => {
         if (frame.type === 'hello' && frame.lastSeq < model.lastSeq) {
@@ -63,6 +72,23 @@ export class Connection implements vscode.Disposable {
     return this.stream.state;
   }
 
+  /** The last /healthz answer of the connected server; undefined before one arrived. */
+  get health(): Health | undefined {
+    return this.healthValue;
+  }
+
+  async refreshHealth(): Promise<void> {
+    const r = await this.api.health();
+    const next = r.ok ? r.value : undefined;
+    if (!r.ok) this.log.warn(`reading /healthz failed: ${r.error.message}`);
+    this.healthValue = next;
+    const model = next?.model;
+    const modelState = !model ? 'unknown' : !model.configured ? 'missing' : model.ok ? 'ok' : 'failing';
+    void vscode.commands.executeCommand('setContext', 'delegate.model', modelState);
+    if (model && !model.ok) this.log.warn(`the server's model endpoint: ${model.reason ?? 'not usable'}`);
+    this.healthEmitter.fire(next);
+  }
+
   start(): void {
     void vscode.commands.executeCommand('setContext', 'delegate.connection', 'connecting');
     this.stream.start();
@@ -85,6 +111,11 @@ export class Connection implements vscode.Disposable {
     const started = this.localServer.start(settings.serverCommand, this.serverCwd, port);
     if (started) setTimeout(() => this.stream.reconnect(), 1500);
     return started;
+  }
+
+  /** Stops the local server this window started; false when none runs. */
+  stopLocalServer(): boolean {
+    return this.localServer.stop();
   }
 
   /** Re-reads one task (REST is the truth about fields no event carries). */
@@ -115,7 +146,16 @@ export class Connection implements vscode.Disposable {
   private onState(state: StreamState): void {
     void vscode.commands.executeCommand('setContext', 'delegate.connection', state.kind);
     this.stateEmitter.fire(state);
-    if (state.kind === 'connected') this.everConnected = true;
+    if (state.kind === 'connected') {
+      this.everConnected = true;
+      void this.refreshHealth();
+    }
+    if (state.kind === 'incompatible') {
+      void vscode.window.showErrorMessage(`Delegate: ${state.reason}`, 'Reconnect', 'Settings').then((choice) => {
+        if (choice === 'Reconnect') this.reconnect();
+        else if (choice === 'Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'delegate.serverUrl');
+      });
+    }
     if (state.kind === 'offline' && !this.offeredStart && !this.everConnected) {
       const settings = readSettings();
       if (!isLoopbackUrl(settings.serverUrl) || this.localServer.running) return;

@@ -2,7 +2,7 @@
 // then: the stream reconnects with backoff and resumes from the last sequence number the caller
 // holds, so no event is lost and none is applied twice (the caller drops seq <= last).
 import WebSocket from 'ws';
-import { ServerFrame } from '../../protocol';
+import { PROTOCOL_VERSION, ServerFrame } from '../../protocol';
 import type { ServerEndpoint } from './apiClient';
 import { joinUrl } from './apiClient';
 import { errorMessage } from '../util/result';
@@ -11,7 +11,9 @@ import { Signal, type Disposable } from '../util/signal';
 export type StreamState =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'connected'; serverVersion: string }
-  | { kind: 'offline'; reason: string; retryInMs: number };
+  | { kind: 'offline'; reason: string; retryInMs: number }
+  /** The server speaks another protocol version: no retry until the user reconnects. */
+  | { kind: 'incompatible'; reason: string; serverVersion: string; serverProtocol: number };
 
 export interface StreamLogger {
   info(message: string): void;
@@ -132,6 +134,13 @@ export class EventStream implements Disposable {
       return;
     }
     const frame = parsed.data;
+    if (frame.type === 'hello' && frame.protocolVersion !== PROTOCOL_VERSION) {
+      const reason = describeMismatch(frame.protocolVersion, frame.serverVersion);
+      this.options.log.warn(`event stream: ${reason}`);
+      this.closeSocket();
+      this.setState({ kind: 'incompatible', reason, serverVersion: frame.serverVersion, serverProtocol: frame.protocolVersion });
+      return;
+    }
     if (frame.type === 'hello') {
       this.failures = 0;
       this.setState({ kind: 'connected', serverVersion: frame.serverVersion });
@@ -180,4 +189,11 @@ export class EventStream implements Disposable {
       socket.terminate();
     }
   }
+}
+
+/** What the user must update when the server speaks another protocol version than this extension. */
+export function describeMismatch(serverProtocol: number, serverVersion: string): string {
+  return serverProtocol < PROTOCOL_VERSION
+    ? `The Delegate server (${serverVersion}) is too old for this extension: it speaks protocol ${serverProtocol}, the extension needs ${PROTOCOL_VERSION}. Update the server and restart it.`
+    : `The Delegate server (${serverVersion}) is newer than this extension: it speaks protocol ${serverProtocol}, the extension speaks ${PROTOCOL_VERSION}. Update the Delegate extension.`;
 }

@@ -2,6 +2,7 @@
 // its own process group, streams its output to the log, and kills the whole group on dispose.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type * as vscode from 'vscode';
+import { LineSplitter, parseServerLine } from './serverLog';
 
 export class LocalServer implements vscode.Disposable {
   private child: ChildProcess | undefined;
@@ -19,16 +20,29 @@ export class LocalServer implements vscode.Disposable {
     // A shell so the setting can be any command line; detached = its own process group to kill.
     const child = spawn(full, { cwd, shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.log[level](`[server] ${line}`);
+    const forward = (stream: 'stdout' | 'stderr') => {
+      const lines = new LineSplitter();
+      const write = (line: string): void => {
+        const { level, text } = parseServerLine(line, stream);
+        this.log[level](`[server] ${text}`);
+      };
+      child[stream]?.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')).forEach(write));
+      child[stream]?.on('end', () => lines.flush().forEach(write));
     };
-    child.stdout?.on('data', forward('info'));
-    child.stderr?.on('data', forward('warn'));
+    forward('stdout');
+    forward('stderr');
     child.on('error', (e) => this.log.error(`the local server failed to start: ${e.message}`));
     child.on('exit', (code, signal) => {
       this.log.info(`the local server exited (${signal ?? code})`);
       if (this.child === child) this.child = undefined;
     });
+    return true;
+  }
+
+  /** Stops the server this window started; false when none runs. */
+  stop(): boolean {
+    if (!this.running) return false;
+    this.dispose();
     return true;
   }
 

@@ -21,14 +21,15 @@ export class Notifier implements vscode.Disposable {
             .then((choice) => this.act(choice, task.id));
         } else if (task.status === 'failed') {
           void vscode.window
-            .showErrorMessage(`Delegate task "${name}" failed: ${task.error?.message ?? 'unknown error'}`, 'Show')
+            .showErrorMessage(`Delegate task "${name}" failed: ${task.error?.message ?? 'unknown error'}`, 'Retry', 'Show')
             .then((choice) => this.act(choice, task.id));
         }
       }),
       model.onDidAskQuestion(({ task, text }) => {
         if (readSettings().notifications === 'off') return;
+        // Several tasks may ask at once: say which one this is.
         void vscode.window
-          .showInformationMessage(`Delegate asks: ${firstLine(text, 200)}`, 'Answer', 'Show')
+          .showInformationMessage(`Delegate: "${firstLine(task.prompt, 50)}" asks: ${firstLine(text, 200)}`, 'Answer', 'Show')
           .then((choice) => this.act(choice, task.id));
       }),
     ];
@@ -38,6 +39,7 @@ export class Notifier implements vscode.Disposable {
     if (choice === 'Review') void vscode.commands.executeCommand('delegate.reviewTask', taskId);
     else if (choice === 'Show') void vscode.commands.executeCommand('delegate.openPanel', taskId);
     else if (choice === 'Answer') void vscode.commands.executeCommand('delegate.followUp', taskId);
+    else if (choice === 'Retry') void vscode.commands.executeCommand('delegate.retryTask', taskId);
   }
 
   dispose(): void {

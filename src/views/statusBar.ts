@@ -24,6 +24,7 @@ export class StatusBar implements vscode.Disposable {
     this.subscriptions = [
       model.onDidChange(update),
       connection.onDidChangeState(update),
+      connection.onDidChangeHealth(update),
       review.onDidChange(update),
       diffs.onDidChange(update),
       vscode.window.onDidChangeActiveTextEditor(update),
@@ -44,6 +45,17 @@ export class StatusBar implements vscode.Disposable {
       text = parts.length ? `${running ? '$(loading~spin)' : '$(bell-dot)'} Delegate: ${parts.join(', ')}` : '$(rocket) Delegate';
       this.item.tooltip = `Connected to the Delegate server (${state.serverVersion}). Click to open the task panel.`;
       this.item.backgroundColor = undefined;
+      const model = this.connection.health?.model;
+      if (model && !model.ok) {
+        // Said before a task fails on it: what is missing and where to set it.
+        text = `$(warning) Delegate: ${model.configured ? 'model failing' : 'no model'}${parts.length ? ` · ${parts.join(', ')}` : ''}`;
+        this.item.tooltip = `The Delegate server (${state.serverVersion}) cannot use a model: ${model.reason ?? 'unknown reason'}.`;
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      }
+    } else if (state.kind === 'incompatible') {
+      text = '$(warning) Delegate: update needed';
+      this.item.tooltip = state.reason;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else {
       text = state.kind === 'connecting' ? '$(sync~spin) Delegate: connecting' : '$(debug-disconnect) Delegate: offline';
       this.item.tooltip = state.kind === 'offline' ? `Not connected: ${state.reason}` : 'Connecting to the Delegate server…';
@@ -55,6 +67,11 @@ export class StatusBar implements vscode.Disposable {
       if (files) text += ` · ${describeCounts(this.review.counts(target.taskId, files))}`;
     }
     this.item.text = text;
+  }
+
+  /** For tests: what the item says. */
+  get view(): { text: string; tooltip: string } {
+    return { text: this.item.text, tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : (this.item.tooltip?.value ?? '') };
   }
 
   dispose(): void {

@@ -3,23 +3,27 @@
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import { isFinished, type ChangedFile, type Task, type TaskStatus } from '../../protocol';
-import { attemptDescription, attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
+import { attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
 import type { TaskModel } from '../model/taskModel';
 import type { DiffStore } from '../review/diffStore';
 import { describeCounts, type ReviewState } from '../review/reviewState';
 import { REVIEW_SCHEME } from '../review/reviewUri';
-import { firstLine, formatElapsed } from '../util/format';
+import { firstLine, formatShortElapsed, shortTitle } from '../util/format';
 
 export type TreeNode = { kind: 'task'; taskId: string } | { kind: 'file'; taskId: string; path: string };
 
-const ICONS: Record<TaskStatus, [string, string?]> = {
-  queued: ['clock'],
-  preparing: ['loading~spin'],
-  running: ['loading~spin'],
+/** Short enough that the description beside it shows at the default sidebar width (~300 px). */
+export const TASK_LABEL_MAX = 22;
+
+/** The state is the row's icon and its colour; the words go to the tooltip and screen readers. */
+const ICONS: Record<TaskStatus, [string, string]> = {
+  queued: ['clock', 'testing.iconQueued'],
+  preparing: ['loading~spin', 'charts.blue'],
+  running: ['loading~spin', 'charts.blue'],
   waiting_for_input: ['question', 'notificationsWarningIcon.foreground'],
   completed: ['pass', 'testing.iconPassed'],
   failed: ['error', 'testing.iconFailed'],
-  cancelled: ['circle-slash'],
+  cancelled: ['circle-slash', 'disabledForeground'],
   interrupted: ['debug-disconnect', 'notificationsWarningIcon.foreground'],
 };
 
@@ -70,22 +74,22 @@ export class TaskTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
 
   private taskItem(task: Task): vscode.TreeItem {
     const item = new vscode.TreeItem(
-      firstLine(task.prompt, 60) || task.id,
+      shortTitle(task.prompt, TASK_LABEL_MAX) || task.id,
       task.changedFiles.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
     item.id = `task:${task.id}`;
     const [icon, color] = ICONS[task.status];
-    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    const parts = [statusLabel(task.status), formatElapsed(elapsedMs(task))];
-    const attempt = attemptDescription(task);
-    if (attempt) parts.push(attempt);
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+    // Compact, so it stays visible beside the label: "2m · +16 −1".
+    const parts = [formatShortElapsed(this.model.runTimeMs(task.id) ?? fallbackElapsedMs(task))];
+    if (hasAttempts(task)) parts.push(`${selectedAttemptTag(task)}`);
     const adds = task.changedFiles.reduce((n, f) => n + f.additions, 0);
     const dels = task.changedFiles.reduce((n, f) => n + f.deletions, 0);
     if (task.changedFiles.length) parts.push(`+${adds} −${dels}`);
-    const progress = this.reviewProgress(task);
-    if (progress) parts.push(progress);
     item.description = parts.join(' · ');
+    const progress = this.reviewProgress(task);
     item.tooltip = tooltip(task, progress);
+    item.accessibilityInformation = { label: `${firstLine(task.prompt, 120)}, ${statusLabel(task.status)}, ${parts.join(', ')}`, role: 'treeitem' };
     item.contextValue = contextValue(task);
     item.command = { command: 'delegate.openPanel', title: 'Show Task', arguments: [task.id] };
     return item;
@@ -123,10 +127,16 @@ function statusLabel(status: TaskStatus): string {
   return status === 'waiting_for_input' ? 'needs input' : status === 'completed' ? 'ready for review' : status;
 }
 
-function elapsedMs(task: Task): number {
-  const start = Date.parse(task.startedAt ?? task.createdAt);
+/** Before the event stream told us the task's runs (a task just created): its server times. */
+function fallbackElapsedMs(task: Task): number {
+  if (!task.startedAt) return 0;
   const end = task.finishedAt ? Date.parse(task.finishedAt) : isFinished(task.status) ? Date.parse(task.updatedAt) : Date.now();
-  return end - start;
+  return Math.max(0, end - Date.parse(task.startedAt));
+}
+
+/** "A2/3": the attempt the task shows, of how many. */
+function selectedAttemptTag(task: Task): string {
+  return `A${(task.selectedAttempt ?? 0) + 1}/${task.attempts?.length ?? 1}`;
 }
 
 /** Drives the context menus: `delegateTask <phase> <status> [changes] [pr] [attempts]`. */
@@ -143,7 +153,8 @@ export function contextValue(task: Task): string {
 function tooltip(task: Task, progress: string | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${statusLabel(task.status)}** — ${task.repo.name}${task.repo.branch ? ` (${task.repo.branch})` : ''}\n\n`);
-  md.appendText(firstLine(task.prompt, 300));
+  // The whole prompt: the row shows only its start.
+  md.appendText(task.prompt.length > 2000 ? `${task.prompt.slice(0, 2000)}…` : task.prompt);
   if (task.error) md.appendMarkdown(`\n\n$(error) `).appendText(task.error.message);
   if (task.question) md.appendMarkdown(`\n\n$(question) `).appendText(task.question.text);
   if (progress) md.appendMarkdown(`\n\n${progress}`);

@@ -20,6 +20,8 @@ export const TimelineItem = z.discriminatedUnion('kind', [
     state: z.enum(['running', 'ok', 'failed']),
     exitCode: z.number().nullable(),
     durationMs: z.number().nullable(),
+    /** When the call started (epoch ms, the server's clock), for a running call's timer. */
+    startedAt: z.number().nullable(),
     attempt: z.number(),
   }),
   z.object({ kind: z.literal('question'), id: z.string(), text: z.string(), answered: z.boolean(), attempt: z.number() }),
@@ -46,7 +48,7 @@ export const ComposeDefaults = z.object({
 export type ComposeDefaults = z.infer<typeof ComposeDefaults>;
 
 export const ConnectionView = z.object({
-  kind: z.enum(['connecting', 'connected', 'offline']),
+  kind: z.enum(['connecting', 'connected', 'offline', 'incompatible']),
   detail: z.string(),
 });
 
@@ -58,6 +60,8 @@ export const HostMessage = z.discriminatedUnion('type', [
     repoName: z.string().optional(),
     prompt: z.string().optional(),
     defaults: ComposeDefaults,
+    /** Why the last delegation failed, with what the user can do about it (the prompt is kept). */
+    notice: z.object({ text: z.string(), actions: z.array(z.enum(['retry', 'startLocalServer'])) }).optional(),
   }),
   /** Show one task; sent again whenever it or its timeline changes. */
   z.object({
@@ -66,14 +70,18 @@ export const HostMessage = z.discriminatedUnion('type', [
     items: z.array(TimelineItem),
     /** The review in words ("2 hunks: 1 accepted, 1 rejected") and how many hunks are rejected. */
     review: z.object({ label: z.string(), rejected: z.number().int().nonnegative() }).nullable(),
+    /** The files the last Apply wrote while it stands (not undone); null when not applied. */
+    applied: z.array(z.string()).nullable(),
   }),
+  /** The task to show is not known yet (the server is replaying, or not reachable). */
+  z.object({ type: z.literal('waiting'), text: z.string() }),
   z.object({ type: z.literal('connection'), connection: ConnectionView }),
   z.object({ type: z.literal('submitted'), taskId: z.string() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
-export const PanelAction = z.enum(['cancel', 'review', 'apply', 'pullRequest', 'openPullRequest', 'remove', 'sendRejections']);
+export const PanelAction = z.enum(['cancel', 'review', 'apply', 'undoApply', 'pullRequest', 'openPullRequest', 'remove', 'sendRejections', 'retry']);
 export type PanelAction = z.infer<typeof PanelAction>;
 
 export const WebviewMessage = z.discriminatedUnion('type', [
@@ -93,6 +101,7 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   /** "Use this one" on a best-of-N attempt (0-based index, as the server counts). */
   z.object({ type: z.literal('selectAttempt'), taskId: z.string(), attempt: z.number().int().min(0).max(3) }),
   z.object({ type: z.literal('compose') }),
+  z.object({ type: z.literal('startLocalServer') }),
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 

@@ -2,6 +2,7 @@
 // the extension sends and posts user intent back; both directions are validated (messages.ts).
 import type { Task } from '../../protocol/task';
 import { attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
+import { describeApplied, taskActions } from '../model/taskActions';
 import { HostMessage, PanelState, type PanelAction, type TimelineItem, type WebviewMessage } from './messages';
 
 interface VsCodeApi {
@@ -40,6 +41,9 @@ function el<K extends keyof HTMLElementTagNameMap>(
 const app = document.getElementById('app')!;
 const connection = el('div', { class: 'connection', role: 'status' });
 const errorBox = el('div', { class: 'error', role: 'alert', hidden: '' });
+const noticeBox = el('div', { class: 'notice', role: 'alert', hidden: '' });
+// Nothing is shown until the extension says what (a restored panel may wait for the server).
+const waitingView = el('p', { class: 'waiting muted' }, 'Loading…');
 
 const promptInput = el('textarea', { id: 'prompt', rows: '8', placeholder: 'What should the agent do?', 'aria-label': 'Prompt' });
 const selectionBox = el('div', { class: 'selection' });
@@ -49,8 +53,9 @@ const attemptsInput = el('select', { id: 'attempts', 'aria-label': 'Attempts' },
 const networkInput = el('select', { id: 'network', 'aria-label': 'Network' },
   el('option', { value: 'off' }, 'off'), el('option', { value: 'setup' }, 'during setup only'), el('option', { value: 'on' }, 'on'));
 const submitButton = el('button', { class: 'primary', id: 'submit' }, 'Delegate');
-const composeView = el('section', { class: 'compose', 'aria-label': 'New task' },
+const composeView = el('section', { class: 'compose', 'aria-label': 'New task', hidden: '' },
   el('h2', {}, 'New task'),
+  noticeBox,
   promptInput,
   selectionBox,
   el('div', { class: 'options' },
@@ -66,7 +71,7 @@ const sendButton = el('button', { class: 'primary', id: 'send' }, 'Send');
 const taskView = el('section', { class: 'task', hidden: '' },
   taskHeader, timeline, el('div', { class: 'composer' }, messageInput, el('div', { class: 'actions' }, sendButton)));
 
-app.append(connection, errorBox, composeView, taskView);
+app.append(connection, errorBox, waitingView, composeView, taskView);
 
 function submitPrompt(): void {
   const prompt = promptInput.value.trim();
@@ -109,17 +114,21 @@ function showError(message: string | null): void {
 }
 
 // ---- rendering -----------------------------------------------------------------------------------
-function showView(view: 'compose' | 'task'): void {
+function showView(view: 'compose' | 'task' | 'waiting'): void {
   composeView.hidden = view !== 'compose';
   taskView.hidden = view !== 'task';
-  state.view = view;
+  waitingView.hidden = view !== 'waiting';
+  if (view !== 'waiting') state.view = view;
   save();
 }
 
 function renderCompose(message: Extract<HostMessage, { type: 'compose' }>): void {
   showView('compose');
+  showError(null);
   currentTask = undefined;
+  delete state.taskId;
   submitButton.disabled = false;
+  renderNotice(message.notice);
   if (message.prompt && !promptInput.value) promptInput.value = message.prompt;
   else if (!promptInput.value && state.draft) promptInput.value = state.draft;
   modelInput.value = message.defaults.model ?? '';
@@ -137,6 +146,19 @@ function renderCompose(message: Extract<HostMessage, { type: 'compose' }>): void
     selectionBox.append(el('p', { class: 'muted' }, message.repoName ? `Repository: ${message.repoName} (no selection)` : 'No selection'));
   }
   promptInput.focus();
+}
+
+/** Why delegating failed, above the kept prompt, with buttons for the ways forward. */
+function renderNotice(notice: Extract<HostMessage, { type: 'compose' }>['notice']): void {
+  noticeBox.hidden = !notice;
+  noticeBox.replaceChildren();
+  if (!notice) return;
+  const buttons = notice.actions.map((a) => {
+    const b = el('button', a === 'retry' ? { class: 'primary' } : {}, a === 'retry' ? 'Retry' : 'Start Local Server');
+    b.addEventListener('click', () => (a === 'retry' ? submitPrompt() : send({ type: 'startLocalServer' })));
+    return b;
+  });
+  noticeBox.append(el('p', {}, notice.text), el('div', { class: 'actions' }, ...buttons));
 }
 
 const ACTIVE = ['queued', 'preparing', 'running', 'waiting_for_input'];
@@ -158,14 +180,8 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
   showError(null);
   const active = ACTIVE.includes(task.status);
   const hasChanges = task.changedFiles.length > 0;
-  const buttons: HTMLElement[] = [];
-  if (active) buttons.push(button('Cancel', 'cancel', task.id));
-  if (hasChanges) buttons.push(button('Review', 'review', task.id, !active));
-  if (hasChanges && !active) buttons.push(button('Apply', 'apply', task.id));
-  if (hasChanges && !active && !task.pullRequest) buttons.push(button('Pull Request', 'pullRequest', task.id));
-  if (task.pullRequest) buttons.push(button(`PR #${task.pullRequest.number}`, 'openPullRequest', task.id));
-  if (hasChanges && !active && (message.review?.rejected ?? 0) > 0) buttons.push(button('Send Rejections', 'sendRejections', task.id));
-  if (!active) buttons.push(button('Remove', 'remove', task.id));
+  const buttons: HTMLElement[] = taskActions(task, { rejected: message.review?.rejected ?? 0, applied: message.applied })
+    .map((a) => button(a.label, a.action, task.id, a.primary));
   const newTask = el('button', {}, 'New Task');
   newTask.addEventListener('click', () => send({ type: 'compose' }));
   buttons.push(newTask);
@@ -180,7 +196,8 @@ function renderTask(message: Extract<HostMessage, { type: 'task' }>): void {
       el('span', {}, `${task.repo.name}${task.repo.branch ? ` · ${task.repo.branch}` : ''}`),
       el('span', { title: 'token usage' }, usage),
       hasChanges ? el('span', {}, `${task.changedFiles.length} ${task.changedFiles.length === 1 ? 'file' : 'files'} +${adds} −${dels}`) : null,
-      message.review ? el('span', { class: 'review' }, message.review.label) : null),
+      message.review ? el('span', { class: 'review' }, message.review.label) : null,
+      message.applied ? el('span', { class: 'applied', title: message.applied.join('\n') }, describeApplied(message.applied)) : null),
     task.error ? el('p', { class: 'error' }, task.error.message) : null,
     el('div', { class: 'actions' }, ...buttons),
     renderAttempts(task),
@@ -288,7 +305,8 @@ function renderItemBody(item: TimelineItem): HTMLElement {
           ' ',
           el('code', { title: item.name }, item.label),
           item.exitCode !== null ? el('span', { class: 'muted' }, ` exit ${item.exitCode}`) : null,
-          item.durationMs !== null ? el('span', { class: 'muted' }, ` ${(item.durationMs / 1000).toFixed(1)}s`) : null),
+          item.durationMs !== null ? el('span', { class: 'muted' }, ` ${(item.durationMs / 1000).toFixed(1)}s`) : null,
+          item.state === 'running' && item.startedAt !== null ? el('span', { class: 'muted timer', 'data-since': String(item.startedAt) }, runningFor(item.startedAt)) : null),
         item.args.includes('\n') || item.label.endsWith('…') ? el('pre', { class: 'code' }, item.args) : null,
         el('pre', { class: 'output' }, item.output || (item.state === 'running' ? 'running…' : '(no output)')));
       details.addEventListener('toggle', () => {
@@ -325,6 +343,15 @@ function renderItemBody(item: TimelineItem): HTMLElement {
   }
 }
 
+function runningFor(since: number): string {
+  return ` ${Math.max(0, Math.floor((Date.now() - since) / 1000))}s`;
+}
+
+// A running command's timer moves on between messages (the node stays; only its text changes).
+setInterval(() => {
+  timeline.querySelectorAll<HTMLElement>('.timer').forEach((timer) => (timer.textContent = runningFor(Number(timer.dataset.since))));
+}, 1000);
+
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const parsed = HostMessage.safeParse(event.data);
   if (!parsed.success) return;
@@ -336,9 +363,15 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'task':
       renderTask(message);
       return;
+    case 'waiting':
+      showError(null);
+      waitingView.textContent = message.text;
+      showView('waiting');
+      return;
     case 'connection':
       connection.className = `connection ${message.connection.kind}`;
-      connection.textContent = message.connection.kind === 'connected' ? '' : `${message.connection.kind}: ${message.connection.detail}`;
+      connection.textContent =
+        message.connection.kind === 'connected' ? '' : message.connection.kind === 'incompatible' ? message.connection.detail : `${message.connection.kind}: ${message.connection.detail}`;
       return;
     case 'submitted':
       promptInput.value = '';

@@ -6,6 +6,9 @@
 //                         the branch as the fake GitHub holds it: {commit, parents, message,
 //                         files: {path: text}}, or 404 when it does not exist.
 //   GET  /github/pulls    the pull requests the fake GitHub has opened, oldest first.
+//   POST /servers/without-model
+//                         starts another Delegate server, with the same token but no model
+//                         endpoint (as a user who did not set OPENAI_BASE_URL); answers {"url": ...}.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BranchSnapshot } from '../support/gitHttpServer';
@@ -15,6 +18,7 @@ export interface ControlActions {
   restartServer(): Promise<{ url: string }>;
   readBranch(owner: string, repo: string, branch: string): Promise<BranchSnapshot | null>;
   pulls(): FakePull[];
+  startServerWithoutModel(): Promise<{ url: string }>;
 }
 
 export interface ControlServer {
@@ -63,6 +67,10 @@ export async function startControlServer(actions: ControlActions, log: (line: st
       return;
     }
     if (route === 'GET /github/pulls') return reply(200, actions.pulls());
+    if (route === 'POST /servers/without-model') {
+      actions.startServerWithoutModel().then((r) => reply(200, r), failed);
+      return;
+    }
     reply(404, { error: { code: 'not_found', message: `${req.method} ${req.url}` } });
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));

@@ -120,6 +120,15 @@ async function main(): Promise<number> {
         },
         readBranch: (owner, repo, branch) => github.readBranch(owner, repo, branch),
         pulls: () => github.pulls,
+        startServerWithoutModel: async () => {
+          const other = await startServer({
+            dataDir: mkdtempSync(join(tmp, 'server-without-model-')),
+            token: server!.token,
+            args: ['--github-api-url', github.apiBaseUrl],
+          });
+          cleanups.push(() => other.stop());
+          return { url: other.url };
+        },
       },
       log,
     );
@@ -137,6 +146,8 @@ async function main(): Promise<number> {
         DELEGATE_TEST_RESULTS: resultsFile,
         DELEGATE_TEST_GITHUB_TOKEN: githubToken,
         DELEGATE_TEST_GITHUB_URL: github.url,
+        // The Node that runs the server here (code-server's own Node is another major version).
+        DELEGATE_TEST_NODE: process.execPath,
         ...(args.grep ? { DELEGATE_TEST_GREP: args.grep } : {}),
       },
       userSettings: { 'delegate.serverUrl': server.url, 'delegate.autoStartServer': false },
@@ -164,6 +175,7 @@ async function main(): Promise<number> {
           github,
           githubRepo: { owner: 'octo', repo: 'smoke' },
           delegateInBackground: (prompt) => createLocalTask(server!, smokeWorkspace, prompt),
+          removeElsewhere: (prompt) => removeTaskWithPrompt(server!, prompt),
           log,
           onConsole: (line) => consoleLines.push(line),
         })),
@@ -259,6 +271,13 @@ async function serverCall(server: ServerProcess, method: string, path: string, b
 async function removeAllTasks(server: ServerProcess): Promise<void> {
   const { tasks } = (await serverCall(server, 'GET', '/v1/tasks')) as { tasks: { id: string }[] };
   for (const t of tasks) await serverCall(server, 'DELETE', `/v1/tasks/${encodeURIComponent(t.id)}`);
+}
+
+async function removeTaskWithPrompt(server: ServerProcess, prompt: string): Promise<void> {
+  const { tasks } = (await serverCall(server, 'GET', '/v1/tasks')) as { tasks: { id: string; prompt: string }[] };
+  const task = tasks.find((t) => t.prompt === prompt);
+  if (!task) throw new Error(`no task "${prompt}" on the server`);
+  await serverCall(server, 'DELETE', `/v1/tasks/${encodeURIComponent(task.id)}`);
 }
 
 /** A task on a repository of this machine, delegated through the REST API as another client would. */

@@ -26,6 +26,8 @@ export interface SmokeOptions {
   githubRepo: { owner: string; repo: string };
   /** Delegates the queue's two other tasks through the REST API. */
   delegateInBackground(prompt: string): Promise<void>;
+  /** Removes the task with this prompt through the REST API, as another client would. */
+  removeElsewhere(prompt: string): Promise<void>;
   log(line: string): void;
   onConsole(line: string): void;
 }
@@ -41,7 +43,8 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(opts.outDir, name) });
   const sidebar = (page: Page): Locator => page.locator('.part.sidebar');
   const row = (page: Page, text: string): Locator => sidebar(page).locator('.monaco-list-row', { hasText: text }).first();
-  const taskRow = (page: Page): Locator => row(page, script.mainPrompt.slice(0, 30));
+  // Rows show a short label (the prompt's first words); the full prompt is in the tooltip.
+  const taskRow = (page: Page): Locator => row(page, script.mainPrompt.slice(0, 16));
   const fileRow = (page: Page): Locator => row(page, CHANGED_FILE);
   const panel = (page: Page): FrameLocator => page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
   const notification = (page: Page, text: string | RegExp): Locator =>
@@ -94,14 +97,28 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       },
     },
     {
+      title: 'the new task comes into view at once: the panel shows it and its queue row is selected',
+      run: async (page) => {
+        await panel(page).locator('h2', { hasText: script.mainPrompt }).waitFor({ timeout: 30_000 });
+        await taskRow(page).and(page.locator('[aria-selected="true"]')).waitFor({ timeout: 20_000 });
+        // While a command runs, its line in the timeline counts the seconds.
+        await panel(page).locator('.item.tool .timer').first().waitFor({ timeout: 30_000 });
+        await shot(page, 'new-task-in-view.png');
+      },
+    },
+    {
       title: 'the task runs in the queue next to two others',
       run: async (page) => {
         for (const t of script.backgroundTasks) await opts.delegateInBackground(t.prompt);
         await taskRow(page).waitFor({ timeout: 30_000 });
-        for (const t of script.backgroundTasks) await row(page, t.prompt).waitFor({ timeout: 30_000 });
+        for (const t of script.backgroundTasks) await row(page, t.prompt.slice(0, 16)).waitFor({ timeout: 30_000 });
         // All three active at once: spinning (preparing, running) or, for ours, already asking.
         await waitFor(async () => (await sidebar(page).locator('.monaco-list-row').locator('.codicon-loading, .codicon-question').count()) >= 3,
           60_000, 'three active tasks in the queue');
+        // At the default sidebar width each task row shows its whole short label and its description.
+        const clipped = await sidebar(page).locator('.monaco-list-row[aria-level="1"] .monaco-icon-label-container')
+          .evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent ?? ''));
+        if (clipped.length) throw new Error(`queue rows cut off at the default sidebar width: ${clipped.join(' | ')}`);
         await shot(page, 'queue-running.png');
       },
     },
@@ -113,7 +130,8 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         // With the smoke-test driver on (needed to load the extension) VS Code shows no toasts:
         // notifications only reach the notification center, so that is where we look.
         await showNotifications(page, true);
-        await notification(page, `Delegate asks: ${script.question}`).waitFor({ timeout: 30_000 });
+        // The notification names the task that asks (several may run at once).
+        await notification(page, new RegExp(`^Delegate: "${script.mainPrompt.slice(0, 20)}[^"]*" asks: ${escapeRegExp(script.question)}`)).waitFor({ timeout: 30_000 });
         await shot(page, 'question.png');
         await showNotifications(page, false);
         await openPanelOf(page, taskRow(page), script.mainPrompt);
@@ -159,6 +177,14 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         const decided = await byHeight(modifiedSide(page).locator('.codelens-decoration'), 'top');
         const text = (await decided.innerText()).replace(/\s+/g, ' ');
         if (!/Accepted/.test(text) || /Rejected/.test(text)) throw new Error(`the first hunk's lenses say "${text}"`);
+        // The rejected hunk's line is struck through; the accepted one's is not.
+        await waitFor(async () => {
+          // A line's tokens are separate spans, each carrying the decoration: judge whole lines.
+          const struck = await modifiedSide(page).locator('.view-lines .view-line').evaluateAll((lines) =>
+            lines.filter((l) => Array.from(l.querySelectorAll('span')).some((e) => getComputedStyle(e).textDecorationLine.includes('line-through')))
+              .map((l) => l.textContent ?? ''));
+          return struck.some((t) => t.includes('mul expects two numbers')) && !struck.some((t) => t.includes('add expects two numbers'));
+        }, 20_000, 'the rejected hunk (and only it) struck through');
         await shot(page, 'review-decided.png');
       },
     },
@@ -167,14 +193,29 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       run: async (page) => {
         await page.locator('.tabs-container .tab', { hasText: 'Delegate' }).first().click();
         await panel(page).getByRole('button', { name: 'Pull Request', exact: true }).click();
-        // VS Code asks once whether the extension may use the GitHub account.
-        const allow = page.locator('.monaco-dialog-box').getByRole('button', { name: 'Allow' });
+        // First a preview of what the pull request will hold: its title and the hunks it takes.
+        const dialog = page.locator('.monaco-dialog-box');
+        await dialog.filter({ hasText: 'Create this pull request?' }).waitFor({ timeout: 30_000 });
+        const detail = (await dialog.innerText()).replace(/\s+/g, ' ');
+        if (!detail.includes('src/math.js — 1 of 2 hunks') || !detail.includes(`Title: ${script.mainPrompt}`)) throw new Error(`the preview says: ${detail}`);
+        await shot(page, 'pull-request-preview.png');
+        await dialog.getByRole('button', { name: 'Create Pull Request' }).click();
+        // VS Code asks whether the extension may use the GitHub account. Declining says what is
+        // needed, with a way to sign in (not the raw "User did not consent to login.").
+        const allow = dialog.getByRole('button', { name: 'Allow' });
+        await allow.waitFor({ timeout: 60_000 });
+        await shot(page, 'pull-request-sign-in.png');
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+        await showNotifications(page, true);
+        const signedOut = page.locator('.notifications-center .notification-list-item', { hasText: 'you are not signed in' }).first();
+        await signedOut.waitFor({ timeout: 30_000 });
+        if (await page.locator('.notifications-center', { hasText: 'did not consent' }).count()) throw new Error('the raw sign-in error shows');
+        await shot(page, 'pull-request-signed-out.png');
+        await signedOut.getByRole('button', { name: 'Sign In' }).click();
+        await showNotifications(page, false);
+        await allow.waitFor({ timeout: 60_000 });
+        await allow.click();
         const opened = panel(page).locator('.item.pr');
-        await Promise.race([allow.waitFor({ timeout: 60_000 }), opened.waitFor({ timeout: 60_000 })]);
-        if (await visibleWithin(allow, 1_000)) {
-          await shot(page, 'pull-request-sign-in.png');
-          await allow.click();
-        }
         await opened.waitFor({ timeout: 60_000 });
         await panel(page).getByRole('button', { name: /^PR #\d+$/ }).waitFor({ timeout: 30_000 });
         await shot(page, 'pull-request.png');
@@ -193,6 +234,42 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
           throw new Error(`branch ${pull.head} does not hold exactly the accepted hunk:\n${branch?.files['src/math.js']}`);
         }
         opts.log(`smoke: pull request #${pullNumber} on ${pull.head}`);
+      },
+    },
+    {
+      title: 'after a reload the restored panel shows the task again, without an error banner',
+      run: async (page) => {
+        await reloadWorkbench(page);
+        await panel(page).locator('h2', { hasText: script.mainPrompt }).waitFor({ timeout: 60_000 });
+        await noBanner(panel(page));
+      },
+    },
+    {
+      title: 'in a dark theme the panel\'s secondary buttons keep a visible background',
+      run: async (page) => {
+        await runFromPalette(page, 'Preferences: Color Theme');
+        await page.keyboard.type('Dark Modern');
+        await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 10_000 });
+        await page.keyboard.press('Enter');
+        await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
+        const button = panel(page).getByRole('button', { name: 'Remove', exact: true });
+        await waitFor(async () => {
+          const [bg, page_] = await button.evaluate((b) => [getComputedStyle(b).backgroundColor, getComputedStyle(document.body).backgroundColor]);
+          return bg !== 'rgba(0, 0, 0, 0)' && bg !== page_;
+        }, 20_000, 'the Remove button to have a background of its own');
+        await shot(page, 'panel-dark.png');
+      },
+    },
+    {
+      title: 'a task removed elsewhere takes the panel to a new prompt, and a reload keeps it there without a banner',
+      run: async (page) => {
+        await opts.removeElsewhere(script.mainPrompt);
+        await panel(page).locator('h2', { hasText: 'New task' }).waitFor({ timeout: 30_000 });
+        await noBanner(panel(page));
+        await reloadWorkbench(page);
+        await panel(page).locator('h2', { hasText: 'New task' }).waitFor({ timeout: 60_000 });
+        await noBanner(panel(page));
+        await shot(page, 'panel-after-reload.png');
       },
     },
   ];
@@ -225,6 +302,20 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
     await wb.page.context().close().catch(() => undefined);
   }
   return results;
+}
+
+async function reloadWorkbench(page: Page): Promise<void> {
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+}
+
+/** No error banner shows in the panel, now or a moment later (a late render must not add one). */
+async function noBanner(frame: FrameLocator): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    const text = await frame.locator('div.error:not([hidden])').allInnerTexts();
+    if (text.length) throw new Error(`the panel shows an error banner: ${text.join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** A CodeLens link on the agent's side of the review diff, by its visible text (icon aside). */
@@ -283,6 +374,10 @@ async function openPanelOf(page: Page, taskRow: Locator, title: string): Promise
     if (await visibleWithin(heading, 10_000)) return;
     if (attempt === 3) throw new Error(`the panel does not show "${title}" after ${attempt} clicks on its row`);
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 async function quickOpen(page: Page, path: string): Promise<void> {

@@ -107,8 +107,10 @@ describe('extension client: event stream, model and API against the real server'
     assert.ok(task, 'a task with changes');
     const diff = await api.diff(task.id);
     assert.ok(diff.ok);
-    const file = parseUnifiedDiff(diff.value).find((f) => f.path === 'src/math.js');
-    assert.ok(file && file.hunks.length >= 1, diff.value);
+    const file = parseUnifiedDiff(diff.value.text).find((f) => f.path === 'src/math.js');
+    assert.ok(file && file.hunks.length >= 1, diff.value.text);
+    // The server names the diff, so a pull request's decisions can say which one they were made on.
+    assert.match(diff.value.version ?? '', /^\S+$/, 'the diff carries its version');
     const base = await api.file(task.id, 'src/math.js', 'base');
     assert.ok(base.ok && base.value);
     assert.equal(new TextDecoder().decode(base.value), MATH);

@@ -1,16 +1,18 @@
-// The review in words: undecided hunks are applied, so they count as accepted in every label.
+// The review in words: each hunk as the user decided it (undecided stays undecided), and the note
+// that Apply and Pull Request show: undecided hunks count as accepted.
 import * as assert from 'node:assert/strict';
-import { describeCounts, describeDecision } from '../../../src/review/reviewState';
+import { describeCounts, describeDecision, undecidedNote } from '../../../src/review/reviewState';
 
 describe('extension: review wording', () => {
-  it('never reads as if nothing will be applied when nothing was decided', () => {
-    assert.equal(describeCounts({ total: 1, accepted: 0, rejected: 0, undecided: 1 }), '1 hunk, none rejected');
-    assert.equal(describeCounts({ total: 2, accepted: 1, rejected: 0, undecided: 1 }), '2 hunks, none rejected');
+  it('shows undecided hunks as undecided', () => {
+    assert.equal(describeCounts({ total: 1, accepted: 0, rejected: 0, undecided: 1 }), '1 hunk, undecided');
+    assert.equal(describeCounts({ total: 2, accepted: 0, rejected: 0, undecided: 2 }), '2 hunks, all undecided');
+    assert.equal(describeCounts({ total: 2, accepted: 1, rejected: 0, undecided: 1 }), '2 hunks: 1 accepted, 1 undecided');
   });
 
-  it('counts undecided hunks with the accepted ones next to the rejected', () => {
+  it('names every kind of decision there is', () => {
     assert.equal(describeCounts({ total: 2, accepted: 1, rejected: 1, undecided: 0 }), '2 hunks: 1 accepted, 1 rejected');
-    assert.equal(describeCounts({ total: 3, accepted: 0, rejected: 1, undecided: 2 }), '3 hunks: 2 accepted, 1 rejected');
+    assert.equal(describeCounts({ total: 3, accepted: 1, rejected: 1, undecided: 1 }), '3 hunks: 1 accepted, 1 rejected, 1 undecided');
   });
 
   it('says when everything is rejected', () => {
@@ -18,8 +20,10 @@ describe('extension: review wording', () => {
     assert.equal(describeCounts({ total: 1, accepted: 0, rejected: 1, undecided: 0 }), '1 hunk, rejected');
   });
 
-  it('labels an undecided hunk as one that will be applied', () => {
-    assert.equal(describeDecision('undecided'), 'not reviewed, will be applied');
+  it('labels an undecided hunk as undecided, and says what undecided means where it is taken', () => {
+    assert.equal(describeDecision('undecided'), 'undecided (taken unless rejected)');
     assert.equal(describeDecision('rejected'), 'rejected');
+    assert.equal(undecidedNote({ total: 3, accepted: 1, rejected: 0, undecided: 2 }), '2 undecided hunks count as accepted.');
+    assert.equal(undecidedNote({ total: 1, accepted: 1, rejected: 0, undecided: 0 }), '');
   });
 });

@@ -66,17 +66,20 @@ describe('best-of-N attempts', () => {
   it('shows which attempt the task mirrors, and switching it refreshes the review', async () => {
     const first = current()!.selectedAttempt ?? 0;
     const other = first === 0 ? 1 : 0;
-    assert.match(api.treeItem(task.id).description, new RegExp(`attempt ${first + 1} of 2`));
+    // The row says it compactly (A1/2); the tooltip in words.
+    assert.match(api.treeItem(task.id).description, new RegExp(`A${first + 1}/2`));
     assert.match(api.treeItem(task.id).contextValue, / attempts$/);
 
     const answerOf = (text: string) => /answer \d+/.exec(text)?.[0];
     const diffAnswer = async () => answerOf((await api.diff(task.id)).find((f) => f.path === 'answer.txt')?.hunks[0]?.lines.join('\n') ?? '');
     const before = await diffAnswer();
     assert.ok(before, 'the review diff has the first attempt\'s answer');
+    // A new file opens without a base side (the changes editor); its agent side is the review document.
     await vscode.commands.executeCommand('delegate.openFileDiff', task.id, 'answer.txt');
-    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    assert.ok(input instanceof vscode.TabInputTextDiff);
-    const head = await vscode.workspace.openTextDocument(input.modified);
+    await until(() => vscode.window.tabGroups.activeTabGroup.activeTab?.label.startsWith('answer.txt (new file)') === true, 20_000,
+      () => `the new file's review (active tab: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label})`);
+    const headUri = vscode.Uri.from({ scheme: 'delegate-review', path: '/answer.txt', query: new URLSearchParams({ task: task.id, side: 'head' }).toString() });
+    const head = await vscode.workspace.openTextDocument(headUri);
     assert.equal(answerOf(head.getText()), before);
 
     const selected = (await vscode.commands.executeCommand('delegate.selectAttempt', task.id, other)) as Task | undefined;
@@ -88,7 +91,7 @@ describe('best-of-N attempts', () => {
     // The cached diff, the open review document and the tree all follow the selection.
     assert.equal(await diffAnswer(), truth);
     await until(() => answerOf(head.getText()) === truth, 15_000, () => `the open review document to show ${truth} (has ${answerOf(head.getText())})`);
-    assert.match(api.treeItem(task.id).description, new RegExp(`attempt ${other + 1} of 2`));
+    assert.match(api.treeItem(task.id).description, new RegExp(`A${other + 1}/2`));
     assert.ok(api.timeline(task.id).some((i) => i.kind === 'status' && i.text === `attempt ${other + 1} of 2 selected`), 'the timeline notes the selection');
 
     // An attempt that does not exist changes nothing.

@@ -134,8 +134,19 @@ describe('the whole flow: delegate → steer → question → review → pull re
       assert.equal(await click(byLine(titled('$(close) Reject'))[1]), true);
       assert.deepEqual(await api.decisions(task.id, 'src/math.js'), ['accepted', 'rejected']);
 
+      // What the preview shows before anything is pushed (#19): exactly what the PR will take.
+      const preview = (await vscode.commands.executeCommand('delegate.createPullRequest', task.id, { preview: true })) as
+        | { title: string; summary?: string; files: { path: string; hunks: number; of: number }[]; undecided: string }
+        | undefined;
+      assert.deepEqual(preview?.files, [{ path: 'src/math.js', hunks: 1, of: 2 }]);
+      assert.equal(preview?.summary, SUMMARY);
+      assert.equal(preview?.undecided, '', 'every hunk is decided');
+      assert.match(preview?.title ?? '', /^Parenthesize the returns in math\.js/);
+      assert.equal(await githubBranch('octo', 'demo', `delegate/${task.id}`), null, 'the preview pushed nothing');
+
       const pr = (await vscode.commands.executeCommand('delegate.createPullRequest', task.id, {
         token: env('DELEGATE_TEST_GITHUB_TOKEN'),
+        confirm: false,
       })) as PullRequestInfo | undefined;
       assert.ok(pr, 'the command opened no pull request (see the notifications)');
       const branch = await githubBranch('octo', 'demo', pr.branch);

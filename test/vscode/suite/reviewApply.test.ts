@@ -95,8 +95,14 @@ describe('delegate → review → apply', () => {
   it('finds the conflict when the user changed the same lines, and applies nothing', async () => {
     const task = api.snapshot().tasks.find((t) => t.prompt.includes('[[script:review-apply]]'));
     assert.ok(task);
-    // The file now already has hunk 0 applied: hunk 0 no longer matches, so it is a conflict.
+    // Back to the base, then the user edits the very line the agent's second hunk changes.
+    const undone = (await vscode.commands.executeCommand('delegate.undoApply', task.id, { confirm: false })) as { restored: string[] } | undefined;
+    assert.deepEqual(undone?.restored, ['src/math.js']);
+    assert.equal(readFileSync(mathPath(), 'utf8'), original);
+    writeFileSync(mathPath(), original.replace('return a * b;', 'return b * a;'));
     const before = readFileSync(mathPath(), 'utf8');
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === mathPath());
+    if (open) await until(() => open.getText() === before, 10_000, () => 'the open document to pick up the user\'s edit');
     await vscode.commands.executeCommand('delegate.acceptHunk', task.id, 'src/math.js', 1);
     const result = (await vscode.commands.executeCommand('delegate.applyTask', task.id, { confirm: false })) as
       | { applied: string[]; conflicts: { path: string }[]; cancelled: boolean }

@@ -54,14 +54,14 @@ describe('apply then undo', () => {
 
     const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.modified)) as vscode.CodeLens[];
     const titles = lenses.map((l) => l.command?.title);
-    assert.deepEqual(titles, ['Hunk 1 of 1: not reviewed, will be applied', '$(check) Accept', '$(close) Reject']);
+    assert.deepEqual(titles, ['Hunk 1 of 1: undecided (taken unless rejected)', '$(check) Accept', '$(close) Reject']);
     assert.deepEqual(lenses[1]?.command?.arguments, [task.id, 'src/greet.js', 0]);
     const baseLenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.original)) as vscode.CodeLens[];
     assert.equal(baseLenses.length, 0, 'no lenses on the base side');
 
-    // Undecided counts as accepted: the tree must not read as if nothing will be applied.
+    // Undecided shows as undecided (#19); Apply and Pull Request say that it counts as accepted.
     await until(() => api.treeItem(task.id, 'src/greet.js').description.includes('hunk'), 10_000, () => `the file row to show the review (${api.treeItem(task.id, 'src/greet.js').description})`);
-    assert.match(api.treeItem(task.id, 'src/greet.js').description, /1 hunk, none rejected/);
+    assert.match(api.treeItem(task.id, 'src/greet.js').description, /1 hunk, undecided/);
 
     await vscode.commands.executeCommand('delegate.acceptHunk', task.id, 'src/greet.js', 0);
     const after = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.modified)) as vscode.CodeLens[];
