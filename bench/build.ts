@@ -2,7 +2,7 @@
 // reads: the server bundle (bench/.build/server/main.js, so a concurrent `npm run build` cannot
 // swap it mid-run) and a production extension bundle in a temp dir (only its size is kept).
 // The options mirror esbuild.mjs, which builds in place and so cannot be pointed elsewhere.
-import { mkdtempSync, rmSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +10,7 @@ import * as esbuild from 'esbuild';
 
 export const ROOT = join(__dirname, '..');
 export const BUILD_DIR = join(__dirname, '.build');
+const PERL_SOURCES = 'server/src/sandbox/perl';
 
 /** Bundles server/src/main.ts; returns the bundle's path. Externals resolve from ROOT/node_modules. */
 export async function buildServer(): Promise<string> {
@@ -28,6 +29,10 @@ export async function buildServer(): Promise<string> {
     legalComments: 'none',
     external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'bufferutil', 'utf-8-validate'],
   });
+  // The sandbox's Perl programs are read from next to the bundle at run time, as in esbuild.mjs.
+  const perl = join(BUILD_DIR, 'server', 'perl');
+  mkdirSync(perl, { recursive: true });
+  for (const name of readdirSync(join(ROOT, PERL_SOURCES))) copyFileSync(join(ROOT, PERL_SOURCES, name), join(perl, name));
   return outfile;
 }
 

@@ -16,9 +16,10 @@ import { startBenchServer, type BenchServer } from './server';
 import { concurrent } from './stages/concurrent';
 import { diffLatency } from './stages/diff';
 import { fourStep } from './stages/fourStep';
+import { plainFourStep } from './stages/plainFourStep';
 import { startCold, startWarm } from './stages/start';
 
-const STAGES = ['start', 'task', 'diff', 'concurrent', 'docker', 'extension'] as const;
+const STAGES = ['start', 'plain', 'task', 'diff', 'concurrent', 'docker', 'extension'] as const;
 type Stage = (typeof STAGES)[number];
 
 interface Plan {
@@ -31,6 +32,8 @@ interface Plan {
   concurrency: number;
   warmupBurst: number;
   bursts: number;
+  /** Files in the generated repository (--files=N; default 5,000). */
+  files: number;
 }
 
 function parsePlan(argv: string[]): Plan {
@@ -39,9 +42,11 @@ function parsePlan(argv: string[]): Plan {
   const stages = new Set<Stage>((only ?? STAGES) as Stage[]);
   for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s}; stages: ${STAGES.join(', ')}`);
   if (argv.includes('--no-docker')) stages.delete('docker');
+  const files = Number(argv.find((a) => a.startsWith('--files='))?.slice('--files='.length) ?? 5000);
+  if (!Number.isInteger(files) || files < 10) throw new Error('--files=N: a whole number of files, at least 10');
   return quick
-    ? { stages, warmup: 1, runs: 3, dockerRuns: 3, coldRuns: 1, diffTasks: 1, concurrency: 5, warmupBurst: 2, bursts: 1 }
-    : { stages, warmup: 2, runs: 12, dockerRuns: 8, coldRuns: 3, diffTasks: 4, concurrency: 20, warmupBurst: 5, bursts: 3 };
+    ? { stages, files, warmup: 1, runs: 3, dockerRuns: 3, coldRuns: 1, diffTasks: 1, concurrency: 5, warmupBurst: 2, bursts: 1 }
+    : { stages, files, warmup: 2, runs: 12, dockerRuns: 8, coldRuns: 5, diffTasks: 4, concurrency: 20, warmupBurst: 5, bursts: 3 };
 }
 
 /** A server + event client + bench context for one block of stages; always torn down. */
@@ -96,10 +101,10 @@ export async function main(argv: string[]): Promise<number> {
     const repo = join(work, 'repo');
     const needsRepo = [...plan.stages].some((s) => s !== 'extension');
     if (needsRepo) {
-      log('generating a 5,000-file repository');
-      makeLargeRepo(repo, 5000);
+      log(`generating a ${plan.files.toLocaleString('en')}-file repository`);
+      makeLargeRepo(repo, plan.files);
     }
-    const sequential = (['start', 'task', 'diff'] as Stage[]).filter((s) => plan.stages.has(s));
+    const sequential = (['start', 'plain', 'task', 'diff'] as Stage[]).filter((s) => plan.stages.has(s));
     if (sequential.length) {
       await withServer(model, repo, bundle, { sandbox: 'bwrap', label: 'bwrap' }, async (bench) => {
         if (plan.stages.has('start')) {
@@ -109,7 +114,14 @@ export async function main(argv: string[]): Promise<number> {
           const warm = await startWarm(bench, plan.warmup, plan.runs);
           results['start.bwrap'] = { warm, cold };
           rows.push({ figure: 'task accepted → first command started', driver: 'bwrap', unit: 'ms', s: warm.startMs, target: 100 });
-          rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: cold.startMs });
+          rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: cold.startMs, target: plan.files > 5000 ? 400 : 120 });
+        }
+        if (plan.stages.has('plain')) {
+          log(`bwrap: plain 4-step task, cold (${plan.coldRuns} new commits) and warm (${plan.warmup} + ${plan.runs})`);
+          const r = await plainFourStep(bench, plan.warmup, plan.runs, plan.coldRuns);
+          results['plain.bwrap'] = r;
+          rows.push({ figure: 'plain 4-step task (ls, printf, cat, finish)', driver: 'bwrap', unit: 'ms', s: r.warm });
+          rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: r.cold, target: plan.files > 5000 ? 500 : 150 });
         }
         if (plan.stages.has('task')) {
           log(`bwrap: 4-step task (${plan.warmup} + ${plan.runs})`);
@@ -183,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     results,
   };
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS }));
+  process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS, files: plan.files }));
   return 0;
 }
 

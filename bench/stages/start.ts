@@ -1,5 +1,6 @@
 // Task accepted → first sandboxed command started. The first command is `date +%s%N`: its stamp
 // is the moment the command began inside the sandbox, compared with the moment the POST was sent.
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll } from '../../test/support/gitRepo';
@@ -57,11 +58,14 @@ export async function startWarm(bench: Bench, warmup: number, runs: number): Pro
   return measure(bench, runs);
 }
 
-/** Cold: a new commit each time, so the server mirrors it and checks out a new base tree first. */
+/** A new commit on the bench repository (one file changed), so the next task starts cold. */
+export function newCommit(bench: Bench): void {
+  const revision = `${Date.now()}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(join(bench.repo, 'README.md'), `# large\n\nrevision ${revision}\n`);
+  commitAll(bench.repo, `bench revision ${revision}`);
+}
+
+/** Cold: a new commit each time, so the server mirrors it and builds the commit's base first. */
 export async function startCold(bench: Bench, runs: number): Promise<StartResult> {
-  let n = 0;
-  return measure(bench, runs, () => {
-    writeFileSync(join(bench.repo, 'README.md'), `# large\n\nrevision ${Date.now()} ${n++}\n`);
-    commitAll(bench.repo, `bench revision ${n}`);
-  });
+  return measure(bench, runs, () => newCommit(bench));
 }

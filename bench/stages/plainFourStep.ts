@@ -1,0 +1,41 @@
+// The plain 4-step task: `ls -la`, a file written with printf, `cat` of it, finish — the four
+// scripted steps of the side-by-side comparison with Codex CLI. Figure = POST sent → `completed`
+// (with the new file in its diff) received. Warm: the commit already has its base tree; cold: a
+// new commit before each task, as every commit a user makes is new.
+import { Bench, finish, shell, toolResults, type TaskRun } from '../bench';
+import { summarize, type Summary } from '../stats';
+import { newCommit } from './start';
+
+export interface PlainResult {
+  warm: Summary | null;
+  cold: Summary | null;
+}
+
+function plainSteps(n: number) {
+  return [shell('ls -la'), shell(`printf 'plain %s\\n' ${n} > plain-${n}.txt`), shell(`cat plain-${n}.txt`), finish('Wrote the file.')];
+}
+
+function check(run: TaskRun, n: number): void {
+  if (!run.final.task.changedFiles.some((f) => f.path === `plain-${n}.txt`)) throw new Error(`task ${run.id} completed without plain-${n}.txt in its diff`);
+  const failed = toolResults(run).filter((r) => !r.ok);
+  if (failed.length) throw new Error(`task ${run.id}: a tool failed: ${JSON.stringify(failed[0])}`);
+}
+
+async function timed(bench: Bench, n: number): Promise<number> {
+  const run = await bench.run(plainSteps(n));
+  check(run, n);
+  return run.finishedAt - run.sentAt;
+}
+
+export async function plainFourStep(bench: Bench, warmup: number, runs: number, coldRuns: number): Promise<PlainResult> {
+  let n = 0;
+  const cold: number[] = [];
+  for (let i = 0; i < coldRuns; i++) {
+    newCommit(bench);
+    cold.push(await timed(bench, n++));
+  }
+  for (let i = 0; i < warmup; i++) await timed(bench, n++);
+  const warm: number[] = [];
+  for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++));
+  return { warm: summarize(warm), cold: summarize(cold) };
+}
