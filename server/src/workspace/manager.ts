@@ -18,7 +18,8 @@ import { WatchedScanner } from './watchedScanner';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
 import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
-import { baseDirOf, checkoutTree, ensureBase, isOverlayMounted, mountOverlay, removeBase, switchView, unmountView, viewPaths } from './view';
+import { ensureBase, layerDirs, removeBase } from './bases';
+import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
@@ -107,24 +108,27 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       await this.removeTaskDir(taskDir); // what a prepare that died half-way left behind
       await this.dataDirReady();
       const started = Date.now();
+      const phases: Record<string, number> = {};
       const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
         resolveSource(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner }),
       );
       const commit = source.repo.commit;
+      phases.source = Date.now() - started;
       this.useBase(commit, +1);
       try {
-        return await this.build(taskDir, options, source);
+        return await this.build(taskDir, options, source, phases);
       } catch (err) {
         await this.removeTaskDir(taskDir);
         throw err;
       } finally {
         this.useBase(commit, -1);
-        this.log('info', 'workspace prepared', { key: options.key, ms: Date.now() - started });
+        this.log('info', 'workspace prepared', { key: options.key, ms: Date.now() - started, phases });
       }
     });
   }
 
-  private async build(taskDir: string, options: PrepareOptions, source: ResolvedSource): Promise<Workspace> {
+  /** `phases`: where the time went (ms), for the log. */
+  private async build(taskDir: string, options: PrepareOptions, source: ResolvedSource, phases: Record<string, number>): Promise<Workspace> {
     const { repo } = source;
     const uid = this.options.sandboxUid;
     const gitDir = join(taskDir, 'git');
@@ -135,15 +139,21 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     let mode: 'overlay' | 'checkout' = 'checkout';
     // The task's git dir and its view do not depend on each other: made at the same time. Both
     // settle before anything is thrown, so a clean-up never races a mount still under way.
+    const phasesStart = Date.now();
     const [made, mounted] = await Promise.allSettled([
       createTaskGitDir(this.host, gitDir, repo.mirrorDir, repo.commit),
       (async () => {
         if (options.mode === 'checkout') return null;
         if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
-        const base = await this.locks.run(`base:${repo.commit}`, () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, commit: repo.commit, uid }));
-        return { base, failure: await mountOverlay({ paths, baseDir: base.dir, diskBytes, uid }) };
+        const t = Date.now();
+        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid }));
+        phases.base = Date.now() - t;
+        const failure = await mountOverlay({ paths, layers: base.layers, diskBytes, uid });
+        phases.mount = Date.now() - t - phases.base;
+        return { base, failure };
       })(),
     ]);
+    phases.view = Date.now() - phasesStart;
     if (made.status === 'rejected') throw made.reason;
     if (mounted.status === 'rejected') throw mounted.reason;
     const overlay = mounted.value;
@@ -190,6 +200,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       repo,
       baseRef,
       mode,
+      ...(mode === 'overlay' && overlay?.base ? { baseLayers: overlay.base.commits } : {}),
       diskBytes,
       createdAt: new Date().toISOString(),
       closed: false,
@@ -224,7 +235,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         const taskGit = new TaskGit(this.host, gitDir, paths.dir, state.baseRef, snapshotRef(key));
         const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
         this.log('info', 'rebuilding workspace view', { key, mode: state.mode, from: target });
-        state = { ...state, mode: await this.rebuild(state, taskDir, gitDir, indexFile, target) };
+        state = { ...state, ...(await this.rebuild(state, taskDir, gitDir, indexFile, target)) };
       }
       state = { ...state, closed: false };
       await writeState(taskDir, state);
@@ -233,7 +244,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 
   /** A fresh view at `target` (the last snapshot): the base again, then git brings it forward. */
-  private async rebuild(state: WorkspaceState, taskDir: string, gitDir: string, indexFile: string, target: string): Promise<'overlay' | 'checkout'> {
+  private async rebuild(state: WorkspaceState, taskDir: string, gitDir: string, indexFile: string, target: string): Promise<Pick<WorkspaceState, 'mode' | 'baseLayers'>> {
     const paths = viewPaths(taskDir);
     const uid = this.options.sandboxUid;
     const commit = state.repo.commit;
@@ -242,13 +253,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       this.useBase(commit, +1);
       try {
         // The task's own git dir has every object the base needs, even if the mirror is gone.
-        const base = await this.locks.run(`base:${commit}`, () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir, commit, uid }));
-        const failure = await mountOverlay({ paths, baseDir: base.dir, diskBytes: state.diskBytes, uid });
+        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir, mirrorDir: state.repo.mirrorDir, commit, uid }));
+        const failure = await mountOverlay({ paths, layers: base.layers, diskBytes: state.diskBytes, uid });
         if (failure === null) {
           await copyFile(base.index, indexFile);
           await switchView({ host: this.host, gitDir, dir: paths.dir, index: indexFile, from: commit, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
           await rm(join(taskDir, 'switch-tmp'), { recursive: true, force: true });
-          return 'overlay';
+          return { mode: 'overlay', baseLayers: base.commits };
         }
         this.log('warn', 'overlay view unavailable on reopen; using a checkout', { key: state.key, reason: failure });
       } finally {
@@ -257,7 +268,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     }
     await rm(paths.dir, { recursive: true, force: true });
     await this.checkout(gitDir, target, paths.dir, indexFile, taskDir);
-    return 'checkout';
+    return { mode: 'checkout', baseLayers: undefined };
   }
 
   async releaseLeftovers(): Promise<void> {
@@ -271,7 +282,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       taskDir,
       state,
       uid: this.options.sandboxUid,
-      baseDir: state.mode === 'overlay' ? baseDirOf(this.options.dataDir, state.repo.commit) : undefined,
+      baseLayers: state.mode === 'overlay' ? layerDirs(this.options.dataDir, state.baseLayers ?? [state.repo.commit]) : undefined,
       onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit),
     });
   }
@@ -282,16 +293,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     else this.basesInUse.delete(commit);
   }
 
-  /** Removes a commit's base tree once no task uses it (bases are otherwise kept for reuse). */
+  /** Removes a commit's base once no task uses it (bases are otherwise kept for reuse). */
   private async dropBaseIfUnused(commit: string): Promise<void> {
-    await this.locks.run(`base:${commit}`, async () => {
-      if (this.basesInUse.has(commit)) return;
+    await this.locks.run('bases', async () => {
       const tasks = join(this.options.dataDir, 'tasks');
-      for (const key of await readdir(tasks).catch(() => [] as string[])) {
-        const s = await readState(join(tasks, key));
-        if (s?.mode === 'overlay' && s.repo.commit === commit) return;
-      }
-      await removeBase(this.options.dataDir, commit);
+      const states = await Promise.all((await readdir(tasks).catch(() => [] as string[])).map((key) => readState(join(tasks, key))));
+      const used = new Set(states.flatMap((s) => (s?.mode === 'overlay' ? (s.baseLayers ?? [s.repo.commit]) : [])));
+      await removeBase(this.options.dataDir, commit, async (c) => this.basesInUse.has(c) || used.has(c));
     });
   }
 

@@ -5,13 +5,13 @@
 // what the task changed, not the size of the repository.
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface OverlayLayers {
   /** The overlay's upper directory (the task's writes). */
   upper: string;
-  /** The base tree under it. */
-  lower: string;
+  /** The base's layers under it, top first (bases.ts). */
+  lower: string[];
   /** The mounted view. */
   view: string;
 }
@@ -51,11 +51,11 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
       signature.push(st ? `${path}\0${st.mode}:${st.size}:${st.ino}:${st.ctimeNs}` : `${path}\0gone`);
       seen.add(entry.name);
       // Never follows links: an entry is looked into only when it is a real directory in both.
-      if (entry.isDirectory() && (await isDirectory(join(layers.lower, path)))) pending.push(path);
+      if (entry.isDirectory() && (await lowerKind(layers.lower, path)) === 'dir') pending.push(path);
       else out.push(path);
     }
     // A base entry missing from the view without an upper entry of its name: hidden by an opaque dir.
-    const lower = await entries(join(layers.lower, rel));
+    const lower = await lowerEntries(layers.lower, rel);
     budget -= lower.length;
     if (budget < 0) return null;
     const hidden = lower.filter((e) => !seen.has(e.name) && !isGitMountPoint(rel, e.name));
@@ -86,6 +86,41 @@ async function entries(dir: string): Promise<Dirent[]> {
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  return lstat(path).then((s) => s.isDirectory(), () => false);
+type Kind = 'dir' | 'other' | 'whiteout' | 'none';
+
+async function kindIn(layer: string, rel: string): Promise<Kind> {
+  const st = await lstat(join(layer, rel)).catch(() => null);
+  if (st) return st.isDirectory() ? 'dir' : st.isCharacterDevice() && st.rdev === 0 ? 'whiteout' : 'other';
+  // Not there: but a file or whiteout in place of one of its directories hides the layers below.
+  for (let up = dirname(rel); up !== '.' && up !== ''; up = dirname(up)) {
+    const a = await lstat(join(layer, up)).catch(() => null);
+    if (a && !a.isDirectory()) return 'whiteout';
+  }
+  return 'none';
+}
+
+/** What the base shows at `rel`, as the overlay does: the topmost layer that has it decides. */
+async function lowerKind(layers: string[], rel: string): Promise<Kind> {
+  for (const layer of layers) {
+    const kind = await kindIn(layer, rel);
+    if (kind !== 'none') return kind;
+  }
+  return 'none';
+}
+
+/** The base's entries in directory `rel`: merged over the layers, whiteouts hiding what is below. */
+async function lowerEntries(layers: string[], rel: string): Promise<Dirent[]> {
+  const shown = new Map<string, Dirent>();
+  const hidden = new Set<string>();
+  for (const layer of layers) {
+    const kind = await kindIn(layer, rel);
+    if (kind === 'none') continue;
+    if (kind !== 'dir') break;
+    for (const e of await entries(join(layer, rel))) {
+      if (shown.has(e.name) || hidden.has(e.name)) continue;
+      if (e.isCharacterDevice()) hidden.add(e.name);
+      else shown.set(e.name, e);
+    }
+  }
+  return [...shown.values()];
 }

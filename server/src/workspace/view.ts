@@ -1,8 +1,8 @@
-// The task's copy-on-write view of the repository. 'overlay': a shared base tree per commit (checked
-// out once, owned by the sandbox uid) under a kernel overlay whose upper layer lives on a per-task
-// tmpfs sized to the disk cap. 'checkout': a plain checkout when mounting is not possible.
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// The task's copy-on-write view of the repository. 'overlay': the commit's shared base (bases.ts,
+// owned by the sandbox uid) under a kernel overlay whose upper layer lives on a per-task tmpfs sized
+// to the disk cap. 'checkout': a plain checkout when mounting is not possible.
+import { chown, copyFile, mkdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { firstLine, runGit, type HostEnv } from './git';
 import { parseMountInfo } from './parse';
 import { launch, MNT_DETACH, MS_NODEV, MS_NOSUID, mountSyscall, umountSyscall } from '../util/launcher';
@@ -66,50 +66,14 @@ export async function checkoutTree(opts: { host: HostEnv; gitDir: string; tree: 
   return indexFile;
 }
 
-/** Where a commit's shared base tree lives: `DATA/bases/<commit>`. */
-export function baseDirOf(dataDir: string, commit: string): string {
-  return join(dataDir, 'bases', commit);
-}
-
-/** The shared base tree for a commit, created once: `DATA/bases/<commit>` and its index. */
-export async function ensureBase(opts: { host: HostEnv; dataDir: string; gitDir: string; commit: string; uid: number }): Promise<{ dir: string; index: string }> {
-  const dir = baseDirOf(opts.dataDir, opts.commit);
-  const bases = dirname(dir);
-  const index = `${dir}.index`;
-  try {
-    await stat(dir);
-    await stat(index);
-    return { dir, index };
-  } catch {
-    // build below
-  }
-  await mkdir(bases, { recursive: true });
-  const tmp = await mkdtemp(join(bases, '.tmp-'));
-  try {
-    await chmod(tmp, 0o755); // the sandbox user checks the tree out inside
-    const tree = join(tmp, 'tree');
-    const tmpIndex = await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
-    // The index first: the directory's existence is what marks the base complete.
-    await rename(tmpIndex, index);
-    await rm(dir, { recursive: true, force: true });
-    await rename(tree, dir);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return { dir, index };
-}
-
-export async function removeBase(dataDir: string, commit: string): Promise<void> {
-  const dir = baseDirOf(dataDir, commit);
-  await rm(`${dir}.index`, { force: true });
-  await rm(dir, { recursive: true, force: true });
-}
-
-/** Mounts tmpfs (size = disk cap) + overlay over the base. Returns an error message on failure. */
-export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; diskBytes: number; uid: number }): Promise<string | null> {
-  const { paths, baseDir, diskBytes, uid } = opts;
+/**
+ * Mounts tmpfs (size = disk cap) + overlay over the base's layers (top first). Returns an error
+ * message on failure.
+ */
+export async function mountOverlay(opts: { paths: ViewPaths; layers: string[]; diskBytes: number; uid: number }): Promise<string | null> {
+  const { paths, layers, diskBytes, uid } = opts;
   if (!isRoot()) return 'not running as root';
-  if (/[,:\s\\]/.test(baseDir + paths.scratch)) return 'data dir path has characters overlay options cannot carry';
+  if (/[,:\s\\]/.test(layers.join('') + paths.scratch)) return 'data dir path has characters overlay options cannot carry';
   await mkdir(paths.dir, { recursive: true });
   await mkdir(paths.scratch, { recursive: true });
   const size = Math.max(1 << 20, Math.floor(diskBytes));
@@ -127,7 +91,7 @@ export async function mountOverlay(opts: { paths: ViewPaths; baseDir: string; di
     await unmount(paths.scratch);
     return `preparing the upper dir failed: ${(err as Error).message}`;
   }
-  const overlay = await mountFs('overlay', paths.dir, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${baseDir},upperdir=${upper},workdir=${work}`);
+  const overlay = await mountFs('overlay', paths.dir, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${layers.join(':')},upperdir=${upper},workdir=${work}`);
   if (!overlay) return null;
   await unmount(paths.scratch);
   return `overlay mount failed: ${overlay}`;

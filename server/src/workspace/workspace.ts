@@ -24,6 +24,8 @@ export const WorkspaceState = z.object({
   }),
   baseRef: z.string(),
   mode: z.enum(['overlay', 'checkout']),
+  /** Overlay mode: the commits of the base's layers under the view, top first (bases.ts). */
+  baseLayers: z.array(z.string()).optional(),
   diskBytes: z.number(),
   createdAt: z.string(),
   closed: z.boolean(),
@@ -67,8 +69,8 @@ export interface TaskWorkspaceDeps {
   taskDir: string;
   state: WorkspaceState;
   uid: number;
-  /** The overlay's lower layer (the shared base tree) in overlay mode. */
-  baseDir?: string;
+  /** The overlay's lower layers (the shared base), top first, in overlay mode. */
+  baseLayers?: string[];
   /** Called after destroy() removed the task (the manager may drop the shared base). */
   onDestroyed: (state: WorkspaceState) => Promise<void>;
 }
@@ -90,7 +92,7 @@ export class TaskWorkspace implements Workspace {
       gitDir: this.gitDir,
       indexFile: this.git.indexFile,
       checkOpen: () => this.checkOpen(),
-      refreshIndex: deps.state.mode === 'overlay' && deps.baseDir ? () => this.exclusive(() => this.refresh()) : undefined,
+      refreshIndex: deps.state.mode === 'overlay' && deps.baseLayers ? () => this.exclusive(() => this.refresh()) : undefined,
     });
   }
 
@@ -136,10 +138,10 @@ export class TaskWorkspace implements Workspace {
    * overlay's upper layer holds (the rest is the untouched base), not at every file of the view.
    */
   private async refresh(): Promise<void> {
-    const { baseDir } = this.deps;
-    if (this.state.mode !== 'overlay' || !baseDir) return this.git.refresh();
+    const { baseLayers } = this.deps;
+    if (this.state.mode !== 'overlay' || !baseLayers) return this.git.refresh();
     const scratch = viewPaths(this.deps.taskDir).scratch;
-    const changes = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseDir, view: this.dir }, OVERLAY_SCAN_LIMIT);
+    const changes = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseLayers, view: this.dir }, OVERLAY_SCAN_LIMIT);
     // Nothing moved in the upper layer since the index was last brought up to date: no git at
     // all (most commands: builds, tests and reads that write nothing, or only to ignored paths).
     if (changes && changes.signature === this.refreshedAt) return;

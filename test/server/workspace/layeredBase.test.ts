@@ -1,0 +1,109 @@
+// A new commit's base is built on the repository's last one (bases.ts): only the files that differ
+// are written, deletions are overlay whiteouts. The view must show exactly the new commit, git in
+// it must find nothing to report, and the agent's edits on such a view are seen as on any other.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_LAYERS } from '../../../server/src/workspace/bases';
+import { commitAll, makeRepo } from '../../support/gitRepo';
+import { makeFixture, type Fixture } from './fixture';
+
+/** Every path in the view with its type and content (symlinks: their target), sorted. */
+function snapshotOf(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const path = rel ? `${rel}/${name}` : name;
+    if (path === '.git') continue;
+    const full = join(dir, path);
+    const st = lstatSync(full);
+    if (st.isSymbolicLink()) out.push(`${path} -> ${readlinkSync(full)}`);
+    else if (st.isDirectory()) out.push(`${path}/`, ...snapshotOf(dir, path));
+    else out.push(`${path} ${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${readFileSync(full, 'utf8')}`);
+  }
+  return out;
+}
+
+/** The same listing of a commit, from a fresh checkout of it. */
+function checkoutOf(repo: string, commit: string, dest: string): string[] {
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', repo, commit, dest]);
+  return snapshotOf(dest);
+}
+
+describe('workspace (overlay): bases built on the last one', function () {
+  let fx: Fixture;
+  let repo: string;
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip(); // overlay views need root
+  });
+  beforeEach(() => {
+    fx = makeFixture('layers');
+    repo = join(fx.root, 'repo');
+    makeRepo(repo, { 'a.txt': 'a\n', 'keep/k.txt': 'k\n', 'gone/deep/g.txt': 'g\n', 'gone/h.txt': 'h\n', 'becomes-dir': 'file\n', 'dir-to-file/x.txt': 'x\n', 'tool.sh': 'echo\n' });
+    chmodSync(fx.root, 0o755);
+  });
+  afterEach(() => fx.cleanup());
+
+  it('shows exactly the new commit: edits, additions, deletions, whole directories gone, type and mode changes', async () => {
+    await fx.prepare({ key: 'first', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    writeFileSync(join(repo, 'a.txt'), 'a changed\n');
+    mkdirSync(join(repo, 'new'));
+    writeFileSync(join(repo, 'new', 'n.txt'), 'n\n');
+    rmSync(join(repo, 'gone'), { recursive: true });
+    unlinkSync(join(repo, 'becomes-dir'));
+    mkdirSync(join(repo, 'becomes-dir'));
+    writeFileSync(join(repo, 'becomes-dir', 'inside.txt'), 'inside\n');
+    rmSync(join(repo, 'dir-to-file'), { recursive: true });
+    writeFileSync(join(repo, 'dir-to-file'), 'now a file\n');
+    chmodSync(join(repo, 'tool.sh'), 0o755);
+    symlinkSync('a.txt', join(repo, 'link'));
+    const second = commitAll(repo, 'second');
+    const ws = await fx.prepare({ key: 'second', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    const layers = readFileSync(join(fx.dataDir, 'bases', `${second}.layers`), 'utf8').trim().split('\n');
+    assert.equal(layers.length, 2, 'built on the first base');
+    assert.ok(!existsSync(join(fx.dataDir, 'bases', second, 'keep')), 'unchanged files are not written again');
+    assert.deepEqual(snapshotOf(ws.dir), checkoutOf(repo, second, join(fx.root, 'expected')));
+    assert.deepEqual(await ws.changedFiles(), []);
+    const status = execFileSync('git', [`--git-dir=${ws.gitDir}`, `--work-tree=${ws.dir}`, 'status', '--porcelain'], { encoding: 'utf8' });
+    assert.equal(status, '', 'git in the view finds nothing to report');
+  });
+
+  it('sees the agent\'s edits of files from every layer', async () => {
+    await fx.prepare({ key: 'first', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    writeFileSync(join(repo, 'a.txt'), 'a changed\n');
+    rmSync(join(repo, 'gone'), { recursive: true });
+    commitAll(repo, 'second');
+    const ws = await fx.prepare({ key: 'second', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    await ws.files.writeFile('a.txt', 'agent\n'); // from the top layer
+    await ws.files.deleteFile('keep/k.txt'); // from the bottom one
+    await ws.files.writeFile('gone/again.txt', 'back\n'); // where a whiteout is
+    rmSync(join(ws.dir, 'dir-to-file'), { recursive: true });
+    mkdirSync(join(ws.dir, 'dir-to-file'));
+    const changed = (await ws.changedFiles()).map((f) => `${f.status} ${f.path}`).sort();
+    assert.deepEqual(changed, ['added gone/again.txt', 'deleted dir-to-file/x.txt', 'deleted keep/k.txt', 'modified a.txt']);
+  });
+
+  it(`starts a new stack after ${MAX_LAYERS} layers, and removes bases no task needs`, async () => {
+    const workspaces = [];
+    for (let i = 0; i <= MAX_LAYERS; i++) {
+      writeFileSync(join(repo, 'a.txt'), `a ${i}\n`);
+      const commit = commitAll(repo, `c${i}`);
+      const ws = await fx.prepare({ key: `t${i}`, repo: { kind: 'local', path: repo }, mode: 'overlay' });
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), `a ${i}\n`);
+      workspaces.push({ ws, commit });
+    }
+    const depth = (c: string) => (existsSync(join(fx.dataDir, 'bases', `${c}.layers`)) ? readFileSync(join(fx.dataDir, 'bases', `${c}.layers`), 'utf8').trim().split('\n').length : 1);
+    assert.equal(depth(workspaces[0]!.commit), 1, 'the first base is a full checkout');
+    assert.equal(depth(workspaces[MAX_LAYERS - 1]!.commit), MAX_LAYERS);
+    assert.equal(depth(workspaces[MAX_LAYERS]!.commit), 1, 'a full checkout again');
+    // The bottom base stays while a base stacked on it is in use, and goes with the last one.
+    const stack = workspaces.slice(0, MAX_LAYERS);
+    for (const { ws } of stack.slice(0, -1)) await ws.destroy();
+    assert.ok(existsSync(join(fx.dataDir, 'bases', stack[0]!.commit)), 'still under the top of the stack');
+    assert.equal(readFileSync(join(stack.at(-1)!.ws.dir, 'keep/k.txt'), 'utf8'), 'k\n');
+    await stack.at(-1)!.ws.destroy();
+    for (const { commit } of stack) assert.ok(!existsSync(join(fx.dataDir, 'bases', commit)), `base of ${commit} removed`);
+  });
+});
