@@ -27,7 +27,7 @@ const PING_TIMEOUT_MS = 3_000;
 const DEFAULT_PERL = '/usr/bin/perl';
 
 export interface DockerDriverOptions {
-  /** A unix socket path or a DOCKER_HOST-style URL (unix://, tcp://). Default DOCKER_HOST, then /var/run/docker.sock. */
+  /** A unix socket path or a DOCKER_HOST-style URL (unix://, tcp://). Default /var/run/docker.sock. */
   socket?: string;
   image?: string;
   log?: SandboxLog;

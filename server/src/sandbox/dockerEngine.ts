@@ -13,7 +13,7 @@ export const owner = (): string => `${hostname()}/${process.pid}`;
 
 /** Where the engine listens: a unix socket path, or an http(s) URL. */
 export function dockerTarget(socket: string | undefined): { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https' } {
-  const target = socket ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const target = socket ?? 'unix:///var/run/docker.sock';
   if (target.startsWith('/')) return { socketPath: target };
   if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length) };
   const url = new URL(target.replace(/^tcp:/, 'http:'));

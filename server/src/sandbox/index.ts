@@ -13,7 +13,7 @@ export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 export interface SandboxDriverOptions {
   /** The server's data directory: the mount slots of sandboxes started ahead are in `sandboxes/`. */
   dataDir: string;
-  /** Docker socket path or DOCKER_HOST-style URL; default DOCKER_HOST, then /var/run/docker.sock. */
+  /** Docker socket path or DOCKER_HOST-style URL (config.ts reads DOCKER_HOST); default /var/run/docker.sock. */
   dockerSocket?: string;
   /** Default delegate-sandbox:bookworm (scripts/build-sandbox-image.sh). */
   dockerImage?: string;
@@ -29,6 +29,8 @@ export interface SandboxDriverOptions {
    * a delegated cgroup; a workspace that is a plain checkout). Without it such a driver is refused.
    */
   allowUncapped?: boolean;
+  /** The host uid sandboxed commands run as (default SANDBOX_UID). */
+  uid?: number;
 }
 
 export interface SandboxDriverChoice {
@@ -78,10 +80,10 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
     await (slotsSwept ??= sweepStaleSlots(dir).then((swept) => {
       if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
     }));
-    return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: SANDBOX_UID, log });
+    return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: options.uid ?? SANDBOX_UID, log });
   };
   const docker = async (): Promise<SandboxDriverChoice> => {
-    const driver = await withSpares(new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log }));
+    const driver = await withSpares(new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log, uid: options.uid }));
     const probe = await driver.probe();
     return probe.ok ? gate({ driver }, undefined, options, log) : { driver: null, reason: probe.reason };
   };
@@ -92,7 +94,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    const driver = await withSpares(new BwrapDriver({ cgroups, log }));
+    const driver = await withSpares(new BwrapDriver({ cgroups, log, uid: options.uid }));
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log('info', 'sandbox driver bwrap', { detail: probe.detail });

@@ -101,7 +101,8 @@ export interface SandboxDriver {
 }
 
 /**
- * The unprivileged uid/gid that commands in the sandbox run as (host side). Workspace files are
- * owned by it so copy-on-write layers stay writable inside. Never 0.
+ * The unprivileged uid/gid that commands in the sandbox run as (host side) unless the server is
+ * told another (config.ts: DELEGATE_SANDBOX_UID, passed as `uid`). Workspace files are owned by it
+ * so copy-on-write layers stay writable inside. Never 0.
  */
-export const SANDBOX_UID = Number(process.env.DELEGATE_SANDBOX_UID ?? 1500);
+export const SANDBOX_UID = 1500;
