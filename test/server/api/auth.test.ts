@@ -87,13 +87,14 @@ describe('server auth', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'delegate-token-'));
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
     const start = () =>
-      new Promise<{ stop: () => void; url: string }>((resolve, reject) => {
+      new Promise<{ stop: () => Promise<void>; url: string }>((resolve, reject) => {
         const child = spawn(process.execPath, [SERVER_BIN, '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         const onData = (c: Buffer) => {
           out += c.toString();
           const m = /"msg":"listening".*?"url":"([^"]+)"/.exec(out);
-          if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGTERM') });
+          // Stopping waits for the exit: a server whose log pipe closes mid-shutdown is another test.
+          if (m) resolve({ url: m[1]!, stop: () => new Promise((done) => (child.once('exit', () => done()), child.kill('SIGTERM'))) });
         };
         child.stderr.on('data', onData);
         child.stdout.on('data', onData);
@@ -106,11 +107,10 @@ describe('server auth', () => {
     assert.ok(token.length >= 32);
     const ok = await fetch(`${first.url}/v1/tasks`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.status, 200);
-    first.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await first.stop();
     const second = await start();
     assert.equal(readFileSync(file, 'utf8').trim(), token);
-    second.stop();
+    await second.stop();
   });
 
   it('binds loopback by default', async () => {
