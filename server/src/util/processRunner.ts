@@ -163,8 +163,9 @@ export class SpawnRunner implements ProcessRunner {
       if ((otherUid || request.noNewPrivs) && !this.setpriv) throw new Error('setpriv (util-linux) is not installed');
       const close = stray.length ? `exec ${stray.map((fd) => `${fd}>&-`).join(' ')}; ` : '';
       const shell = stray.some((fd) => fd > 9) ? this.bash! : '/bin/sh';
-      // The shell exports PWD (bash: SHLVL): what it execs would show them.
-      const exec = shell === '/bin/sh' ? 'unset PWD OLDPWD; exec "$@"' : 'exec -c "$@"';
+      // The shell exports PWD (bash: SHLVL, even after unset): what it execs would show them.
+      // Not `exec -c`: that empties the whole environment, the request's own included.
+      const exec = shell === '/bin/sh' ? 'unset PWD OLDPWD; exec "$@"' : 'unset PWD OLDPWD; exec /usr/bin/env -u SHLVL -- "$@"';
       const priv = otherUid || request.noNewPrivs ? [this.setpriv!, ...(otherUid ? [`--reuid=${request.uid}`, `--regid=${request.uid}`, '--clear-groups'] : []), ...(request.noNewPrivs ? ['--no-new-privs'] : [])] : [];
       file = shell;
       args = ['-c', `${close}${JOIN_CGROUPS} ${exec}`, 'sh', String(cgroups.length), ...cgroups, ...priv, ...request.argv];
