@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun, type HostEnv } from './git';
 import { bundlePackProblem } from './bundleCheck';
+import { copyCommit, noteCopied } from './localCopy';
 import { mirrorName, stripCredentials } from './parse';
 import { OBJECT_ID, readRepoFacts, type RepoFacts } from './repoFiles';
 import type { ScanTarget, UncommittedScanner } from './scanner';
@@ -110,13 +111,16 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   await ensureMirror(ctx.host, mirrorDir);
   if (!(await hasCommit(ctx.host, mirrorDir, commit))) {
     ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
-    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
-      host: ctx.host,
-      gitDir: mirrorDir,
-      protocols: ['file'],
-      signal: ctx.signal,
-    });
-    if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
+    if (!(await copyCommit({ host: ctx.host, top, mirrorDir, commit, signal: ctx.signal }))) {
+      const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
+        host: ctx.host,
+        gitDir: mirrorDir,
+        protocols: ['file'],
+        signal: ctx.signal,
+      });
+      if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
+    }
+    await noteCopied(mirrorDir, commit);
   }
   return {
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),

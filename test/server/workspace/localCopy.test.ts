@@ -1,0 +1,52 @@
+// A local repository's new commit reaches the mirror as a pack of only the new objects
+// (localCopy.ts), or by `git fetch` when that cannot work: either way the task sees the commit.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitAll, git, makeRepo } from '../../support/gitRepo';
+import { makeFixture, MODES, type Fixture } from './fixture';
+
+for (const mode of MODES) {
+  describe(`workspace (${mode}): a local repository's new commits`, () => {
+    let fx: Fixture;
+    let repo: string;
+    beforeEach(() => {
+      fx = makeFixture('copy');
+      repo = join(fx.root, 'repo');
+      makeRepo(repo, { 'a.txt': 'a\n', 'dir/b.txt': 'b\n' });
+    });
+    afterEach(() => fx.cleanup());
+
+    const packsOf = () => {
+      const repos = join(fx.dataDir, 'repos');
+      const mirror = join(repos, readdirSync(repos).find((n) => n.endsWith('.git'))!);
+      return readdirSync(join(mirror, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
+    };
+
+    it('copies only the new objects of a follow-on commit', async () => {
+      await fx.prepare({ key: 'one', repo: { kind: 'local', path: repo }, mode });
+      const before = packsOf();
+      writeFileSync(join(repo, 'a.txt'), 'a2\n');
+      const second = commitAll(repo, 'second');
+      const ws = await fx.prepare({ key: 'two', repo: { kind: 'local', path: repo }, mode });
+      assert.equal(ws.repo.commit, second);
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'a2\n');
+      assert.equal(packsOf(), before + 1, 'one small pack more');
+      assert.deepEqual(await ws.changedFiles(), []);
+    });
+
+    it('fetches when the repository no longer has the commit copied last (history rewritten)', async () => {
+      await fx.prepare({ key: 'one', repo: { kind: 'local', path: repo }, mode });
+      git(repo, 'checkout', '-q', '--orphan', 'fresh');
+      writeFileSync(join(repo, 'a.txt'), 'rewritten\n');
+      const fresh = commitAll(repo, 'fresh start');
+      git(repo, 'branch', '-D', 'main');
+      git(repo, 'reflog', 'expire', '--expire=now', '--all');
+      git(repo, 'gc', '-q', '--prune=now');
+      const ws = await fx.prepare({ key: 'two', repo: { kind: 'local', path: repo }, mode });
+      assert.equal(ws.repo.commit, fresh);
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'rewritten\n');
+      assert.deepEqual(await ws.changedFiles(), []);
+    });
+  });
+}
