@@ -103,3 +103,9 @@ export function scrubbing(log: Logger, scrubber: Scrubber): Logger {
     child: (f) => scrubbing(log.child(clean(f) ?? {}), scrubber),
   };
 }
+
+/** A Logger over a plain sink (a test that collects what was logged); `child` fields are merged in. */
+export function loggerFrom(sink: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void, bound: Record<string, unknown> = {}): Logger {
+  const emit = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => sink(level, msg, { ...bound, ...fields });
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), child: (f) => loggerFrom(sink, { ...bound, ...f }) };
+}

@@ -105,11 +105,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   const events = new TaskEvents(store, bus);
-  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: logAdapter(log), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped, uid: config.sandboxUid });
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: log.child({ component: 'sandbox' }), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped, uid: config.sandboxUid });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
-  const watches = config.repoWatch ? new RepoWatches({ log: logAdapter(log) }) : undefined;
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: logAdapter(log), watches });
+  const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches });
   await manager.releaseLeftovers();
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
@@ -191,8 +191,4 @@ export async function startServer(config: Config): Promise<RunningServer> {
       log.info('stopped');
     },
   };
-}
-
-function logAdapter(log: Logger) {
-  return (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => log[level](msg, fields as Record<string, unknown> | undefined);
 }

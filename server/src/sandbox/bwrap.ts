@@ -17,12 +17,12 @@ import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor
 import { launchChild } from '../util/launcher';
 import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, type Keeper, type SlotDriver, type Slot, type Spare, type SpareSandbox } from './spares';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxLimits, type SandboxSpec } from './types';
+import { NO_LOG, type Logger } from '../log';
 
-export type SandboxLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
 
 export interface BwrapDriverOptions {
   cgroups: CgroupDetection;
-  log?: SandboxLog;
+  log?: Logger;
   uid?: number;
   /** The supervisor's interpreter (default: perl, which must be under /usr: only /usr is seen inside). */
   perl?: string;
@@ -61,7 +61,7 @@ function resolveCwd(cwd: string | undefined): string | undefined {
 export class BwrapDriver implements SlotDriver {
   readonly name = 'bwrap' as const;
   private readonly uid: number;
-  private readonly log: SandboxLog;
+  private readonly log: Logger;
   private readonly seccomp = encodeSeccompFilter();
   private readonly passwd: string;
   private readonly group: string;
@@ -78,7 +78,7 @@ export class BwrapDriver implements SlotDriver {
 
   constructor(private readonly options: BwrapDriverOptions) {
     this.uid = options.uid ?? SANDBOX_UID;
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? NO_LOG;
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     this.passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${this.uid}:${this.uid}:Delegate sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
     this.group = `root:x:0:\nsandbox:x:${this.uid}:\nnogroup:x:65534:\n`;
@@ -165,7 +165,7 @@ export class BwrapDriver implements SlotDriver {
     }
     let cgroup: SandboxCgroup | undefined;
     if (this.options.cgroups.ok) cgroup = await createSandboxCgroup(this.options.cgroups.layout, spec.id, spec.limits);
-    else this.log('warn', 'sandbox runs without resource limits', { id: spec.id, reason: this.options.cgroups.reason });
+    else this.log.warn('sandbox runs without resource limits', { id: spec.id, reason: this.options.cgroups.reason });
 
     const tmpSize = String(Math.max(1024 * 1024, Math.floor(spec.limits.diskBytes)));
     const base = [
@@ -219,7 +219,7 @@ interface FixedInputs {
   /** How the bwrap starts: through rlimits, as the sandbox uid, in the cgroup, fds 3-5 fed. */
   launch: { argv: string[]; uid: number | undefined; cgroups: string[]; fds: Buffer[] };
   perl: string;
-  log: SandboxLog;
+  log: Logger;
 }
 
 class BwrapSandbox implements Sandbox, SpareSandbox {
@@ -342,7 +342,7 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     if (!slot || !keeper?.wanted() || !cgroup || !supervisor || this.networked) return false;
     const failure = await resetSpare({ supervisor, perl: this.inputs.perl, slot, alone: () => onlySupervisorLeft(cgroup) });
     if (failure !== null) {
-      this.inputs.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
+      this.inputs.log.info('sandbox not kept for the next task', { id: this.id, reason: failure });
       return false;
     }
     const next = new BwrapSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.baseArgs, this.inputs, cgroup, slot, keeper);

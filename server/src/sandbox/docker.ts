@@ -13,12 +13,12 @@ import type { Duplex } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { countersOf, processesFileOf } from './cgroups';
 import { limitReached, readCounts, type CgroupCounters } from './limits';
-import type { SandboxLog } from './bwrap';
 import { attachedChild, dockerClient, dockerTarget, owner, OWNER_LABEL, sweepStaleContainers, withTimeout } from './dockerEngine';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
 import { attachSlot, processesSettle, releaseSlot, resetSpare, type Keeper, type Slot, type SlotDriver, type Spare, type SpareSandbox } from './spares';
 import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxLimits, type SandboxSpec } from './types';
+import { NO_LOG, type Logger } from '../log';
 
 export const DEFAULT_DOCKER_IMAGE = 'delegate-sandbox:bookworm';
 const WORKSPACE = '/workspace';
@@ -30,7 +30,7 @@ export interface DockerDriverOptions {
   /** A unix socket path or a DOCKER_HOST-style URL (unix://, tcp://). Default /var/run/docker.sock. */
   socket?: string;
   image?: string;
-  log?: SandboxLog;
+  log?: Logger;
   uid?: number;
   /** The supervisor's interpreter in the image (default /usr/bin/perl). */
   perl?: string;
@@ -42,7 +42,7 @@ export class DockerDriver implements SlotDriver {
   private readonly target: ReturnType<typeof dockerTarget>;
   private client: Promise<Docker> | undefined;
   private readonly uid: number;
-  private readonly log: SandboxLog;
+  private readonly log: Logger;
   /** The supervisor's interpreter in the image. */
   private readonly perl: string;
   readonly slotsReachable: boolean;
@@ -53,7 +53,7 @@ export class DockerDriver implements SlotDriver {
     this.target = dockerTarget(options.socket);
     this.image = options.image ?? DEFAULT_DOCKER_IMAGE;
     this.uid = options.uid ?? SANDBOX_UID;
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? NO_LOG;
     this.perl = options.perl ?? DEFAULT_PERL;
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     // The slot is a directory of this machine: only an engine on this machine can bind it.
@@ -81,7 +81,7 @@ export class DockerDriver implements SlotDriver {
       return { ok: false, reason: `docker image ${this.image} is missing (build it with scripts/build-sandbox-image.sh)` };
     }
     const swept = await sweepStaleContainers(docker).catch(() => 0);
-    if (swept) this.log('info', 'removed sandbox containers left by a stopped server', { count: swept });
+    if (swept) this.log.info('removed sandbox containers left by a stopped server', { count: swept });
     return { ok: true, detail: `docker, image ${this.image}, uid ${this.uid}` };
   }
 
@@ -149,7 +149,7 @@ export class DockerDriver implements SlotDriver {
     });
     const failure = await sandbox.start();
     if (failure === null) {
-      this.log('info', 'docker sandbox created', { id: spec.id, container: name });
+      this.log.info('docker sandbox created', { id: spec.id, container: name });
       return sandbox;
     }
     await container.remove({ force: true }).catch(() => {});
@@ -183,7 +183,7 @@ interface DockerSandboxOptions {
   verifyAttach?: (sandbox: DockerSandbox) => Promise<string | null>;
   /** Takes a container back for the next task once reset (the pool). */
   keeper?: Keeper<Spare>;
-  log: SandboxLog;
+  log: Logger;
   /** Starts a container like this one's with the host's network, for execs that ask for it. */
   networked: (spec: SandboxSpec) => Promise<DockerSandbox>;
 }
@@ -339,7 +339,7 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     if (this.networked || !slot || !keeper?.wanted() || !supervisor?.isReady || supervisor.busy) return false;
     const failure = await resetSpare({ supervisor, perl: this.options.perl, slot, alone: () => this.onlySupervisorLeft() });
     if (failure !== null) {
-      this.options.log('info', 'sandbox not kept for the next task', { id: this.id, reason: failure });
+      this.options.log.info('sandbox not kept for the next task', { id: this.id, reason: failure });
       return false;
     }
     const next = new DockerSandbox({ id: 'spare', workspaceDir: slot.dir, limits: this.limits }, this.container, this.uid, this.options, supervisor);

@@ -1,12 +1,13 @@
 // Picks and builds the sandbox driver the server runs tasks in. No driver (null + reason) means
 // the server must refuse to run tasks; it never falls back to running commands unsandboxed.
 import { join } from 'node:path';
-import { BwrapDriver, type SandboxLog } from './bwrap';
+import { BwrapDriver } from './bwrap';
 import { SparingDriver, sweepStaleSlots, type SlotDriver } from './spares';
 import { detectCgroups, sweepStaleCgroups, type CgroupDetection } from './cgroups';
 import { DockerDriver } from './docker';
 import { NoneDriver } from './none';
 import { DEFAULT_LIMITS, SANDBOX_UID, type SandboxDriver } from './types';
+import { NO_LOG, type Logger } from '../log';
 
 export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 
@@ -17,7 +18,7 @@ export interface SandboxDriverOptions {
   dockerSocket?: string;
   /** Default delegate-sandbox:bookworm (scripts/build-sandbox-image.sh). */
   dockerImage?: string;
-  log?: SandboxLog;
+  log?: Logger;
   /**
    * As root: how many sandboxes (bwrap) or containers (docker on this machine) to keep started
    * ahead of the next tasks (default 0: none, and no SparingDriver layer; the server keeps 2
@@ -55,7 +56,7 @@ function uncappedLimits(driver: SandboxDriver, cgroups: CgroupDetection | undefi
 }
 
 /** A driver that cannot cap what it runs is refused unless the operator accepted that. */
-function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined, options: SandboxDriverOptions, log: SandboxLog): SandboxDriverChoice {
+function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined, options: SandboxDriverOptions, log: Logger): SandboxDriverChoice {
   if (!choice.driver) return choice;
   const uncapped = uncappedLimits(choice.driver, cgroups);
   if (!uncapped) return choice;
@@ -63,12 +64,12 @@ function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined,
     void choice.driver.close?.();
     return { driver: null, reason: `sandboxes here would run with ${uncapped}; start the server with --allow-uncapped to run tasks anyway` };
   }
-  log('warn', 'SANDBOXES UNCAPPED (--allow-uncapped): a task can use this machine\'s memory and disk without limit', { uncapped });
+  log.warn('SANDBOXES UNCAPPED (--allow-uncapped): a task can use this machine\'s memory and disk without limit', { uncapped });
   return { ...choice, uncapped };
 }
 
 export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
-  const log = options.log ?? (() => {});
+  const log = options.log ?? NO_LOG;
   // Sandboxes started ahead of their tasks are a layer around the driver (spares.ts), where it can
   // bind a slot; the slots are in DATA/sandboxes, and what a server that is gone left there is
   // released first.
@@ -78,7 +79,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
     if (spares === 0 || !driver.slotsReachable) return driver;
     const dir = join(options.dataDir, 'sandboxes');
     await (slotsSwept ??= sweepStaleSlots(dir).then((swept) => {
-      if (swept) log('info', 'released sandbox mount slots left by a stopped server', { count: swept });
+      if (swept) log.info('released sandbox mount slots left by a stopped server', { count: swept });
     }));
     return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: options.uid ?? SANDBOX_UID, log });
   };
@@ -89,15 +90,15 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
   };
   const bwrap = async (): Promise<SandboxDriverChoice> => {
     const cgroups = await detectCgroups();
-    if (!cgroups.ok) log('warn', 'sandboxes will run without memory/pids/cpu limits', { reason: cgroups.reason });
+    if (!cgroups.ok) log.warn('sandboxes will run without memory/pids/cpu limits', { reason: cgroups.reason });
     else {
       const swept = await sweepStaleCgroups(cgroups.layout);
-      if (swept) log('info', 'removed sandbox cgroups left by a stopped server', { count: swept });
+      if (swept) log.info('removed sandbox cgroups left by a stopped server', { count: swept });
     }
     const driver = await withSpares(new BwrapDriver({ cgroups, log, uid: options.uid }));
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
-    log('info', 'sandbox driver bwrap', { detail: probe.detail });
+    log.info('sandbox driver bwrap', { detail: probe.detail });
     return gate({ driver }, cgroups, options, log);
   };
 

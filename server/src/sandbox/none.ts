@@ -1,19 +1,19 @@
 // No sandbox at all: commands run on the host as the server's user, in the workspace directory.
 // Only for machines where nothing else works and only when chosen explicitly; it is loud about it.
 import { posix, resolve, sep } from 'node:path';
-import type { SandboxLog } from './bwrap';
 import { emptyResult, runProcessGroup, type GroupRun } from './processGroup';
 import type { ExecOptions, ExecResult, ProbeResult, Sandbox, SandboxDriver, SandboxSpec } from './types';
+import { NO_LOG, type Logger } from '../log';
 
 const WARNING = 'sandbox driver "none": agent commands run UNSANDBOXED on the host with the server\'s privileges';
 
 export class NoneDriver implements SandboxDriver {
   readonly name = 'none' as const;
-  private readonly log: SandboxLog;
+  private readonly log: Logger;
 
-  constructor(log?: SandboxLog) {
-    this.log = log ?? (() => {});
-    this.log('warn', WARNING);
+  constructor(log?: Logger) {
+    this.log = log ?? NO_LOG;
+    this.log.warn(WARNING);
   }
 
   async probe(): Promise<ProbeResult> {
@@ -21,7 +21,7 @@ export class NoneDriver implements SandboxDriver {
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    this.log('warn', WARNING, { id: spec.id });
+    this.log.warn(WARNING, { id: spec.id });
     return new HostSandbox(spec);
   }
 }

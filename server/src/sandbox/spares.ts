@@ -14,6 +14,7 @@ import { perlScript } from './perl';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import type { SupervisorClient } from './supervisor';
 import type { ProbeResult, Sandbox, SandboxDriver, SandboxLimits, SandboxSpec } from './types';
+import type { Logger } from '../log';
 
 /** A spare's mount point (`dir`, bound at /workspace) and where its git dir is made read-only. */
 export interface Slot {
@@ -45,7 +46,7 @@ export interface SparePoolOptions<S extends SpareSandbox> {
   uid: number;
   /** Starts a sandbox that binds `slot.dir` at /workspace, with its copy a slave of it. */
   start(slot: Slot, limits: SandboxLimits): Promise<S>;
-  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+  log: Logger;
 }
 
 /** Where a sandbox whose task is done may go back to (the pool that started it). */
@@ -150,7 +151,7 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
     spare.afterDispose = settle;
     const failure = await spare.attach(spec);
     if (failure === null) return spare;
-    this.options.log('warn', 'a sandbox started ahead could not take the workspace; starting one for the task', { id: spec.id, reason: failure });
+    this.options.log.warn('a sandbox started ahead could not take the workspace; starting one for the task', { id: spec.id, reason: failure });
     void spare.dispose();
     return undefined;
   }
@@ -163,11 +164,11 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
         const slot = await makeSlot(this.options.dir, `${process.pid}-${++this.slots}`, this.options.uid);
         if (typeof slot === 'string') {
           this.off = slot;
-          this.options.log('info', 'no sandbox is started ahead of tasks', { reason: slot });
+          this.options.log.info('no sandbox is started ahead of tasks', { reason: slot });
           break;
         }
         const sandbox = await this.options.start(slot, this.options.limits).catch((err: Error) => {
-          this.options.log('warn', 'could not start a sandbox ahead of tasks', { err });
+          this.options.log.warn('could not start a sandbox ahead of tasks', { err });
           void releaseSlot(slot);
           return undefined;
         });
@@ -201,7 +202,7 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
   stop(reason: string): void {
     if (this.off !== undefined) return;
     this.off = reason;
-    this.options.log('warn', 'no sandbox is started ahead of tasks any more', { reason });
+    this.options.log.warn('no sandbox is started ahead of tasks any more', { reason });
     for (const spare of this.spares.splice(0)) void spare.dispose();
   }
 

@@ -8,12 +8,13 @@ import { parseMountInfo } from './parse';
 import type { Workspace } from './types';
 import { isOverlayMounted, unmount, unmountView, viewPaths } from './view';
 import { readState, type WorkspaceState } from './workspace';
+import type { Logger } from '../log';
 
 export interface LeftoverDeps {
   dataDir: string;
   /** A workspace over a task dir with the given state (the manager's instance()). */
   instance: (taskDir: string, state: WorkspaceState) => Workspace;
-  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+  log: Logger;
 }
 
 /** Lock files git leaves when it is killed mid-write; no other process may hold them now. */
@@ -51,7 +52,7 @@ export async function releaseLeftovers(deps: LeftoverDeps): Promise<{ recorded: 
         await deps.instance(taskDir, { ...state, closed: false }).close();
         recorded++;
       } catch (err) {
-        deps.log('error', 'could not record a workspace left mounted by a stopped server; its last snapshot stays', { key, err: err as Error });
+        deps.log.error('could not record a workspace left mounted by a stopped server; its last snapshot stays', { key, err: err as Error });
       }
     }
   }

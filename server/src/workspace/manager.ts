@@ -21,15 +21,15 @@ import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
 import { ensureBase, layerDirs, removeBase } from './bases';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
+import { NO_LOG, type Logger } from '../log';
 
-export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
 
 export interface WorkspaceManagerOptions {
   dataDir: string;
   sandboxUid: number;
   /** What git may see of the server's environment (Config.hostEnv). */
   hostEnv: HostEnv;
-  log?: LogFn;
+  log?: Logger;
   /**
    * A cache in front of the scan for uncommitted changes (watchedScanner.ts); without it every
    * task scans the user's tree with git.
@@ -48,12 +48,12 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   private readonly locks = new KeyedLock();
   /** Bases a prepare or open is mounting right now (not yet visible in any state.json). */
   private readonly basesInUse = new Map<string, number>();
-  private readonly log: LogFn;
+  private readonly log: Logger;
   private readonly host: HostEnv;
   private readonly scanner: UncommittedScanner;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
-    this.log = options.log ?? (() => undefined);
+    this.log = options.log ?? NO_LOG;
     this.host = options.hostEnv;
     const plain = new PlainScanner();
     this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
@@ -122,7 +122,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         throw err;
       } finally {
         this.useBase(commit, -1);
-        this.log('info', 'workspace prepared', { key: options.key, ms: Date.now() - started, phases });
+        this.log.info('workspace prepared', { key: options.key, ms: Date.now() - started, phases });
       }
     });
   }
@@ -163,7 +163,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     } else if (overlay && options.mode === 'overlay') {
       throw new Error(`overlay view unavailable: ${overlay.failure}`);
     } else if (overlay) {
-      this.log('warn', 'overlay view unavailable; using a checkout', { key: options.key, reason: overlay.failure });
+      this.log.warn('overlay view unavailable; using a checkout', { key: options.key, reason: overlay.failure });
     }
     if (mode === 'checkout') await this.checkout(gitDir, repo.commit, paths.dir, indexFile, taskDir);
     options.onView?.({ dir: paths.dir, gitDir });
@@ -234,7 +234,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       if (!live) {
         const taskGit = new TaskGit(this.host, gitDir, paths.dir, state.baseRef, snapshotRef(key));
         const target = (await taskGit.lastSnapshot()) ?? state.baseRef;
-        this.log('info', 'rebuilding workspace view', { key, mode: state.mode, from: target });
+        this.log.info('rebuilding workspace view', { key, mode: state.mode, from: target });
         state = { ...state, ...(await this.rebuild(state, taskDir, gitDir, indexFile, target)) };
       }
       state = { ...state, closed: false };
@@ -261,7 +261,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
           await rm(join(taskDir, 'switch-tmp'), { recursive: true, force: true });
           return { mode: 'overlay', baseLayers: base.commits };
         }
-        this.log('warn', 'overlay view unavailable on reopen; using a checkout', { key: state.key, reason: failure });
+        this.log.warn('overlay view unavailable on reopen; using a checkout', { key: state.key, reason: failure });
       } finally {
         this.useBase(commit, -1);
       }
@@ -273,7 +273,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
 
   async releaseLeftovers(): Promise<void> {
     const released = await releaseLeftovers({ dataDir: this.options.dataDir, instance: (dir, state) => this.instance(dir, state), log: this.log });
-    if (released.recorded + released.removed + released.unmounted > 0) this.log('info', 'released workspaces left by a stopped server', released);
+    if (released.recorded + released.removed + released.unmounted > 0) this.log.info('released workspaces left by a stopped server', released);
   }
 
   private instance(taskDir: string, state: WorkspaceState): Workspace {

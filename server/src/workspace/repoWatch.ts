@@ -20,6 +20,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Logger } from '../log';
 
 export interface WatchHooks {
   /** Repository-relative paths of the files git looks at: tracked, and untracked but not ignored. */
@@ -39,7 +40,7 @@ export interface RepoWatchesOptions {
   maxRepos?: number;
   /** Delay of the first background scan after a task used the repository (default 250 ms). */
   firstScanDelayMs?: number;
-  log?: (level: 'info' | 'warn', msg: string, fields?: object) => void;
+  log?: Logger;
 }
 
 interface Kept {
@@ -197,7 +198,7 @@ export class RepoWatches {
       return;
     }
     repo.running = this.scan(repo)
-      .catch((err: unknown) => this.options.log?.('warn', 'background scan of a repository failed', { top: repo.top, err: err as Error }))
+      .catch((err: unknown) => this.options.log?.warn('background scan of a repository failed', { top: repo.top, err: err as Error }))
       .finally(() => {
         repo.running = undefined;
         if (repo.again) {
@@ -286,7 +287,7 @@ export class RepoWatches {
   }
 
   private giveUp(repo: WatchedRepo, why: string): void {
-    this.options.log?.('info', 'not watching a repository; every task scans it', { top: repo.top, reason: why });
+    this.options.log?.info('not watching a repository; every task scans it', { top: repo.top, reason: why });
     repo.off = why;
     repo.kept = undefined;
     for (const w of repo.dirs.values()) w.watcher.close();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createSandboxDriver } from '../../../server/src/sandbox';
 import { testDockerd } from './drivers';
+import { loggerFrom } from '../../../server/src/log';
 
 type Logged = { level: string; msg: string };
 
@@ -13,7 +14,7 @@ describe('createSandboxDriver', function () {
   this.timeout(15 * 60_000);
   let dataDir: string;
   const logged: Logged[] = [];
-  const log = (level: 'info' | 'warn' | 'error', msg: string): void => void logged.push({ level, msg });
+  const log = loggerFrom((level, msg) => void logged.push({ level, msg }));
   const noSocket = '/nonexistent/docker.sock';
 
   beforeEach(async () => {

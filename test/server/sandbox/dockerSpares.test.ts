@@ -13,6 +13,7 @@ import { SparingDriver } from '../../../server/src/sandbox/spares';
 import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
 import { until } from '../../support/tasks';
 import { leftovers, LEAVE_BEHIND, mountsUnder, NOTHING_LEFT, testDockerd, TEST_LIMITS } from './drivers';
+import { loggerFrom } from '../../../server/src/log';
 
 
 
@@ -34,7 +35,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     root = mkdtempSync(join(tmpdir(), 'delegate-dspares-'));
     await fs.chmod(root, 0o755);
     logged.length = 0;
-    const log = (level: string, msg: string): void => void logged.push(`${level} ${msg}`);
+    const log = loggerFrom((level, msg) => void logged.push(`${level} ${msg}`));
     driver = new SparingDriver(new DockerDriver({ socket: (await testDockerd()).socket, log }), { dir: join(root, 'sandboxes'), count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, log });
     const probe = await driver.probe();
     assert.ok(probe.ok, JSON.stringify(probe));
@@ -128,7 +129,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
   });
 
   it('an image without perl is refused with a clear error (the supervisor is the one way a command runs)', async () => {
-    const plain = new DockerDriver({ socket: (await testDockerd()).socket, perl: '/usr/bin/no-such-perl', log: (level, msg) => logged.push(`${level} ${msg}`) });
+    const plain = new DockerDriver({ socket: (await testDockerd()).socket, perl: '/usr/bin/no-such-perl', log: loggerFrom((level, msg) => void logged.push(`${level} ${msg}`)) });
     const { ws } = await task(1);
     await assert.rejects(plain.create({ id: 'no-perl', workspaceDir: ws, limits: TEST_LIMITS }), /has no \/usr\/bin\/no-such-perl: the sandbox supervisor needs perl/);
     const left = await docker.listContainers({ all: true, filters: { label: ['dev.delegate.sandbox=no-perl'] } });
