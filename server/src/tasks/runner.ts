@@ -68,7 +68,7 @@ export class TaskRunner {
       }
       // The sandbox starts as soon as the view exists, while the user's changes are applied.
       const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
-      const sandboxFor = (view: { dir: string; gitDir: string }): Promise<Sandbox> => driver.create({ id: job.key, workspaceDir: view.dir, gitDir: view.gitDir, limits: DEFAULT_LIMITS });
+      const sandboxFor = (view: { dir: string; gitDir: string }): Promise<Sandbox> => driver.create({ id: job.key, workspaceDir: view.dir, gitDir: view.gitDir, limits: DEFAULT_LIMITS, network: task.options.network === 'on' });
       workspace = await this.deps.workspaces.get(
         job.taskId,
         job.key,
