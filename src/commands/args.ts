@@ -26,7 +26,7 @@ export function pathOf(arg: unknown): string | undefined {
 }
 
 export function optionsOf<T extends object>(arg: unknown): Partial<T> {
-  return arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) ? (arg as Partial<T>) : {};
+  return arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) ? (arg) : {};
 }
 
 /** The review document in front of the user, if any. */

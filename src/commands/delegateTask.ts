@@ -16,7 +16,7 @@ interface DelegateArgs {
 export const delegateTask: Command = {
   id: 'delegate.delegateTask',
   async run(s: Services, arg?: unknown): Promise<Task | undefined> {
-    const args: DelegateArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) ? (arg as DelegateArgs) : {};
+    const args: DelegateArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) ? (arg) : {};
     const options = TaskOptions.safeParse(args.options ?? {});
     if (!options.success) {
       showFailure('invalid options', options.error.message);

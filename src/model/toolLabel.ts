@@ -8,7 +8,7 @@ const MAX_PATCH_FILES = 4;
 
 export function toolLabel(name: string, args: unknown): string {
   const a = asRecord(args);
-  const str = (key: string): string | undefined => (typeof a?.[key] === 'string' && a[key] !== '' ? (a[key] as string) : undefined);
+  const str = (key: string): string | undefined => (typeof a?.[key] === 'string' && a[key] !== '' ? (a[key]) : undefined);
   switch (name) {
     case 'apply_patch': {
       const text = str('patch') ?? str('input') ?? (typeof args === 'string' ? args : undefined);

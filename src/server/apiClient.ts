@@ -3,11 +3,11 @@
 import type { z } from 'zod';
 import {
   BundleResponse,
-  CreateTaskRequest,
+  type CreateTaskRequest,
   ErrorBody,
   Health,
   MessageResponse,
-  PullRequestRequest,
+  type PullRequestRequest,
   PullRequestResponse,
   Task,
   TaskList,

@@ -107,7 +107,8 @@ export class EventStream implements Disposable {
     socket.on('message', (data) => {
       if (generation !== this.generation) return;
       this.armIdleTimer(socket, generation);
-      this.handleMessage(data.toString());
+      // Text frames arrive as one Buffer (ws without binaryType set); other shapes are not ours.
+      this.handleMessage(Buffer.isBuffer(data) ? data.toString('utf8') : '');
     });
     socket.on('error', (e) => {
       closedReason = errorMessage(e);

@@ -18,7 +18,7 @@ export function parseServerLine(line: string, stream: 'stdout' | 'stderr'): Serv
       const level = typeof record.level === 'string' ? LEVELS[record.level] : undefined;
       if (level && typeof record.msg === 'string') {
         const { time: _time, level: _level, msg, ...fields } = record;
-        return { level, text: Object.keys(fields).length ? `${msg as string} ${JSON.stringify(fields)}` : (msg as string) };
+        return { level, text: Object.keys(fields).length ? `${msg} ${JSON.stringify(fields)}` : (msg) };
       }
     } catch {
       // Not a whole JSON line: shown as it came.

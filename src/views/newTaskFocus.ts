@@ -1,7 +1,7 @@
 // A task this window just delegated comes into view at once: the panel shows it (opened beside the
 // code if it was closed, without taking focus; `delegate.openPanelOnDelegate` turns this off) and
 // its queue row is revealed and selected.
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import type { Task } from '../../protocol';
 import type { PanelHost } from '../commands/types';
 import { readSettings } from '../config';

@@ -35,6 +35,7 @@ const DOCS_IMAGES: Readonly<Record<string, string>> = {
   'panel-question.png': 'panel-question.png',
   'review-diff.png': 'review-codelens.png',
   'pull-request.png': 'pull-request.png',
+  'pull-request-preview.png': 'pull-request-preview.png',
 };
 
 function parseArgs(argv: string[]): Args {

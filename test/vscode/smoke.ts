@@ -10,6 +10,7 @@ import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
 import type { FakeModel } from '../support/fakeModel';
 import type { FakeGitHub } from '../support/githubDouble';
 import * as script from './smokeScript';
+import { byHeight, escapeRegExp, expandTask, lens, noBanner, openPanelOf, quickOpen, reloadWorkbench, runFromPalette, showNotifications, waitFor } from './smokeUi';
 import { openWorkbench, workbenchUrl } from './workbench';
 
 export interface TestResult { title: string; ok: boolean; message?: string }
@@ -101,8 +102,6 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       run: async (page) => {
         await panel(page).locator('h2', { hasText: script.mainPrompt }).waitFor({ timeout: 30_000 });
         await taskRow(page).and(page.locator('[aria-selected="true"]')).waitFor({ timeout: 20_000 });
-        // While a command runs, its line in the timeline counts the seconds.
-        await panel(page).locator('.item.tool .timer').first().waitFor({ timeout: 30_000 });
         await shot(page, 'new-task-in-view.png');
       },
     },
@@ -182,10 +181,21 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
           // A line's tokens are separate spans, each carrying the decoration: judge whole lines.
           const struck = await modifiedSide(page).locator('.view-lines .view-line').evaluateAll((lines) =>
             lines.filter((l) => Array.from(l.querySelectorAll('span')).some((e) => getComputedStyle(e).textDecorationLine.includes('line-through')))
-              .map((l) => l.textContent ?? ''));
+              .map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' '))); // the editor renders spaces as nbsp
           return struck.some((t) => t.includes('mul expects two numbers')) && !struck.some((t) => t.includes('add expects two numbers'));
         }, 20_000, 'the rejected hunk (and only it) struck through');
         await shot(page, 'review-decided.png');
+      },
+    },
+    {
+      title: 'Review in the panel opens the changed files in one multi-file diff editor, with the CodeLens',
+      run: async (page) => {
+        await page.locator('.tabs-container .tab', { hasText: 'Delegate' }).first().click();
+        await panel(page).getByRole('button', { name: 'Review', exact: true }).click();
+        await page.locator('.tabs-container .tab', { hasText: 'Review: ' }).first().waitFor({ timeout: 30_000 });
+        await waitFor(async () => (await page.locator('.editor-group-container .codelens-decoration', { hasText: 'Rejected' }).count()) >= 1,
+          30_000, 'the CodeLens (with the rejected hunk) in the multi-file diff editor');
+        await shot(page, 'review-multi-diff.png');
       },
     },
     {
@@ -212,9 +222,10 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         if (await page.locator('.notifications-center', { hasText: 'did not consent' }).count()) throw new Error('the raw sign-in error shows');
         await shot(page, 'pull-request-signed-out.png');
         await signedOut.getByRole('button', { name: 'Sign In' }).click();
-        await showNotifications(page, false);
+        // The consent dialog is modal: the notification center closes once it is answered.
         await allow.waitFor({ timeout: 60_000 });
         await allow.click();
+        await showNotifications(page, false);
         const opened = panel(page).locator('.item.pr');
         await opened.waitFor({ timeout: 60_000 });
         await panel(page).getByRole('button', { name: /^PR #\d+$/ }).waitFor({ timeout: 30_000 });
@@ -247,10 +258,14 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
     {
       title: 'in a dark theme the panel\'s secondary buttons keep a visible background',
       run: async (page) => {
-        await runFromPalette(page, 'Preferences: Color Theme');
-        await page.keyboard.type('Dark Modern');
-        await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 10_000 });
-        await page.keyboard.press('Enter');
+        // Preferences: Color Theme (Ctrl+K Ctrl+T), with the focus in the workbench, not the panel.
+        await page.locator('.part.sidebar .composite.title').first().click();
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+T');
+        const picker = page.locator('.quick-input-widget');
+        await picker.waitFor({ state: 'visible', timeout: 10_000 });
+        await page.keyboard.type('Default Dark Modern');
+        await picker.locator('.monaco-list-row', { hasText: 'Default Dark Modern' }).first().click();
         await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
         const button = panel(page).getByRole('button', { name: 'Remove', exact: true });
         await waitFor(async () => {
@@ -302,102 +317,4 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
     await wb.page.context().close().catch(() => undefined);
   }
   return results;
-}
-
-async function reloadWorkbench(page: Page): Promise<void> {
-  await page.reload({ waitUntil: 'domcontentloaded' });
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-}
-
-/** No error banner shows in the panel, now or a moment later (a late render must not add one). */
-async function noBanner(frame: FrameLocator): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    const text = await frame.locator('div.error:not([hidden])').allInnerTexts();
-    if (text.length) throw new Error(`the panel shows an error banner: ${text.join(' | ')}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-/** A CodeLens link on the agent's side of the review diff, by its visible text (icon aside). */
-function lens(page: Page, text: string): Locator {
-  return page.locator('.monaco-diff-editor .editor.modified .codelens-decoration a', { hasText: new RegExp(`^\\W*${text}$`) });
-}
-
-/** The element of `all` highest or lowest on the page. */
-async function byHeight(all: Locator, which: 'top' | 'bottom'): Promise<Locator> {
-  const ys = await all.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
-  if (ys.length === 0) throw new Error('no such element');
-  const pick = which === 'top' ? Math.min(...ys) : Math.max(...ys);
-  return all.nth(ys.indexOf(pick));
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Whether `locator` becomes visible within `ms` (isVisible() alone does not wait). */
-function visibleWithin(locator: Locator, ms: number): Promise<boolean> {
-  return locator.first().waitFor({ state: 'visible', timeout: ms }).then(() => true, () => false);
-}
-
-/** Opens or closes the notification center (the bell in the status bar toggles it). */
-async function showNotifications(page: Page, visible: boolean): Promise<void> {
-  const center = page.locator('.notifications-center.visible');
-  if ((await center.isVisible()) === visible) return;
-  await page.locator('.part.statusbar [aria-label*="otification"]').first().click();
-  await center.waitFor({ state: visible ? 'visible' : 'hidden', timeout: 10_000 });
-}
-
-/** Changed files are a task's children: expands the task until `child` shows (rows may move). */
-async function expandTask(taskRow: Locator, child: Locator): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await visibleWithin(child, 1_000))) {
-    if (Date.now() > deadline) throw new Error('the task\'s changed file does not show under it in the queue');
-    if ((await taskRow.getAttribute('aria-expanded')) === 'false') await taskRow.locator('.monaco-tl-twistie').click();
-  }
-}
-
-/** Clicking a task opens its panel; falls back to the palette command if this build does not. */
-async function openPanelOf(page: Page, taskRow: Locator, title: string): Promise<void> {
-  const webview = page.locator('iframe.webview.ready').first();
-  const heading = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame').locator('h2', { hasText: title });
-  // The queue re-sorts as tasks change state, so a click can land on a row that just moved
-  // under the pointer: check which task the panel shows, and click again if it is not ours.
-  for (let attempt = 1; ; attempt++) {
-    await taskRow.locator('.label-name, .monaco-icon-label').first().click();
-    if (attempt === 1 && !(await visibleWithin(webview, 5_000))) await runFromPalette(page, 'Delegate: Open Task Panel');
-    await webview.waitFor({ timeout: 30_000 });
-    if (await visibleWithin(heading, 10_000)) return;
-    if (attempt === 3) throw new Error(`the panel does not show "${title}" after ${attempt} clicks on its row`);
-  }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function quickOpen(page: Page, path: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 10_000 });
-  // Whatever mode the quick input opened in, an input without a prefix searches files.
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(path);
-  await widget.locator('.monaco-list-row', { hasText: path.split('/').pop()! }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
-}
-
-async function runFromPalette(page: Page, commandTitle: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.type(commandTitle);
-  const row = widget.locator('.monaco-list-row', { hasText: commandTitle.replace(/^[^:]*:\s*/, '') }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await row.click();
 }

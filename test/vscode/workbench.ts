@@ -74,7 +74,7 @@ async function consoleText(msg: ConsoleMessage): Promise<string> {
   const values = await Promise.all(msg.args().map((a) => a.jsonValue().catch(() => undefined)));
   if (values.length === 0 || typeof values[0] !== 'string') return msg.text();
   const rest = values.slice(1);
-  const head = (values[0] as string).replace(/%[csdifoO]/g, (spec) => {
+  const head = (values[0]).replace(/%[csdifoO]/g, (spec) => {
     const v = rest.shift();
     return spec === '%c' ? '' : show(v);
   });

@@ -36,7 +36,7 @@ describe('extension: timeline', () => {
     t.apply(ev('question', { questionId: 'q1', text: 'Which file?' }));
     t.apply(ev('user.message', { kind: 'answer', text: 'a.ts' }));
     assert.deepEqual(t.items.map((i) => i.kind), ['question', 'user']);
-    assert.equal(t.items[0]!.kind === 'question' && t.items[0]!.answered, true);
+    assert.equal(t.items[0]!.kind === 'question' && t.items[0].answered, true);
   });
 
   it('ignores events that are not part of the story (usage, diff)', () => {

@@ -48,7 +48,7 @@ describe('Apply is tracked (#19)', () => {
   });
 
   it('says "applied", refuses to apply twice, and Undo Apply restores the files', async () => {
-    const created = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: `Formal README [[script:${SCRIPT}]]` })) as Task | undefined;
+    const created = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: `Formal README [[script:${SCRIPT}]]` });
     assert.ok(created);
     const current = () => api.snapshot().tasks.find((t) => t.id === created.id);
     await until(() => FINISHED.includes(current()?.status ?? ''), 90_000, () => `the task to finish (${current()?.status})`);
@@ -56,7 +56,7 @@ describe('Apply is tracked (#19)', () => {
     await vscode.commands.executeCommand('delegate.openPanel', created.id);
     await until(() => api.panelView().actions.includes('apply'), 20_000, () => `the panel to offer Apply (${JSON.stringify(api.panelView())})`);
 
-    const first = (await vscode.commands.executeCommand('delegate.applyTask', created.id, { confirm: false })) as ApplyResult;
+    const first = await vscode.commands.executeCommand<ApplyResult>('delegate.applyTask', created.id, { confirm: false });
     assert.deepEqual(first.applied.sort(), ['README.md', 'src/notes.md']);
     const applied = original.replace('A tiny project', 'A tiny, formal project');
     assert.equal(readFileSync(readme, 'utf8'), applied);
@@ -65,12 +65,12 @@ describe('Apply is tracked (#19)', () => {
     await until(() => api.panelView().actions.includes('undoApply'), 10_000, () => `the panel to offer Undo Apply (${JSON.stringify(api.panelView())})`);
     assert.ok(!api.panelView().actions.includes('apply'), 'Apply is not offered again');
 
-    const second = (await vscode.commands.executeCommand('delegate.applyTask', created.id, { confirm: false })) as ApplyResult;
+    const second = await vscode.commands.executeCommand<ApplyResult>('delegate.applyTask', created.id, { confirm: false });
     assert.deepEqual(second.alreadyApplied?.sort(), ['README.md', 'src/notes.md'], JSON.stringify(second));
     assert.deepEqual(second.conflicts, [], 'a repeated Apply is not a conflict with itself');
     assert.equal(readFileSync(readme, 'utf8'), applied, 'the second Apply touched nothing');
 
-    const undone = (await vscode.commands.executeCommand('delegate.undoApply', created.id, { confirm: false })) as { restored: string[]; skipped: unknown[] };
+    const undone = await vscode.commands.executeCommand<{ restored: string[]; skipped: unknown[] }>('delegate.undoApply', created.id, { confirm: false });
     assert.deepEqual(undone.restored.sort(), ['README.md', 'src/notes.md']);
     assert.deepEqual(undone.skipped, []);
     assert.equal(readFileSync(readme, 'utf8'), original);

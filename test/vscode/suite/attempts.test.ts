@@ -33,10 +33,10 @@ describe('best-of-N attempts', () => {
       { toolCalls: [{ name: 'shell', arguments: { command: 'echo "answer $(od -An -N4 -tu4 /dev/urandom | tr -d " ")" > answer.txt' } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Wrote an answer.' } }] },
     ]);
-    const created = (await vscode.commands.executeCommand('delegate.delegateTask', {
+    const created = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', {
       prompt: 'Pick a number [[script:attempts-ui]]',
       options: { attempts: 2 },
-    })) as Task | undefined;
+    });
     assert.ok(created, 'delegate.delegateTask returned no task');
     assert.equal(created.attempts?.length, 2, 'the server made two attempts');
     task = created;
@@ -82,7 +82,7 @@ describe('best-of-N attempts', () => {
     const head = await vscode.workspace.openTextDocument(headUri);
     assert.equal(answerOf(head.getText()), before);
 
-    const selected = (await vscode.commands.executeCommand('delegate.selectAttempt', task.id, other)) as Task | undefined;
+    const selected = await vscode.commands.executeCommand<Task | undefined>('delegate.selectAttempt', task.id, other);
     assert.equal(selected?.selectedAttempt, other);
     assert.equal(current()?.selectedAttempt, other);
     const truth = answerOf(await serverGet(`/v1/tasks/${task.id}/file?path=answer.txt&side=head`));
@@ -99,9 +99,7 @@ describe('best-of-N attempts', () => {
     assert.equal(current()?.selectedAttempt, other);
 
     // Apply takes the selected attempt's files.
-    const result = (await vscode.commands.executeCommand('delegate.applyTask', task.id, { confirm: false })) as
-      | { applied: string[]; conflicts: unknown[]; cancelled: boolean }
-      | undefined;
+    const result = await vscode.commands.executeCommand<{ applied: string[]; conflicts: unknown[]; cancelled: boolean } | undefined>('delegate.applyTask', task.id, { confirm: false });
     assert.deepEqual(result?.applied.sort(), ['answer.txt', 'notes.txt']);
     assert.ok(existsSync(join(workspace, 'answer.txt')));
     assert.equal(answerOf(readFileSync(join(workspace, 'answer.txt'), 'utf8')), truth);

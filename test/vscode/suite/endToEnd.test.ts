@@ -74,9 +74,9 @@ describe('the whole flow: delegate → steer → question → review → pull re
       const editor = await vscode.window.showTextDocument(doc);
       editor.selection = new vscode.Selection(8, 0, 10, 1);
 
-      const task = (await vscode.commands.executeCommand('delegate.delegateTask', {
+      const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', {
         prompt: `Parenthesize the returns in math.js [[script:${SCRIPT}]]`,
-      })) as Task | undefined;
+      });
       assert.ok(task, 'the command returned no task');
       assert.equal(task.status, 'queued');
       assert.deepEqual(task.selection, { path: 'src/math.js', startLine: 9, endLine: 11, text: 'function mul(a, b) {\n  return a * b;\n}' });
@@ -90,8 +90,11 @@ describe('the whole flow: delegate → steer → question → review → pull re
         60_000,
         () => `the shell step to run (${current()?.status}, ${JSON.stringify(api.timeline(task.id).map((i) => i.kind))})`,
       );
+      // A running command carries its start, for the panel's running timer (#19).
+      const running = api.timeline(task.id).find((i) => i.kind === 'tool' && i.name === 'shell' && i.state === 'running');
+      assert.ok(running?.kind === 'tool' && typeof running.startedAt === 'number' && running.startedAt <= Date.now(), JSON.stringify(running));
       const sentAt = Date.now();
-      const steered = (await vscode.commands.executeCommand('delegate.followUp', task.id, STEER)) as MessageResponse | undefined;
+      const steered = await vscode.commands.executeCommand<MessageResponse | undefined>('delegate.followUp', task.id, STEER);
       assert.equal(steered?.kind, 'steer');
 
       // The question: the task waits, and by now the changed file has streamed in.
@@ -105,7 +108,7 @@ describe('the whole flow: delegate → steer → question → review → pull re
       assert.ok(withSteer.length > 0, 'no model request after the steering message carried it');
       assert.ok(withSteer[0]!.turn <= 2, `the steering message reached the model only at turn ${withSteer[0]!.turn}`);
 
-      const answered = (await vscode.commands.executeCommand('delegate.followUp', task.id, ANSWER)) as MessageResponse | undefined;
+      const answered = await vscode.commands.executeCommand<MessageResponse | undefined>('delegate.followUp', task.id, ANSWER);
       assert.equal(answered?.kind, 'answer');
       await until(() => FINISHED.includes(current()?.status ?? ''), 90_000, () => `the task to finish (${current()?.status})`);
       assert.equal(current()?.status, 'completed', JSON.stringify(current()?.error));
@@ -122,7 +125,7 @@ describe('the whole flow: delegate → steer → question → review → pull re
       const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
       assert.ok(input instanceof vscode.TabInputTextDiff, `the active tab is not a diff: ${JSON.stringify(input)}`);
       assert.equal(input.modified.scheme, 'delegate-review');
-      const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.modified)) as vscode.CodeLens[];
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', input.modified);
       const titled = (title: string): vscode.CodeLens[] => lenses.filter((l) => l.command?.title === title);
       assert.equal(titled('$(check) Accept').length, 2, `lenses: ${lenses.map((l) => l.command?.title).join(', ')}`);
       assert.equal(titled('$(close) Reject').length, 2);
@@ -135,19 +138,17 @@ describe('the whole flow: delegate → steer → question → review → pull re
       assert.deepEqual(await api.decisions(task.id, 'src/math.js'), ['accepted', 'rejected']);
 
       // What the preview shows before anything is pushed (#19): exactly what the PR will take.
-      const preview = (await vscode.commands.executeCommand('delegate.createPullRequest', task.id, { preview: true })) as
-        | { title: string; summary?: string; files: { path: string; hunks: number; of: number }[]; undecided: string }
-        | undefined;
+      const preview = await vscode.commands.executeCommand<{ title: string; summary?: string; files: { path: string; hunks: number; of: number }[]; undecided: string } | undefined>('delegate.createPullRequest', task.id, { preview: true });
       assert.deepEqual(preview?.files, [{ path: 'src/math.js', hunks: 1, of: 2 }]);
       assert.equal(preview?.summary, SUMMARY);
       assert.equal(preview?.undecided, '', 'every hunk is decided');
       assert.match(preview?.title ?? '', /^Parenthesize the returns in math\.js/);
       assert.equal(await githubBranch('octo', 'demo', `delegate/${task.id}`), null, 'the preview pushed nothing');
 
-      const pr = (await vscode.commands.executeCommand('delegate.createPullRequest', task.id, {
+      const pr = await vscode.commands.executeCommand<PullRequestInfo | undefined>('delegate.createPullRequest', task.id, {
         token: env('DELEGATE_TEST_GITHUB_TOKEN'),
         confirm: false,
-      })) as PullRequestInfo | undefined;
+      });
       assert.ok(pr, 'the command opened no pull request (see the notifications)');
       const branch = await githubBranch('octo', 'demo', pr.branch);
       assert.ok(branch, `the fake GitHub has no branch ${pr.branch}`);

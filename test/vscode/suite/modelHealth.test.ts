@@ -42,7 +42,7 @@ describe('a server without a model endpoint (#19)', () => {
     const doc = await vscode.workspace.openTextDocument(join(env('DELEGATE_TEST_WORKSPACE'), 'src', 'math.js'));
     const editor = await vscode.window.showTextDocument(doc);
     editor.selection = new vscode.Selection(4, 0, 6, 1);
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: 'Document sub' })) as Task | undefined;
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: 'Document sub' });
     assert.ok(task);
     const current = (id: string) => api.snapshot().tasks.find((t) => t.id === id);
     await until(() => FINISHED.includes(current(task.id)?.status ?? ''), 60_000, () => `the task to fail (${current(task.id)?.status})`);
@@ -52,7 +52,7 @@ describe('a server without a model endpoint (#19)', () => {
       () => `the panel to offer Retry (${JSON.stringify(api.panelView())})`);
 
     editor.selection = new vscode.Selection(0, 0, 0, 0); // the retry carries the task's own selection
-    const retried = (await vscode.commands.executeCommand('delegate.retryTask', task.id)) as Task | undefined;
+    const retried = await vscode.commands.executeCommand<Task | undefined>('delegate.retryTask', task.id);
     assert.ok(retried, 'Retry created no task');
     assert.notEqual(retried.id, task.id);
     assert.equal(retried.prompt, 'Document sub');

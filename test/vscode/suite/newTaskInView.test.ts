@@ -29,7 +29,7 @@ describe('a new task comes into view (#19)', () => {
   });
 
   const delegate = async (prompt: string): Promise<Task> => {
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt })) as Task | undefined;
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt });
     assert.ok(task, 'delegate.delegateTask returned no task');
     return task;
   };
@@ -41,12 +41,12 @@ describe('a new task comes into view (#19)', () => {
     const code = await vscode.window.showTextDocument(vscode.Uri.file(join(env('DELEGATE_TEST_WORKSPACE'), 'src', 'greet.js')));
     const first = await delegate(`${LONG} [[script:${SCRIPT}]]`);
     assert.equal(api.panelTaskId(), first.id, 'the panel shows the new task as soon as the command returns');
-    await until(() => api.queueSelection().join() === first.id, 10_000, () => `the queue to select the new row (selected: ${api.queueSelection()})`);
+    await until(() => api.queueSelection().join() === first.id, 10_000, () => `the queue to select the new row (selected: ${api.queueSelection().join()})`);
 
     // With the panel open on that task, the next delegation moves it to the next task.
     const second = await delegate(`Second look at greet [[script:${SCRIPT}]]`);
     assert.equal(api.panelTaskId(), second.id, 'the panel moved on to the newer task');
-    await until(() => api.queueSelection().join() === second.id, 10_000, () => `the queue to select the newer row (selected: ${api.queueSelection()})`);
+    await until(() => api.queueSelection().join() === second.id, 10_000, () => `the queue to select the newer row (selected: ${api.queueSelection().join()})`);
     assert.equal(vscode.window.activeTextEditor?.document, code.document, 'the panel did not take the focus from the code');
     const panelGroup = vscode.window.tabGroups.all.find((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview));
     assert.equal(panelGroup?.viewColumn, vscode.ViewColumn.Two, 'the panel opened beside the code');
@@ -59,7 +59,7 @@ describe('a new task comes into view (#19)', () => {
     await vscode.workspace.getConfiguration('delegate').update('openPanelOnDelegate', false, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     const task = await delegate(`Quietly add a full stop [[script:${SCRIPT}]]`);
-    await until(() => api.queueSelection().join() === task.id, 10_000, () => `the queue to select the new row (selected: ${api.queueSelection()})`);
+    await until(() => api.queueSelection().join() === task.id, 10_000, () => `the queue to select the new row (selected: ${api.queueSelection().join()})`);
     assert.equal(api.panelView().view, 'none', 'the panel stayed closed');
     await until(() => FINISHED.includes(api.snapshot().tasks.find((x) => x.id === task.id)?.status ?? ''), 90_000, () => 'the task to finish');
   });

@@ -24,7 +24,7 @@ describe('the panel follows the task (#19)', () => {
   });
 
   const finishedTask = async (prompt: string): Promise<Task> => {
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: `${prompt} [[script:${SCRIPT}]]` })) as Task | undefined;
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: `${prompt} [[script:${SCRIPT}]]` });
     assert.ok(task);
     await until(() => FINISHED.includes(api.snapshot().tasks.find((t) => t.id === task.id)?.status ?? ''), 90_000, () => 'the task to finish');
     await vscode.commands.executeCommand('delegate.openPanel', task.id);

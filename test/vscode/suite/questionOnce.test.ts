@@ -25,7 +25,7 @@ describe('a question shows once (#19)', () => {
   });
 
   it('the timeline holds the question once, before and after the answer', async () => {
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: `Ask about the greeting [[script:${SCRIPT}]]` })) as Task | undefined;
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: `Ask about the greeting [[script:${SCRIPT}]]` });
     assert.ok(task);
     const current = () => api.snapshot().tasks.find((t) => t.id === task.id);
     await until(() => current()?.status === 'waiting_for_input', 90_000, () => `the question (${current()?.status})`);

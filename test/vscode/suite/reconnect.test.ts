@@ -30,9 +30,9 @@ describe('reconnect after a server restart', () => {
       if (states.at(-1) !== kind) states.push(kind);
     });
     try {
-      const task = (await vscode.commands.executeCommand('delegate.delegateTask', {
+      const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', {
         prompt: 'Make greet enthusiastic [[script:slow-greet]]',
-      })) as Task | undefined;
+      });
       assert.ok(task);
       const current = () => api.snapshot().tasks.find((t) => t.id === task.id);
       await until(() => (current()?.changedFiles.length ?? 0) > 0, 60_000, () => `the first change (${current()?.status})`);
@@ -40,7 +40,7 @@ describe('reconnect after a server restart', () => {
 
       const res = await fetch(`${env('DELEGATE_TEST_CONTROL_URL')}/restart-server`, { method: 'POST' });
       assert.equal(res.status, 200, await res.text());
-      await until(() => states.includes('offline') || states.includes('connecting'), 30_000, () => `the extension to notice (${states})`);
+      await until(() => states.includes('offline') || states.includes('connecting'), 30_000, () => `the extension to notice (${states.join()})`);
       await until(() => api.connection().kind === 'connected', 60_000, () => `reconnected (${JSON.stringify(api.connection())})`);
 
       await until(async () => {

@@ -37,9 +37,9 @@ describe('delegate → review → apply', () => {
     const editor = await vscode.window.showTextDocument(doc);
     editor.selection = new vscode.Selection(0, 0, 2, 1);
 
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', {
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', {
       prompt: 'Parenthesize the returns [[script:review-apply]]',
-    })) as Task | undefined;
+    });
     assert.ok(task, 'the command returned no task');
     // In the model (and so in the tree) before any event arrived.
     assert.ok(api.snapshot().tasks.some((t) => t.id === task.id), 'the task is not in the tree at once');
@@ -82,9 +82,7 @@ describe('delegate → review → apply', () => {
     assert.deepEqual(await api.decisions(task.id, 'src/math.js'), ['accepted', 'rejected']);
     assert.deepEqual(await api.reviewCounts(task.id), { total: 2, accepted: 1, rejected: 1, undecided: 0 });
 
-    const result = (await vscode.commands.executeCommand('delegate.applyTask', task.id, { confirm: false })) as
-      | { applied: string[]; conflicts: unknown[]; cancelled: boolean }
-      | undefined;
+    const result = await vscode.commands.executeCommand<{ applied: string[]; conflicts: unknown[]; cancelled: boolean } | undefined>('delegate.applyTask', task.id, { confirm: false });
     assert.deepEqual(result, { applied: ['src/math.js'], conflicts: [], cancelled: false });
     const expected = original.replace('return a + b;', 'return (a + b);');
     assert.notEqual(expected, original);
@@ -96,7 +94,7 @@ describe('delegate → review → apply', () => {
     const task = api.snapshot().tasks.find((t) => t.prompt.includes('[[script:review-apply]]'));
     assert.ok(task);
     // Back to the base, then the user edits the very line the agent's second hunk changes.
-    const undone = (await vscode.commands.executeCommand('delegate.undoApply', task.id, { confirm: false })) as { restored: string[] } | undefined;
+    const undone = await vscode.commands.executeCommand<{ restored: string[] } | undefined>('delegate.undoApply', task.id, { confirm: false });
     assert.deepEqual(undone?.restored, ['src/math.js']);
     assert.equal(readFileSync(mathPath(), 'utf8'), original);
     writeFileSync(mathPath(), original.replace('return a * b;', 'return b * a;'));
@@ -104,9 +102,7 @@ describe('delegate → review → apply', () => {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === mathPath());
     if (open) await until(() => open.getText() === before, 10_000, () => 'the open document to pick up the user\'s edit');
     await vscode.commands.executeCommand('delegate.acceptHunk', task.id, 'src/math.js', 1);
-    const result = (await vscode.commands.executeCommand('delegate.applyTask', task.id, { confirm: false })) as
-      | { applied: string[]; conflicts: { path: string }[]; cancelled: boolean }
-      | undefined;
+    const result = await vscode.commands.executeCommand<{ applied: string[]; conflicts: { path: string }[]; cancelled: boolean } | undefined>('delegate.applyTask', task.id, { confirm: false });
     assert.deepEqual(result?.conflicts.map((c) => c.path), ['src/math.js']);
     assert.deepEqual(result?.applied, []);
     assert.equal(readFileSync(mathPath(), 'utf8'), before);

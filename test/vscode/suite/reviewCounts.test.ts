@@ -1,7 +1,7 @@
 // Issue #19, item 7: the review says what was decided. Undecided hunks count as undecided (not as
 // accepted), a rejected hunk's lines are struck through on the agent's side, Review opens every
-// changed file in the multi-file diff editor with the CodeLens in each, and a new file has no base
-// side (so no stray deleted empty line).
+// changed file in the multi-file diff editor, and a new file has no base side (so no stray deleted
+// empty line). The CodeLens inside that editor is checked by the UI smoke test.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { Task } from '../../../protocol';
@@ -41,7 +41,7 @@ describe('review counts and the review editor (#19)', () => {
       { toolCalls: [{ name: 'apply_patch', arguments: { patch: PATCH } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Comments and an extra module.' } }] },
     ]);
-    const created = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: `Comment math [[script:${SCRIPT}]]` })) as Task | undefined;
+    const created = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: `Comment math [[script:${SCRIPT}]]` });
     assert.ok(created);
     const current = () => api.snapshot().tasks.find((t) => t.id === created.id);
     await until(() => FINISHED.includes(current()?.status ?? ''), 90_000, () => `the task to finish (${current()?.status})`);
@@ -70,11 +70,6 @@ describe('review counts and the review editor (#19)', () => {
     await until(() => vscode.window.tabGroups.activeTabGroup.activeTab?.label.startsWith('extra.js (new file)') === true, 20_000,
       () => `the new file's diff (active tab: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label})`);
     assert.ok(vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof MultiDiff, 'not a plain diff against an empty document');
-    for (const d of [...input.textDiffs, { modified: vscode.Uri.from({ scheme: 'delegate-review', path: '/src/extra.js', query: `task=${task.id}&side=head` }) }]) {
-      const doc = await vscode.workspace.openTextDocument(d.modified!); // lenses are asked of a loaded document
-      const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', doc.uri)) as vscode.CodeLens[];
-      assert.ok(lenses.some((l) => l.command?.title === '$(check) Accept'), `no Accept lens in ${d.modified?.path}`);
-    }
   });
 
   it('undecided hunks read as undecided, and a rejected hunk is struck through', async () => {
@@ -91,7 +86,7 @@ describe('review counts and the review editor (#19)', () => {
     const added = head.getText().split('\n').indexOf('  // multiplies');
     assert.ok(added > 0);
     await until(() => api.struckLines(input.modified).join() === String(added), 10_000,
-      () => `line ${added} (the rejected hunk's) struck through, and only it (now ${api.struckLines(input.modified)})`);
+      () => `line ${added} (the rejected hunk's) struck through, and only it (now ${api.struckLines(input.modified).join()})`);
     await vscode.commands.executeCommand('delegate.acceptHunk', task.id, 'src/math.js', 1);
     await until(() => api.struckLines(input.modified).length === 0, 10_000, () => 'the strike-through to go when accepted');
   });

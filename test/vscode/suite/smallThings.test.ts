@@ -34,7 +34,7 @@ describe('smaller things (#19)', () => {
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Second run.' } }] },
     ]);
     const started = Date.now();
-    const task = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: 'Twice [[script:elapsed]]' })) as Task | undefined;
+    const task = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: 'Twice [[script:elapsed]]' });
     assert.ok(task);
     const current = () => api.snapshot().tasks.find((t) => t.id === task.id);
     await until(() => current()?.status === 'completed', 90_000, () => `the first run (${current()?.status})`);

@@ -30,7 +30,7 @@ describe('apply then undo', () => {
       { toolCalls: [{ name: 'apply_patch', arguments: { patch: patch('src/greet.js', '  return `Hello, ${name}`;', '  return `Hello there, ${name}`;') } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Friendlier greeting.' } }] },
     ]);
-    const created = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: 'Friendlier greeting [[script:undo-apply]]' })) as Task | undefined;
+    const created = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: 'Friendlier greeting [[script:undo-apply]]' });
     assert.ok(created, 'delegate.delegateTask returned no task');
     const current = () => api.snapshot().tasks.find((t) => t.id === created.id);
     await until(() => FINISHED.includes(current()?.status ?? ''), 90_000, () => `the task to finish (${current()?.status})`);
@@ -52,11 +52,11 @@ describe('apply then undo', () => {
     assert.equal(input.modified.scheme, 'delegate-review');
     assert.match(input.modified.query, /side=head/, 'the modified side is the agent\'s version');
 
-    const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.modified)) as vscode.CodeLens[];
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', input.modified);
     const titles = lenses.map((l) => l.command?.title);
     assert.deepEqual(titles, ['Hunk 1 of 1: undecided (taken unless rejected)', '$(check) Accept', '$(close) Reject']);
     assert.deepEqual(lenses[1]?.command?.arguments, [task.id, 'src/greet.js', 0]);
-    const baseLenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.original)) as vscode.CodeLens[];
+    const baseLenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', input.original);
     assert.equal(baseLenses.length, 0, 'no lenses on the base side');
 
     // Undecided shows as undecided (#19); Apply and Pull Request say that it counts as accepted.
@@ -64,15 +64,13 @@ describe('apply then undo', () => {
     assert.match(api.treeItem(task.id, 'src/greet.js').description, /1 hunk, undecided/);
 
     await vscode.commands.executeCommand('delegate.acceptHunk', task.id, 'src/greet.js', 0);
-    const after = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', input.modified)) as vscode.CodeLens[];
+    const after = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', input.modified);
     assert.deepEqual(after.map((l) => l.command?.title), ['Hunk 1 of 1: accepted', '$(check) Accepted', '$(close) Reject']);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('a single undo on the document restores the file exactly after Apply', async () => {
-    const result = (await vscode.commands.executeCommand('delegate.applyTask', task.id, { confirm: false })) as
-      | { applied: string[]; conflicts: unknown[]; cancelled: boolean }
-      | undefined;
+    const result = await vscode.commands.executeCommand<{ applied: string[]; conflicts: unknown[]; cancelled: boolean } | undefined>('delegate.applyTask', task.id, { confirm: false });
     assert.deepEqual(result, { applied: ['src/greet.js'], conflicts: [], cancelled: false });
     const applied = original.replace('Hello, ${name}', 'Hello there, ${name}');
     assert.notEqual(applied, original);
@@ -105,7 +103,7 @@ describe('apply then undo', () => {
       },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Hi and bye.' } }] },
     ]);
-    const created = (await vscode.commands.executeCommand('delegate.delegateTask', { prompt: 'Hi and bye [[script:undo-multi]]' })) as Task | undefined;
+    const created = await vscode.commands.executeCommand<Task | undefined>('delegate.delegateTask', { prompt: 'Hi and bye [[script:undo-multi]]' });
     assert.ok(created);
     const current = () => api.snapshot().tasks.find((t) => t.id === created.id);
     await until(() => FINISHED.includes(current()?.status ?? ''), 90_000, () => `the task to finish (${current()?.status})`);
@@ -121,9 +119,7 @@ describe('apply then undo', () => {
     editor.selection = new vscode.Selection(0, 3, 0, 3);
 
     try {
-      const result = (await vscode.commands.executeCommand('delegate.applyTask', created.id, { confirm: false })) as
-        | { applied: string[]; conflicts: unknown[]; cancelled: boolean }
-        | undefined;
+      const result = await vscode.commands.executeCommand<{ applied: string[]; conflicts: unknown[]; cancelled: boolean } | undefined>('delegate.applyTask', created.id, { confirm: false });
       assert.deepEqual(result?.applied.sort(), ['src/farewell.js', 'src/greet.js']);
       assert.equal(doc.getText(), mine.replace('Hello, ${name}', 'Hi, ${name}'));
       assert.equal(doc.isDirty, true, 'the user\'s unsaved edit was not saved for them');
