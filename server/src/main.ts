@@ -117,11 +117,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     : null;
   const modelHealth = new ModelHealth(client, config.openaiBaseUrl);
   void modelHealth.check();
-  bus.subscribe((e) => {
-    if (e.type !== 'task.status') return;
-    if (e.task.status === 'failed' && e.task.error?.code.startsWith('model_')) modelHealth.noteFailure(e.task.error.message);
-    else if (e.task.status === 'completed') modelHealth.noteSuccess();
-  });
+  modelHealth.followTasks(bus);
   if (!client) log.warn('no model endpoint configured (OPENAI_API_KEY / OPENAI_BASE_URL); tasks will fail with model_not_configured');
 
   let shuttingDown = false;

@@ -2,6 +2,7 @@
 // OPENAI_API_KEY), answering (checked at start with a model list), and what the last failure was
 // (a task that failed on the model). Clients show it before the user's first task fails on it.
 import type OpenAI from 'openai';
+import type { EventBus } from '../eventBus';
 
 export interface ModelHealthView {
   configured: boolean;
@@ -58,6 +59,15 @@ export class ModelHealth {
 
   noteSuccess(): void {
     if (this.client) this.set(true, undefined);
+  }
+
+  /** Follows the tasks' outcomes: one failed on the model, or one completed. Returns the unsubscribe. */
+  followTasks(bus: EventBus): () => void {
+    return bus.subscribe((e) => {
+      if (e.type !== 'task.status') return;
+      if (e.task.status === 'failed' && e.task.error?.code.startsWith('model_')) this.noteFailure(e.task.error.message);
+      else if (e.task.status === 'completed') this.noteSuccess();
+    });
   }
 
   private set(ok: boolean, reason: string | undefined): void {
