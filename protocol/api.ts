@@ -67,5 +67,7 @@ export const Health = z.object({
   model: z.object({ configured: z.boolean(), host: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }).optional(),
   /** uncapped: what the sandboxes run without (the server was started with --allow-uncapped). */
   sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional() }),
+  /** github: the server accepts a GitHub token as a user's credential (--github-allow); absent from older servers. */
+  auth: z.object({ github: z.boolean() }).optional(),
 });
 export type Health = z.infer<typeof Health>;

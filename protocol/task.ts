@@ -248,5 +248,7 @@ export const Task = z.object({
   selectedAttempt: z.number().int().min(0).optional(),
   /** The sandbox driver that ran it. */
   sandbox: z.string().optional(),
+  /** The GitHub login of the user who created it; null for the admin (the server token). Absent from older servers. */
+  owner: z.string().nullable().optional(),
 });
 export type Task = z.infer<typeof Task>;

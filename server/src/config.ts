@@ -39,6 +39,13 @@ export interface Config {
   allowedHosts: string[];
   /** --no-repo-watch: scan the user's repository with git for every task (workspace/watchedScanner.ts). */
   repoWatch: boolean;
+  /**
+   * --github-allow / DELEGATE_GITHUB_ALLOW: GitHub logins (lowercase) and `org:NAME` entries whose
+   * GitHub token is accepted as a user's credential (api/githubAuth.ts); empty: GitHub sign-in is off.
+   */
+  githubAllow: string[];
+  /** How long a GitHub token's verdict is kept in memory (at most 5 minutes; DELEGATE_GITHUB_AUTH_CACHE_MS for tests). */
+  githubAuthCacheMs: number;
 }
 
 /** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
@@ -85,6 +92,9 @@ Options:
   --allowed-hosts LIST   Comma-separated names this server also answers to (a team server's DNS
                          names). A request whose Host is none of these, of loopback's (on a
                          loopback --host) or of --host, and a browser page of another origin, get 403
+  --github-allow LIST    Comma-separated GitHub logins and org:NAME entries: they may call the API
+                         with their own GitHub token and see only their own tasks (the server
+                         token stays the admin's and sees everything)
   --no-repo-watch        Scan a local repository for uncommitted changes with git for every task,
                          without watching it (inotify) for changes between tasks
   -h, --help             Show this help
@@ -95,6 +105,7 @@ Environment:
   DOCKER_HOST                       The docker engine (default unix:///var/run/docker.sock)
   DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
   DELEGATE_ALLOWED_HOSTS            As --allowed-hosts
+  DELEGATE_GITHUB_ALLOW             As --github-allow
   PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
   (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
 `;
@@ -126,6 +137,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'no-spares': { type: 'boolean' },
         'allowed-hosts': { type: 'string' },
         'no-repo-watch': { type: 'boolean' },
+        'github-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -157,6 +169,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const allowedHosts = (str('allowed-hosts') ?? env.DELEGATE_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   const badHost = allowedHosts.find((h) => !/^([a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[?[0-9a-f:.]+\]?$/.test(h));
   if (badHost !== undefined) throw new ConfigError(`--allowed-hosts: not a host name: ${badHost} (names only, no scheme or port)`);
+  const githubAllow = (str('github-allow') ?? env.DELEGATE_GITHUB_ALLOW ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const badAllow = githubAllow.find((a) => !/^(org:)?[a-z0-9](?:[a-z0-9-]{0,38})$/.test(a));
+  if (badAllow !== undefined) throw new ConfigError(`--github-allow: not a GitHub login or org:NAME: ${badAllow}`);
+  const githubAuthCacheMs = Number(env.DELEGATE_GITHUB_AUTH_CACHE_MS || 300_000);
+  if (!Number.isInteger(githubAuthCacheMs) || githubAuthCacheMs < 0 || githubAuthCacheMs > 300_000) {
+    throw new ConfigError(`DELEGATE_GITHUB_AUTH_CACHE_MS: expected 0..300000, got ${env.DELEGATE_GITHUB_AUTH_CACHE_MS}`);
+  }
   const sandboxUid = Number(env.DELEGATE_SANDBOX_UID || 1500);
   if (!Number.isInteger(sandboxUid) || sandboxUid < 1 || sandboxUid > 2 ** 31) throw new ConfigError(`DELEGATE_SANDBOX_UID: not a uid: ${env.DELEGATE_SANDBOX_UID}`);
   return {
@@ -181,5 +200,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     spares: values['no-spares'] !== true,
     allowedHosts,
     repoWatch: values['no-repo-watch'] !== true,
+    githubAllow,
+    githubAuthCacheMs,
   };
 }

@@ -13,6 +13,7 @@ import { SqliteStore } from './store/sqlite';
 import { EventBus } from './eventBus';
 import { answerClientError, createRequestHandler } from './api/http';
 import { hostPolicy } from './api/hostPolicy';
+import { Authenticator } from './api/githubAuth';
 import { EventStream } from './api/events';
 import { routes } from './api/routes';
 import { Scheduler } from './tasks/scheduler';
@@ -143,18 +144,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
     protocolVersion: PROTOCOL_VERSION,
     model: modelHealth.view(),
     sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}) },
+    auth: { github: auth.github },
   });
+  const auth = new Authenticator({ adminToken: token, allow: config.githubAllow, githubApiUrl: config.githubApiUrl, cacheMs: config.githubAuthCacheMs, log: log.child({ component: 'auth' }) });
   const hosts = hostPolicy(config.host, config.allowedHosts);
   const handler = createRequestHandler({
-    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
-    token,
+    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health, bundleOwners: new Map() }),
+    auth,
+    ownerOf: (id) => (store.getTask(id) ? store.taskOwner(id) : undefined),
     hosts,
     log,
     isShuttingDown: () => shuttingDown,
   });
   const http = createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, maxHeaderSize: 32 * 1024 }, handler);
   http.keepAliveTimeout = 5_000;
-  const stream = new EventStream({ store, bus, token, hosts, log, version: VERSION });
+  const stream = new EventStream({ store, bus, auth, ownerOf: (id) => store.taskOwner(id), hosts, log, version: VERSION });
   http.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
   http.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

@@ -65,6 +65,8 @@ export interface FakeGitHub {
   /** One line per request (git and API): method, path, status. Never headers or bodies. */
   readonly log: string[];
   setMode(mode: Partial<FakeGitHubMode>): void;
+  /** Add a user's token, or with null revoke it (GitHub then answers 401 Bad credentials). */
+  setUser(token: string, user: FakeUser | null): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,18 @@ const OPS = {
   'pulls/update': { path: '/repos/{owner}/{repo}/pulls/{pull_number}', method: 'patch' },
 } as const;
 type OpName = keyof typeof OPS;
+/** Who-am-I operations: answered for the tokens in `users` (see startFakeGitHub). */
+const USER_OPS = {
+  'users/get-authenticated': { path: '/user', method: 'get' },
+  'orgs/get-membership-for-authenticated-user': { path: '/user/memberships/orgs/{org}', method: 'get' },
+} as const;
+
+/** A GitHub user the double knows by token: their login and the organisations they belong to. */
+export interface FakeUser {
+  login: string;
+  id: number;
+  orgs?: string[];
+}
 
 /** Compiles the request, query and response validators of the operations the double serves. */
 function loadValidators(): { spec: Spec; has: (key: string) => boolean; validate: (key: string, value: unknown) => string | null } {
@@ -91,7 +105,7 @@ function loadValidators(): { spec: Spec; has: (key: string) => boolean; validate
     return n as T;
   };
   const schemas: Record<string, unknown> = {};
-  for (const [name, { path, method }] of Object.entries(OPS)) {
+  for (const [name, { path, method }] of Object.entries({ ...OPS, ...USER_OPS })) {
     const op = spec.paths[path]![method]!;
     const body = op.requestBody?.content['application/json']?.schema;
     if (body) schemas[`${name}:request`] = body;
@@ -215,7 +229,7 @@ class ApiError {
 
 const DOCS = 'https://docs.github.com/rest/pulls/pulls';
 
-export async function startFakeGitHub(opts: { token: string; scopes?: string[] }): Promise<FakeGitHub> {
+export async function startFakeGitHub(opts: { token: string; scopes?: string[]; users?: Record<string, FakeUser> }): Promise<FakeGitHub> {
   const root = await mkdtemp(join(tmpdir(), 'fake-github-'));
   const { spec, has, validate } = loadValidators();
   const mode: FakeGitHubMode = { scopes: opts.scopes ?? ['repo'], rateLimited: false, pushForbidden: false };
@@ -240,6 +254,29 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
   const invalid = (message: string, errors: object[] = []): ApiError =>
     new ApiError(422, { message, documentation_url: DOCS, ...(errors.length ? { errors } : {}), status: '422' });
   const notFound = (): ApiError => new ApiError(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+  const users = new Map(Object.entries(opts.users ?? {}));
+
+  /** GET /user and GET /user/memberships/orgs/{org} for a user's token: GitHub's examples with this user's values. */
+  function userOp(path: string, user: FakeUser): { op: keyof typeof USER_OPS; status: number; body: unknown } | null {
+    const example = (name: string) => JSON.parse(JSON.stringify((spec.components.examples![name] as { value: unknown }).value).replaceAll('https://api.github.com', urls.api)) as Record<string, unknown>;
+    if (path === '/user') {
+      const me = example('private-user-response-with-public-and-private-profile-information');
+      return { op: 'users/get-authenticated', status: 200, body: { ...me, login: user.login, id: user.id, url: `${urls.api}/users/${user.login}`, html_url: `${urls.web}/${user.login}` } };
+    }
+    const m = /^\/user\/memberships\/orgs\/([^/]+)$/.exec(path);
+    if (!m) return null;
+    const org = decodeURIComponent(m[1]!);
+    if (!user.orgs?.some((o) => o.toLowerCase() === org.toLowerCase())) {
+      return { op: 'orgs/get-membership-for-authenticated-user', status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user', status: '404' } };
+    }
+    const membership = example('org-membership');
+    const organization = { ...(membership.organization as Record<string, unknown>), login: org };
+    return {
+      op: 'orgs/get-membership-for-authenticated-user',
+      status: 200,
+      body: { ...membership, state: 'active', role: 'member', url: `${urls.api}/orgs/${org}/memberships/${user.login}`, organization_url: `${urls.api}/orgs/${org}`, organization, user: { ...(membership.user as Record<string, unknown>), login: user.login, id: user.id } },
+    };
+  }
 
   async function route(op: OpName, params: { owner: string; repo: string; number?: number }, query: Record<string, string>, body: Record<string, unknown>): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const { owner, repo } = params;
@@ -319,7 +356,8 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
     const raw = Buffer.concat(chunks).toString('utf8');
     const match = matchOp(req.method ?? 'GET', path);
     const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const authorized = auth?.[1] === opts.token;
+    const user = auth?.[1] !== undefined ? users.get(auth[1]) : undefined;
+    const authorized = auth?.[1] === opts.token || user !== undefined;
     const reset = Math.floor(Date.now() / 1000) + 3600;
     const headers: Record<string, string> = {
       'content-type': 'application/json; charset=utf-8',
@@ -334,6 +372,8 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
     let status = 500;
     let out: unknown;
     let body: unknown = raw;
+    /** Answered by userOp, its response already validated against its own operation. */
+    let userAnswered = false;
     try {
       try {
         body = raw ? JSON.parse(raw) : undefined;
@@ -343,6 +383,13 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
       if (!authorized) throw new ApiError(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
       if (mode.rateLimited) {
         throw new ApiError(mode.rateLimited, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting', status: String(mode.rateLimited) }, mode.rateLimited === 429 ? { 'retry-after': '60' } : {});
+      }
+      const mine = user && req.method === 'GET' ? userOp(path, user) : null;
+      if (mine) {
+        userAnswered = true;
+        const resErr = validate(`${mine.op}:${mine.status}`, mine.body);
+        if (resErr) schemaErrors.push(`${req.method} ${path} response ${mine.status}: ${resErr}`);
+        throw new ApiError(resErr ? 500 : mine.status, resErr ? { message: `fake GitHub: response does not match the OpenAPI schema: ${resErr}` } : (mine.body as Record<string, unknown>));
       }
       if (!match) throw new ApiError(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
       const reqErr = (req.method === 'POST' || req.method === 'PATCH' ? validate(`${match.op}:request`, body ?? {}) : null) ?? validate(`${match.op}:query`, { ...query });
@@ -363,7 +410,7 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
       out = err.body;
       Object.assign(headers, err.headers);
     }
-    if (status !== 500) {
+    if (status !== 500 && !userAnswered) {
       // Statuses an operation does not declare (401, 404 on most) use GitHub's basic-error shape.
       const declared = match ? `${match.op}:${status}` : null;
       const resErr = validate(declared && has(declared) ? declared : 'error', out);
@@ -414,6 +461,10 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[] }
     log,
     setMode(m) {
       Object.assign(mode, m);
+    },
+    setUser(token, u) {
+      if (u) users.set(token, u);
+      else users.delete(token);
     },
     async close() {
       backend.close();

@@ -11,12 +11,15 @@ import type { Store } from '../store/types';
 import { STATUS_CODES } from 'node:http';
 import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
 import type { HostPolicy } from './hostPolicy';
-import { bearer, tokenMatches } from './http';
+import type { Authenticator } from './githubAuth';
+import { bearer } from './http';
 
 export interface EventStreamOptions {
   store: Store;
   bus: EventBus;
-  token: string;
+  auth: Authenticator;
+  /** Any task's owner, deleted ones included (null: the admin's; undefined: no such task). */
+  ownerOf: (taskId: string) => string | null | undefined;
   /** Host and Origin, checked before the token (see hostPolicy.ts). */
   hosts: HostPolicy;
   log: Logger;
@@ -35,6 +38,8 @@ interface Client {
   catchingUp: boolean;
   filter: Set<string> | undefined;
   alive: boolean;
+  /** A user's login: only their tasks' events are sent. Null: the admin, every event. */
+  login: string | null;
 }
 
 export class EventStream {
@@ -44,6 +49,8 @@ export class EventStream {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly hwm: number;
   private readonly pageSize: number;
+  /** Owners never change: remembered per task so a live event costs no store read per client. */
+  private readonly owners = new Map<string, string | null | undefined>();
 
   constructor(private readonly options: EventStreamOptions) {
     this.hwm = options.highWaterMark ?? 1024 * 1024;
@@ -85,18 +92,24 @@ export class EventStream {
     if (!verdict.ok) return refuse('forbidden', verdict.message);
     if (url.pathname !== '/v1/events') return refuse('not_found', `no route for ${url.pathname}`);
     // Browsers cannot set headers on a WebSocket: the token may come as ?token= instead.
-    if (!tokenMatches(this.options.token, bearer(req) ?? url.searchParams.get('token'))) return refuse('unauthorized', 'missing or wrong bearer token');
-    const unknown = [...url.searchParams.keys()].find((k) => !['since', 'taskId', 'token'].includes(k));
-    if (unknown !== undefined) return refuse('validation_failed', `${unknown}: unknown query parameter`);
-    const sinceRaw = url.searchParams.get('since') ?? '0';
-    const since = Number(sinceRaw);
-    if (!Number.isInteger(since) || since < 0) return refuse('bad_request', 'since must be a non-negative integer');
-    const taskIds = url.searchParams.getAll('taskId').filter(Boolean);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, since, taskIds.length ? new Set(taskIds) : undefined));
+    void this.options.auth.authenticate(bearer(req) ?? url.searchParams.get('token')).then(
+      (auth) => {
+        if (!auth.ok) return refuse(auth.code, auth.message);
+        if (socket.destroyed) return;
+        const unknown = [...url.searchParams.keys()].find((k) => !['since', 'taskId', 'token'].includes(k));
+        if (unknown !== undefined) return refuse('validation_failed', `${unknown}: unknown query parameter`);
+        const since = Number(url.searchParams.get('since') ?? '0');
+        if (!Number.isInteger(since) || since < 0) return refuse('bad_request', 'since must be a non-negative integer');
+        const taskIds = url.searchParams.getAll('taskId').filter(Boolean);
+        const login = auth.principal.kind === 'user' ? auth.principal.login : null;
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, since, taskIds.length ? new Set(taskIds) : undefined, login));
+      },
+      () => refuse('internal', 'internal server error'),
+    );
   }
 
-  private onConnection(ws: WebSocket, since: number, filter: Set<string> | undefined): void {
-    const client: Client = { ws, lastSent: since, catchingUp: true, filter, alive: true };
+  private onConnection(ws: WebSocket, since: number, filter: Set<string> | undefined, login: string | null): void {
+    const client: Client = { ws, lastSent: since, catchingUp: true, filter, alive: true, login };
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => this.clients.delete(client));
@@ -152,7 +165,16 @@ export class EventStream {
   private deliver(client: Client, event: TaskEvent): void {
     client.lastSent = event.seq;
     if (client.filter && !client.filter.has(event.taskId)) return;
+    if (client.login !== null && this.ownerOf(event.taskId) !== client.login) return;
     this.send(client, { type: 'event', event });
+  }
+
+  private ownerOf(taskId: string): string | null | undefined {
+    if (this.owners.has(taskId)) return this.owners.get(taskId);
+    const owner = this.options.ownerOf(taskId);
+    // An unknown task may be one being created right now: asked again next time.
+    if (owner !== undefined) this.owners.set(taskId, owner);
+    return owner;
   }
 
   private scheduleCatchUp(client: Client): void {

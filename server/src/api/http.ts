@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
 import type { Logger } from '../log';
+import type { Authenticator, Principal } from './githubAuth';
 import type { HostPolicy } from './hostPolicy';
 
 export class HttpError extends Error {
@@ -28,6 +29,8 @@ export interface RequestContext {
   url: URL;
   params: Record<string, string>;
   log: Logger;
+  /** Who is calling; null on routes without auth. */
+  principal: Principal | null;
 }
 
 export interface Route {
@@ -201,9 +204,14 @@ export function formatZodError(error: z.ZodError): string {
     .join('; ');
 }
 
+/** Routes under /v1/tasks/:id act on one task: a user reaches only their own. */
+const TASK_ROUTE = /^\/v1\/tasks\/:id(\/|$)/;
+
 export function createRequestHandler(options: {
   routes: Route[];
-  token: string;
+  auth: Authenticator;
+  /** A live task's owner (null: the admin's), or undefined when there is no such task. */
+  ownerOf: (taskId: string) => string | null | undefined;
   /** Host and Origin: refused before anything else, so a rebound DNS name or a foreign page learns nothing. */
   hosts: HostPolicy;
   log: Logger;
@@ -227,8 +235,11 @@ export function createRequestHandler(options: {
       if (byPath.length === 0) throw new HttpError('not_found', `no route for ${url.pathname}`);
       const route = byPath.find((r) => r.method === req.method);
       // Authenticate before revealing which methods exist.
-      if ((route?.auth ?? byPath[0]!.auth) !== false && !tokenMatches(options.token, bearer(req))) {
-        throw new HttpError('unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+      let principal: Principal | null = null;
+      if ((route?.auth ?? byPath[0]!.auth) !== false) {
+        const verdict = await options.auth.authenticate(bearer(req));
+        if (!verdict.ok) throw new HttpError(verdict.code, verdict.message, verdict.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {});
+        principal = verdict.principal;
       }
       if (!route) throw new HttpError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`, { allow: byPath.map((r) => r.method).join(', ') });
       const m = route.regex.exec(url.pathname)!;
@@ -240,11 +251,15 @@ export function createRequestHandler(options: {
           throw new HttpError('bad_request', `malformed percent-encoding in ${url.pathname}`);
         }
       });
+      // Another user's task is answered exactly as a task that does not exist.
+      if (principal?.kind === 'user' && params.id !== undefined && TASK_ROUTE.test(route.path) && options.ownerOf(params.id) !== principal.login) {
+        throw new HttpError('not_found', `no task ${params.id}`);
+      }
       for (const name of new Set(url.searchParams.keys())) {
         if (!route.query?.includes(name)) throw new HttpError('validation_failed', `${name}: unknown query parameter`);
       }
       if (!route.body) await refuseBody(req);
-      await route.handle({ req, res, url, params, log: options.log });
+      await route.handle({ req, res, url, params, log: options.log, principal });
     };
     run()
       .catch((err: unknown) => {

@@ -35,6 +35,8 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX events_task ON events (task_id, seq);
    CREATE TABLE repo_specs (task_id TEXT PRIMARY KEY, data TEXT NOT NULL);`,
+  // Users (#16): a task's owner, read on every request and every streamed event, so a column.
+  `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
 ];
 
 export class SqliteStore implements Store {
@@ -53,7 +55,8 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.stmts = {
-      insertTask: this.db.prepare('INSERT INTO tasks (id, created_at, data) VALUES (?, ?, ?)'),
+      insertTask: this.db.prepare('INSERT INTO tasks (id, created_at, data, owner) VALUES (?, ?, ?, ?)'),
+      taskOwner: this.db.prepare('SELECT owner FROM tasks WHERE id = ?'),
       getTask: this.db.prepare('SELECT data FROM tasks WHERE id = ? AND deleted = 0'),
       listTasks: this.db.prepare('SELECT data FROM tasks WHERE deleted = 0 ORDER BY created_at, rowid'),
       updateTask: this.db.prepare('UPDATE tasks SET data = ? WHERE id = ?'),
@@ -96,7 +99,7 @@ export class SqliteStore implements Store {
 
   createTask(task: Task, attempts: AttemptRecord[], repoSpec: RepoSpec): TaskEvent {
     return this.db.transaction(() => {
-      this.stmts.insertTask.run(task.id, task.createdAt, JSON.stringify(task));
+      this.stmts.insertTask.run(task.id, task.createdAt, JSON.stringify(task), task.owner ?? null);
       this.stmts.insertSpec.run(task.id, JSON.stringify(repoSpec));
       for (const a of attempts) this.stmts.insertAttempt.run(a.taskId, a.index, JSON.stringify(a));
       return this.insertEvents([{ type: 'task.created', taskId: task.id, task }])[0]!;
@@ -111,6 +114,11 @@ export class SqliteStore implements Store {
   getTask(id: string): Task | undefined {
     const row = this.stmts.getTask.get(id) as { data: string } | undefined;
     return row ? (JSON.parse(row.data) as Task) : undefined;
+  }
+
+  taskOwner(id: string): string | null | undefined {
+    const row = this.stmts.taskOwner.get(id) as { owner: string | null } | undefined;
+    return row ? row.owner : undefined;
   }
 
   listTasks(): Task[] {

@@ -36,6 +36,8 @@ export interface Store {
   /** The repository spec the task was created with (kept apart: it can be large). */
   getRepoSpec(taskId: string): RepoSpec | undefined;
   getTask(id: string): Task | undefined;
+  /** A task's owner, deleted tasks included: a login, null for the admin's, undefined when there is no such task. */
+  taskOwner(id: string): string | null | undefined;
   listTasks(): Task[];
   /**
    * Change a task and append events in one transaction. `events` gets the updated task and the

@@ -28,7 +28,8 @@ export interface TaskServiceDeps {
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
-  create(body: CreateTaskRequest): Task {
+  /** `owner`: the creating user's GitHub login, null for the admin. */
+  create(body: CreateTaskRequest, owner: string | null = null): Task {
     const id = randomUUID();
     const now = new Date().toISOString();
     const attempts = body.options?.attempts ?? 1;
@@ -43,6 +44,7 @@ export class TaskService {
       updatedAt: now,
       usage: EMPTY_USAGE,
       changedFiles: [],
+      owner,
     };
     const records: AttemptRecord[] = Array.from({ length: attempts }, (_, index) => ({
       taskId: id,

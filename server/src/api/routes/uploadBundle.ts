@@ -22,6 +22,9 @@ export const uploadBundle = (deps: ApiDeps): Route => ({
       if ((err as { code?: unknown }).code === 'repo_error') throw new HttpError('validation_failed', (err as Error).message);
       throw err;
     }
+    const owners = deps.bundleOwners.get(bundleId) ?? new Set<string | null>();
+    owners.add(ctx.principal?.kind === 'user' ? ctx.principal.login : null);
+    deps.bundleOwners.set(bundleId, owners);
     sendJson(ctx.res, 201, { bundleId });
   },
 });
