@@ -3,6 +3,9 @@
 import * as z from 'zod';
 import { ChangedFile, ErrorInfo, PullRequestInfo, Task, TaskStatus, TestResult, Usage } from './task';
 
+/** Who did it (audit): the user's GitHub login, null for the admin (the server token); absent from older servers. */
+const actor = z.string().nullable().optional();
+
 const base = {
   seq: z.number().int().nonnegative(),
   taskId: z.string(),
@@ -15,11 +18,11 @@ const base = {
 
 export const TaskEvent = z.discriminatedUnion('type', [
   /** A task was created; carries the whole task. */
-  z.object({ ...base, type: z.literal('task.created'), task: Task }),
-  /** Any change of status; carries the task as it now is. */
-  z.object({ ...base, type: z.literal('task.status'), status: TaskStatus, task: Task }),
+  z.object({ ...base, type: z.literal('task.created'), task: Task, actor }),
+  /** Any change of status; carries the task as it now is. `actor`: who cancelled it, on the change to `cancelled`. */
+  z.object({ ...base, type: z.literal('task.status'), status: TaskStatus, task: Task, actor }),
   /** The task was removed by the user. */
-  z.object({ ...base, type: z.literal('task.deleted') }),
+  z.object({ ...base, type: z.literal('task.deleted'), actor }),
   /** A streamed piece of the agent's visible text. */
   z.object({ ...base, type: z.literal('agent.delta'), messageId: z.string(), text: z.string() }),
   /** The agent's complete message for one turn. */
@@ -71,7 +74,7 @@ export const TaskEvent = z.discriminatedUnion('type', [
   /** A non-fatal problem the user should see (a retried model call, a tool failure of the harness). */
   z.object({ ...base, type: z.literal('warning'), error: ErrorInfo }),
   /** A pull request was opened or updated. */
-  z.object({ ...base, type: z.literal('pull_request'), pullRequest: PullRequestInfo, updated: z.boolean() }),
+  z.object({ ...base, type: z.literal('pull_request'), pullRequest: PullRequestInfo, updated: z.boolean(), actor }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEvent>;
 export type TaskEventType = TaskEvent['type'];

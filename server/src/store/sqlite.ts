@@ -102,7 +102,7 @@ export class SqliteStore implements Store {
       this.stmts.insertTask.run(task.id, task.createdAt, JSON.stringify(task), task.owner ?? null);
       this.stmts.insertSpec.run(task.id, JSON.stringify(repoSpec));
       for (const a of attempts) this.stmts.insertAttempt.run(a.taskId, a.index, JSON.stringify(a));
-      return this.insertEvents([{ type: 'task.created', taskId: task.id, task }])[0]!;
+      return this.insertEvents([{ type: 'task.created', taskId: task.id, task, actor: task.owner ?? null }])[0]!;
     })();
   }
 
@@ -195,10 +195,10 @@ export class SqliteStore implements Store {
     })();
   }
 
-  deleteTask(id: string): TaskEvent {
+  deleteTask(id: string, actor: string | null = null): TaskEvent {
     return this.db.transaction(() => {
       this.stmts.deleteTask.run(id);
-      return this.insertEvents([{ type: 'task.deleted', taskId: id }])[0]!;
+      return this.insertEvents([{ type: 'task.deleted', taskId: id, actor }])[0]!;
     })();
   }
 

@@ -56,6 +56,7 @@ export interface Store {
   takeMessages(key: string, kind: PendingMessage['kind']): PendingMessage[];
   /** Unconsumed messages of a kind for an attempt key, left unconsumed. */
   peekMessages(key: string, kind: PendingMessage['kind']): PendingMessage[];
-  deleteTask(id: string): TaskEvent;
+  /** `actor`: who deleted it (a login, null for the admin), recorded on the task.deleted event. */
+  deleteTask(id: string, actor?: string | null): TaskEvent;
   close(): void;
 }

@@ -100,9 +100,11 @@ export class TaskService {
     return { kind: 'followup', task: this.get(id) };
   }
 
-  async cancel(id: string): Promise<Task> {
+  /** `actor`: who asks (a login, null for the admin), recorded on the cancelled status event. */
+  async cancel(id: string, actor: string | null = null): Promise<Task> {
     const task = this.get(id);
     if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
+    this.deps.events.noteCanceller(id, actor);
     for (const a of this.deps.store.getAttempts(id)) {
       const r = this.deps.scheduler.cancel(a.workspaceKey);
       if (r === 'removed') this.deps.events.setAttempt(id, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
@@ -111,14 +113,14 @@ export class TaskService {
     return this.get(id);
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, actor: string | null = null): Promise<void> {
     const task = this.get(id);
-    if (!isFinished(task.status)) await this.cancel(id);
+    if (!isFinished(task.status)) await this.cancel(id, actor);
     for (const a of this.deps.store.getAttempts(id)) {
       this.deps.recorder.forget(a.workspaceKey);
       await this.deps.workspaces.destroy(a.workspaceKey).catch(() => undefined);
     }
-    this.deps.events.publishDeleted(id);
+    this.deps.events.publishDeleted(id, actor);
   }
 
   selectAttempt(id: string, attempt: number): Task {

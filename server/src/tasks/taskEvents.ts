@@ -1,6 +1,6 @@
 // The one way task state changes: store transaction first, then publish the committed events.
 // Attempt changes re-derive the task's public fields and emit task.status when the status moved.
-import type { EventInput, NewEvent, RepoSpec, Task, TaskEvent } from '../../../protocol';
+import { isFinished, type EventInput, type NewEvent, type RepoSpec, type Task, type TaskEvent } from '../../../protocol';
 import type { EventBus } from '../eventBus';
 import type { AttemptRecord, Store } from '../store/types';
 import { deriveTask } from './state';
@@ -15,8 +15,15 @@ export class TaskEvents {
     this.bus.publish([this.store.createTask(task, attempts, repoSpec)]);
   }
 
-  publishDeleted(taskId: string): void {
-    this.bus.publish([this.store.deleteTask(taskId)]);
+  publishDeleted(taskId: string, actor: string | null = null): void {
+    this.bus.publish([this.store.deleteTask(taskId, actor)]);
+  }
+
+  /** Who asked to cancel a task (audit): the task.status that makes it `cancelled` carries them. */
+  private readonly cancellers = new Map<string, string | null>();
+
+  noteCanceller(taskId: string, actor: string | null): void {
+    this.cancellers.set(taskId, actor);
   }
 
   /** Returns the stored events: their seq is what later events name as their `cause`. */
@@ -54,9 +61,11 @@ export class TaskEvents {
       (patch.status !== undefined && attempts.length > 1) ||
       ('selectedAttempt' in taskPatch && taskPatch.selectedAttempt !== current.selectedAttempt) ||
       'question' in taskPatch;
+    const cancelledBy = derived.status === 'cancelled' && this.cancellers.has(taskId) ? { actor: this.cancellers.get(taskId)! } : {};
+    if (derived.status && isFinished(derived.status)) this.cancellers.delete(taskId);
     const { task, events: stored } = this.store.updateTask(taskId, { ...taskPatch, ...derived }, (t) => [
       ...events.map((e) => ({ ...e, taskId, ...(index > 0 ? { attempt: index } : {}) })),
-      ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t, ...statusCause(cause, events.length) }] : []),
+      ...(announce ? [{ type: 'task.status' as const, taskId, status: t.status, task: t, ...cancelledBy, ...statusCause(cause, events.length) }] : []),
     ]);
     this.bus.publish(stored);
     return task;
