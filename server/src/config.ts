@@ -10,6 +10,8 @@ export interface Config {
   dataDir: string;
   sandbox: 'auto' | 'bwrap' | 'docker' | 'none';
   maxParallel: number;
+  /** --max-parallel-per-user: slots one GitHub user's tasks may hold at once (tasks/scheduler.ts). */
+  maxParallelPerUser: number;
   model: string;
   wireApi: 'responses' | 'chat';
   /** From --token / DELEGATE_TOKEN; undefined → read or generate DATA_DIR/token. */
@@ -78,6 +80,9 @@ Options:
   --sandbox KIND         auto | bwrap | docker | none (default auto: docker when an engine answers,
                          else bubblewrap; "none" runs commands UNSANDBOXED on this machine)
   --max-parallel N       Agents running at once (default: number of cores, at least 2)
+  --max-parallel-per-user N
+                         Slots one signed-in user's tasks may hold at once (default: half of
+                         --max-parallel, at least 1); users' queues take turns for free slots
   --model NAME           Default model (default gpt-5-codex); tasks may choose another
   --wire-api API         responses | chat (default responses; chat for OpenAI-compatible servers
                          that only speak Chat Completions)
@@ -127,6 +132,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'data-dir': { type: 'string' },
         sandbox: { type: 'string' },
         'max-parallel': { type: 'string' },
+        'max-parallel-per-user': { type: 'string' },
         model: { type: 'string' },
         'wire-api': { type: 'string' },
         token: { type: 'string' },
@@ -151,6 +157,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const maxParallel = Number(str('max-parallel') ?? Math.max(2, availableParallelism()));
   if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 256) {
     throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
+  }
+  const maxParallelPerUser = Number(str('max-parallel-per-user') ?? Math.max(1, Math.floor(maxParallel / 2)));
+  if (!Number.isInteger(maxParallelPerUser) || maxParallelPerUser < 1 || maxParallelPerUser > maxParallel) {
+    throw new ConfigError(`--max-parallel-per-user: expected 1..${maxParallel} (--max-parallel), got ${str('max-parallel-per-user')}`);
   }
   const sandbox = str('sandbox') ?? 'auto';
   if (!['auto', 'bwrap', 'docker', 'none'].includes(sandbox)) throw new ConfigError(`--sandbox: expected auto|bwrap|docker|none, got ${sandbox}`);
@@ -184,6 +194,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     dataDir: str('data-dir') ?? defaultDataDir(env, uid),
     sandbox: sandbox as Config['sandbox'],
     maxParallel,
+    maxParallelPerUser,
     model: str('model') ?? 'gpt-5-codex',
     wireApi,
     token,

@@ -124,7 +124,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let shuttingDown = false;
   const questions = new Questions(events);
   const recorder = new DiffRecorder({ store, events, log });
-  const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }));
+  const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }), config.maxParallelPerUser);
   const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, isShuttingDown: () => shuttingDown });
   const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, recorder, log });
   const pullRequests = new PullRequestService({

@@ -1,6 +1,9 @@
-// A FIFO queue with a parallelism limit. It knows jobs, not tasks: each job has a key, runs with
+// A queue with a parallelism limit. It knows jobs, not tasks: each job has a key, runs with
 // an AbortSignal, and frees its slot when its promise settles. A job waiting on something outside
 // the machine (a user's answer) parks: its slot goes to the next job until it resumes.
+// Jobs have an owner (a user's login, null for the admin's): owners take turns for free slots
+// (the one served longest ago first, oldest job first within an owner), and a user holds at most
+// `maxPerUser` slots at once, so one person's twenty tasks never block a teammate's one.
 
 /** A running job's hold on its slot. */
 export interface Lease {
@@ -21,10 +24,14 @@ interface Running {
   parked: boolean;
   /** Set while it waits for a slot to resume. */
   waking?: () => void;
+  owner: string | null;
 }
 
 export class Scheduler {
-  private readonly queue: { key: string; job: Job }[] = [];
+  private readonly queue: { key: string; job: Job; owner: string | null }[] = [];
+  /** When each owner last got a slot (a rising counter): the least recent goes next. */
+  private readonly served = new Map<string | null, number>();
+  private turn = 0;
   private readonly running = new Map<string, Running>();
   /** Parked jobs waiting for a slot, in the order they asked. */
   private readonly resuming: Running[] = [];
@@ -35,13 +42,15 @@ export class Scheduler {
   constructor(
     private readonly maxParallel: number,
     private readonly onError: (key: string, err: unknown) => void,
+    /** Slots one user's jobs may hold at once; the admin's (owner null) are not capped. */
+    private readonly maxPerUser: number = maxParallel,
   ) {}
 
-  enqueue(key: string, job: Job): void {
+  enqueue(key: string, job: Job, owner: string | null = null): void {
     if (this.closed) throw new Error('scheduler is closed');
     // A job whose key is still winding down (its attempt already reported finished) waits for it.
     if (this.queue.some((q) => q.key === key)) throw new Error(`job ${key} is already scheduled`);
-    this.queue.push({ key, job });
+    this.queue.push({ key, job, owner });
     this.pump();
   }
 
@@ -91,10 +100,11 @@ export class Scheduler {
         continue;
       }
       if (this.closed) return;
-      const next = this.queue.findIndex((q) => !this.running.has(q.key));
+      const next = this.nextIndex();
       if (next < 0) return;
-      const { key, job } = this.queue.splice(next, 1)[0]!;
-      const entry: Running = { controller: new AbortController(), done: Promise.resolve(), parked: false };
+      const { key, job, owner } = this.queue.splice(next, 1)[0]!;
+      this.served.set(owner, ++this.turn);
+      const entry: Running = { controller: new AbortController(), done: Promise.resolve(), parked: false, owner };
       this.active++;
       entry.done = Promise.resolve()
         .then(() => job(entry.controller.signal, this.lease(entry)))
@@ -108,6 +118,24 @@ export class Scheduler {
         });
       this.running.set(key, entry);
     }
+  }
+
+  /** The queued job to start next: its owner's turn, its owner under the cap, oldest first; -1 for none. */
+  private nextIndex(): number {
+    const holding = new Map<string | null, number>();
+    for (const r of this.running.values()) if (!r.parked) holding.set(r.owner, (holding.get(r.owner) ?? 0) + 1);
+    let best = -1;
+    let bestTurn = Infinity;
+    this.queue.forEach((q, i) => {
+      if (this.running.has(q.key)) return;
+      if (q.owner !== null && (holding.get(q.owner) ?? 0) >= this.maxPerUser) return;
+      const t = this.served.get(q.owner) ?? 0;
+      if (t < bestTurn) {
+        best = i;
+        bestTurn = t;
+      }
+    });
+    return best;
   }
 
   private wake(entry: Running): void {

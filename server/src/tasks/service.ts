@@ -175,7 +175,7 @@ export class TaskService {
     this.deps.scheduler.enqueue(job.key, async (signal, lease) => {
       if (job.followup) this.deps.store.takeMessages(job.key, 'followup');
       await this.deps.runner.run(job, signal, lease);
-    });
+    }, this.deps.store.getTask(job.taskId)?.owner ?? null);
   }
 }
 
