@@ -26,6 +26,8 @@ const MAX_CACHED = 10_000;
 
 export class Authenticator {
   private readonly cache = new Map<string, { result: AuthResult; expires: number }>();
+  /** Checks under way: a client's burst of requests with a new token asks GitHub once. */
+  private readonly pending = new Map<string, Promise<AuthResult>>();
   private readonly logins: Set<string>;
   private readonly orgs: string[];
 
@@ -47,10 +49,17 @@ export class Authenticator {
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.expires > now) return hit.result;
-    const result = await this.verify(token);
-    // A failure to reach GitHub is not a verdict: the next request asks again.
-    if (result.ok || result.code === 'unauthorized' || result.code === 'forbidden') this.remember(key, result, now);
-    return result;
+    let check = this.pending.get(key);
+    if (!check) {
+      check = this.verify(token).then((result) => {
+        // A failure to reach GitHub is not a verdict: the next request asks again.
+        if (result.ok || result.code === 'unauthorized' || result.code === 'forbidden') this.remember(key, result, Date.now());
+        return result;
+      });
+      this.pending.set(key, check);
+      check.finally(() => this.pending.delete(key)).catch(() => undefined);
+    }
+    return check;
   }
 
   private remember(key: string, result: AuthResult, now: number): void {

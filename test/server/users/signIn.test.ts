@@ -71,6 +71,15 @@ describe('users: GitHub sign-in', function () {
     assert.equal((await api(carol, 'GET', '/v1/tasks')).status, 401);
   });
 
+  it('asks GitHub once for a burst of requests with a new token', async () => {
+    const token = 'gho_daveDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD';
+    github.setUser(token, { login: 'alice', id: 101 });
+    const before = github.log.filter((l) => l.startsWith('api GET /user ')).length;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => api(as(server.url, token), 'GET', '/v1/tasks')));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(github.log.filter((l) => l.startsWith('api GET /user ')).length, before + 1);
+  });
+
   it('keeps the server token as the admin credential', async () => {
     assert.equal((await api(server, 'GET', '/v1/tasks')).status, 200);
   });
