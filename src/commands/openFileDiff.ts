@@ -6,7 +6,7 @@ import { VIEW_TYPE as PANEL_VIEW_TYPE } from '../panel/taskPanel';
 import { toReviewUri } from '../review/reviewUri';
 import { workspaceRoot } from './applyTask';
 import { optionsOf, pathOf, taskIdOf } from './args';
-import { reviewResources } from './reviewTask';
+import { focusCodeGroup, reviewResources } from './reviewTask';
 import type { Command, Services } from './types';
 
 export const openFileDiff: Command = {
@@ -26,6 +26,7 @@ export async function openDiff(s: Services, taskId: string, path: string, preser
     // One side does not exist: the changes editor shows that as such (a plain diff against an
     // empty document shows a stray deleted empty line).
     const title = `${posix.basename(path)} (${file.status === 'added' ? 'new file' : 'deleted'})`;
+    await focusCodeGroup();
     await vscode.commands.executeCommand('vscode.changes', title, [reviewResources(taskId, file, workspaceRoot(task))]);
     return;
   }
@@ -40,7 +41,7 @@ export async function openDiff(s: Services, taskId: string, path: string, preser
  * Where a review diff opens: in the active editor group, unless that is the Delegate panel's
  * (opened beside the code, so narrow) — then in another group, next to the user's code.
  */
-function diffColumn(): vscode.ViewColumn | undefined {
+export function diffColumn(): vscode.ViewColumn | undefined {
   const groups = vscode.window.tabGroups;
   const active = groups.activeTabGroup;
   const input = active.activeTab?.input;

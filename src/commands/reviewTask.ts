@@ -7,6 +7,7 @@ import { toReviewUri } from '../review/reviewUri';
 import { shortTitle } from '../util/format';
 import { workspaceRoot } from './applyTask';
 import { resolveTaskId, showFailure } from './args';
+import { diffColumn } from './openFileDiff';
 import type { Command, Services } from './types';
 
 export const reviewTask: Command = {
@@ -26,9 +27,22 @@ export const reviewTask: Command = {
     }
     const root = workspaceRoot(task);
     const resources = files.value.map((f) => reviewResources(taskId, f, root));
+    await focusCodeGroup();
     await vscode.commands.executeCommand('vscode.changes', `Review: ${shortTitle(task.prompt, 50)}`, resources);
   },
 };
+
+const FOCUS_GROUP = ['First', 'Second', 'Third', 'Fourth', 'Fifth', 'Sixth', 'Seventh', 'Eighth'];
+
+/**
+ * The changes editor opens in the active group: when that is the Delegate panel's (narrow, beside
+ * the code), move to the code's group first, as single-file diffs do (diffColumn).
+ */
+export async function focusCodeGroup(): Promise<void> {
+  const column = diffColumn();
+  const name = column !== undefined ? FOCUS_GROUP[column - 1] : undefined;
+  if (name) await vscode.commands.executeCommand(`workbench.action.focus${name}EditorGroup`);
+}
 
 /** [the file as the list names it, base side or undefined, agent side or undefined]. */
 export function reviewResources(taskId: string, file: { path: string; oldPath?: string | null | undefined; status: FileDiff['status'] }, root: vscode.Uri | undefined): [vscode.Uri, vscode.Uri | undefined, vscode.Uri | undefined] {
