@@ -109,6 +109,7 @@ describe('users: isolation', function () {
     await until(() => events(first.frames).some((e) => e.taskId === bobsNew.id && e.type === 'task.status' && isDone(e.task)), 120_000, 'Bob\'s live task to finish');
     const seen = events(first.frames);
     first.ws.close();
+    assert.ok(seen.every((e) => bobIds.has(e.taskId)), 'the live stream carries only Bob\'s events');
     const cut = seen[Math.floor(seen.length / 2)]!.seq;
     await waitForTask(admin, more.id, isDone, 120_000);
     const resumed = await stream(bob, cut);
