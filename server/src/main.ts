@@ -48,6 +48,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   // The handlers are in place before the server starts: a signal that comes while it starts (or
   // right after it says it listens) still closes it, and it leaves no mount or sandbox behind.
+  // Whoever read our stderr/stdout may go away (a closed terminal, a supervisor that stopped):
+  // a log write then fails with EPIPE, which must lose that line, not the server or its cleanup.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const started = startServer(config);
   const stop = (signal: string) => {
     started

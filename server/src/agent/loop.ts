@@ -116,7 +116,7 @@ export class AgentRun {
     const { prompt, selection } = this.input;
     if (this.history.length === 0) {
       const agentsFiles = await loadAgentsFiles(this.input.workspace.files, selection?.path);
-      this.history.push({ type: 'message', role: 'system', text: buildSystemPrompt(agentsFiles) });
+      this.history.push({ type: 'message', role: 'system', text: buildSystemPrompt(agentsFiles, { network: this.input.network ?? false }) });
       this.history.push({ type: 'message', role: 'user', text: buildTaskMessage(prompt, selection) });
     } else {
       const text = selection ? buildTaskMessage(prompt, selection).replace(/^Task:\n/, '') : prompt;

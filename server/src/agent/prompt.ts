@@ -22,7 +22,8 @@ How to work:
 - Make small, focused changes that do exactly what the task asks; no unrelated refactors, reformatting or renames. Keep the code working at every step.
 - Edit files with apply_patch. Use shell for everything else: building, running tests, linters, git status/diff/log (the repository's .git is read-only: do not commit, branch or push).
 - Run the relevant tests (and the build or type check when there is one). If something fails, read the output, fix the cause, and run it again. Do not change tests just to make them pass unless the task asks for it.
-- Commands have no network access and a time limit; they run non-interactively (never start editors, pagers or servers that do not exit).
+- Commands have a time limit and run non-interactively (never start editors, pagers or servers that do not exit).
+{{NETWORK}}
 - If the task is truly ambiguous, ask_user one precise question; otherwise make a reasonable choice and state it in your summary.
 - When you are done, call finish with a short summary for the reviewer: what you changed and why, and how you verified it (the test command and whether it passed). The task only ends when you call finish.
 
@@ -75,12 +76,16 @@ export async function loadAgentsFiles(files: ConfinedFiles, selectionPath?: stri
   return found.map((f) => ({ path: f.path, text: cap(f.text, AGENTS_FILE_CAP) }));
 }
 
-export function buildSystemPrompt(agentsFiles: AgentsFile[] = []): string {
-  if (agentsFiles.length === 0) return BASE_PROMPT;
+const NETWORK_OFF = '- Commands have no network access: work with what the repository and the sandbox already hold.';
+const NETWORK_ON = '- Commands may use the network (this task allows it), e.g. to install dependencies.';
+
+export function buildSystemPrompt(agentsFiles: AgentsFile[] = [], options: { network?: boolean } = {}): string {
+  const base = BASE_PROMPT.replace('{{NETWORK}}', options.network ? NETWORK_ON : NETWORK_OFF);
+  if (agentsFiles.length === 0) return base;
   const sections = agentsFiles.map(
     (f) => `<instructions path="${f.path}">\n${f.text}\n</instructions>`,
   );
-  return `${BASE_PROMPT}
+  return `${base}
 
 Repository instructions (AGENTS.md). Follow them. Where they disagree, the file nearer to the code you are changing (listed later) wins.
 ${sections.join('\n')}`;

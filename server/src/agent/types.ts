@@ -47,6 +47,8 @@ export interface AgentRunInput {
   /** Conversation so far (empty on the first run). */
   history: ConversationItem[];
   limits: Required<TaskLimits>;
+  /** The agent's commands may use the network (the task option `network: 'on'`); the prompt says so. */
+  network?: boolean;
   sandbox: Sandbox;
   workspace: Workspace;
   signal: AbortSignal;

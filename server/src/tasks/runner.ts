@@ -110,6 +110,7 @@ export class TaskRunner {
           selection: job.followup && !restart ? undefined : task.selection,
           history: attempt.history,
           limits,
+          network: task.options.network === 'on',
           sandbox,
           workspace,
           signal,

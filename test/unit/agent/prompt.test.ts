@@ -9,6 +9,14 @@ describe('agent prompt building', () => {
     }
   });
 
+  it('says whether commands have the network, as the task chose', () => {
+    assert.match(buildSystemPrompt(), /Commands have no network access/);
+    assert.match(buildSystemPrompt([], { network: false }), /Commands have no network access/);
+    const on = buildSystemPrompt([{ path: 'AGENTS.md', text: 'x' }], { network: true });
+    assert.match(on, /Commands may use the network/);
+    assert.doesNotMatch(on, /no network access|\{\{NETWORK\}\}/);
+  });
+
   it('includes AGENTS.md files in order, the nearest last, and says the nearest wins', () => {
     const prompt = buildSystemPrompt([
       { path: 'AGENTS.md', text: 'Use tabs.' },
