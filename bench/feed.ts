@@ -25,7 +25,7 @@ export class EventFeed {
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const at = nowMs();
-      const frame = JSON.parse(data.toString()) as ServerFrame;
+      const frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
       if (frame.type === 'event') this.add({ event: frame.event, at });
     });
     ws.on('close', () => {

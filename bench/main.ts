@@ -203,5 +203,5 @@ export async function main(argv: string[]): Promise<number> {
 function describeActivation(data: unknown): string {
   const a = data as { loadMs?: unknown; activateMs?: unknown; vscode?: unknown };
   if (typeof a?.loadMs !== 'number' || typeof a.activateMs !== 'number') return `unreadable: ${JSON.stringify(data).slice(0, 80)}`;
-  return `load ${Math.round(a.loadMs)} ms + activate() ${Math.round(a.activateMs)} ms (VS Code ${String(a.vscode ?? '?')})`;
+  return `load ${Math.round(a.loadMs)} ms + activate() ${Math.round(a.activateMs)} ms (VS Code ${typeof a.vscode === 'string' ? a.vscode : '?'})`;
 }

@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Types and lint first: both take under a minute and fail fast, before the 10-minute suite.
+npm run --silent typecheck
+npm run --silent lint
 npm test

@@ -1,7 +1,7 @@
 // N concurrent 4-step tasks on a server allowed to run all of them at once: wall time, p95 task
 // time, and the server process's memory (VmRSS sampled every 10 ms; VmHWM as a cross-check).
 import { readFileSync } from 'node:fs';
-import { Bench, type TaskRun } from '../bench';
+import { type Bench, type TaskRun } from '../bench';
 import { nowMs, sleep } from '../clock';
 import { summarize, type Summary } from '../stats';
 import { checkFourStep, fourSteps } from './fourStep';

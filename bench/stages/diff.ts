@@ -1,6 +1,6 @@
 // File change in the sandbox → diff.updated received by a WebSocket client. Each command writes a
 // new file, then prints `date +%s%N`; the first diff.updated listing that file closes the sample.
-import { Bench, finish, shell, stampIn, toolResults } from '../bench';
+import { type Bench, finish, shell, stampIn, toolResults } from '../bench';
 import { nsToMs } from '../clock';
 import { summarize, type Summary } from '../stats';
 

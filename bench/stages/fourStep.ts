@@ -1,7 +1,7 @@
 // A 4-step task (list files, write a file, run a command, finish): submit → completed with its
 // diff; and the harness gap per tool call, seen from the model's side: reply sent → next request
 // arrived, minus the tool's own durationMs from its tool.result event.
-import { Bench, finish, shell, toolResults, type TaskRun } from '../bench';
+import { type Bench, finish, shell, toolResults, type TaskRun } from '../bench';
 import { summarize, type Summary } from '../stats';
 
 export interface FourStepResult {

@@ -2,7 +2,7 @@
 // scripted steps of the side-by-side comparison with Codex CLI. Figure = POST sent → `completed`
 // (with the new file in its diff) received. Warm: the commit already has its base tree; cold: a
 // new commit before each task, as every commit a user makes is new.
-import { Bench, finish, shell, toolResults, type TaskRun } from '../bench';
+import { type Bench, finish, shell, toolResults, type TaskRun } from '../bench';
 import { summarize, type Summary } from '../stats';
 import { newCommit } from './start';
 

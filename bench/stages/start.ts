@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll } from '../../test/support/gitRepo';
-import { Bench, finish, shell, stampIn, toolResults, type TaskRun } from '../bench';
+import { type Bench, finish, shell, stampIn, toolResults, type TaskRun } from '../bench';
 import { nsToMs } from '../clock';
 import { summarize, type Summary } from '../stats';
 

@@ -147,8 +147,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       }
     });
   };
-  collect(child.stdout!);
-  collect(child.stderr!);
+  collect(child.stdout);
+  collect(child.stderr);
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -113,7 +113,7 @@ function pieces(text: string, size = 16): string[] {
 }
 
 function usageFor(body: Record<string, unknown>, step: StepObject) {
-  const promptChars = JSON.stringify(body.input ?? body.messages ?? '').length + String(body.instructions ?? '').length;
+  const promptChars = JSON.stringify(body.input ?? body.messages ?? '').length + (typeof body.instructions === 'string' ? body.instructions : '').length;
   const outChars = (step.text ?? '').length + (step.toolCalls ?? []).reduce((n, c) => n + args(c).length, 0);
   const reasoning = step.usage?.reasoning ?? (step.reasoning ? Math.ceil(step.reasoning.length / 4) : 0);
   return {
@@ -128,7 +128,7 @@ function usageFor(body: Record<string, unknown>, step: StepObject) {
 function responsesReply(body: Record<string, unknown>, step: StepObject, id: string) {
   const events: Array<Record<string, unknown>> = [];
   const output: Array<Record<string, unknown>> = [];
-  const model = String(body.model ?? 'fake');
+  const model = typeof body.model === 'string' ? body.model : 'fake';
   const base = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, output: [], usage: null, status: 'in_progress' };
   events.push({ type: 'response.created', response: base });
   const add = (item: Record<string, unknown>, start: Record<string, unknown>, middle: Array<Record<string, unknown>>) => {
@@ -183,7 +183,7 @@ function responsesReply(body: Record<string, unknown>, step: StepObject, id: str
 
 /** Chat Completions: the chunks of one reply, and the non-streaming completion. */
 function chatReply(body: Record<string, unknown>, step: StepObject, id: string) {
-  const model = String(body.model ?? 'fake');
+  const model = typeof body.model === 'string' ? body.model : 'fake';
   const created = Math.floor(Date.now() / 1000);
   const chunk = (delta: Record<string, unknown>, finish_reason: string | null = null) => ({
     id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason, logprobs: null }],

@@ -223,8 +223,10 @@ function pullObject(spec: Spec, pr: FakePull, urls: { api: string; web: string }
   };
 }
 
-class ApiError {
-  constructor(readonly status: number, readonly body: Record<string, unknown>, readonly headers: Record<string, string> = {}) {}
+class ApiError extends Error {
+  constructor(readonly status: number, readonly body: Record<string, unknown>, readonly headers: Record<string, string> = {}) {
+    super(typeof body.message === 'string' ? body.message : `GitHub ${status}`);
+  }
 }
 
 const DOCS = 'https://docs.github.com/rest/pulls/pulls';
@@ -297,7 +299,7 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[]; 
         if ((await git(['merge-base', '--is-ancestor', headSha, baseSha], { gitDir: repoDir(owner, repo) })).code === 0) {
           throw invalid('Validation Failed', [{ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${head}` }]);
         }
-        const pr: FakePull = { number: pulls.length + 1, title: String(body.title ?? ''), body: typeof body.body === 'string' ? body.body : null, head, base, draft: body.draft === true, state: 'open', owner, repo, createdAt: now, updatedAt: now };
+        const pr: FakePull = { number: pulls.length + 1, title: typeof body.title === 'string' ? body.title : '', body: typeof body.body === 'string' ? body.body : null, head, base, draft: body.draft === true, state: 'open', owner, repo, createdAt: now, updatedAt: now };
         pulls.push(pr);
         const full = await render(pr);
         return { status: 201, body: full, headers: { location: String(full.url) } };

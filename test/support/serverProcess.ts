@@ -68,16 +68,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
         }
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code, signal) => reject(new Error(`delegate-server exited (${code ?? signal}) before listening:\n${output}`)));
     setTimeout(() => reject(new Error(`delegate-server did not start in 20 s:\n${output}`)), 20_000).unref();
   });
   // Keep collecting after start (the start listener parses; this one only appends).
-  child.stdout!.removeAllListeners('data');
-  child.stderr!.removeAllListeners('data');
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.removeAllListeners('data');
+  child.stderr.removeAllListeners('data');
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const port = Number(new URL(url).port);
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

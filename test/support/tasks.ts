@@ -47,7 +47,7 @@ export async function allEvents(server: Server, taskId: string): Promise<TaskEve
 export function openStream(server: Server, since = 0, query = ''): Promise<{ ws: WebSocket; frames: ServerFrame[] }> {
   const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/events?since=${since}${query}`, { headers: { authorization: `Bearer ${server.token}` } });
   const frames: ServerFrame[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as ServerFrame));
+  ws.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as ServerFrame));
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, frames }));
     ws.once('error', reject);

@@ -43,7 +43,7 @@ export async function overlayChangedPaths(layers: OverlayLayers, limit: number):
     budget -= upper.length;
     if (budget < 0) return null;
     const seen = new Set<string>();
-    const stats = await Promise.all(upper.map((entry) => (isGitMountPoint(rel, entry.name) ? null : lstat(join(layers.upper, rel, entry.name), { bigint: true }).catch(() => null))));
+    const stats = await Promise.all(upper.map((entry) => (isGitMountPoint(rel, entry.name) ? Promise.resolve(null) : lstat(join(layers.upper, rel, entry.name), { bigint: true }).catch(() => null))));
     for (const [i, entry] of upper.entries()) {
       if (isGitMountPoint(rel, entry.name)) continue;
       const path = rel ? `${rel}/${entry.name}` : entry.name;

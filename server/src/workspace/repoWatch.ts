@@ -166,7 +166,7 @@ export class RepoWatches {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    const running = [...this.repos.values()].map((r) => r.running);
+    const running = [...this.repos.values()].flatMap((r) => (r.running ? [r.running] : []));
     for (const repo of this.repos.values()) this.drop(repo);
     await Promise.allSettled(running);
   }

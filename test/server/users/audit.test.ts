@@ -62,7 +62,7 @@ describe('users: audit', function () {
     assert.equal(created?.type === 'task.created' && created.actor, 'Bob-Builder');
     const cancelled = events.filter((e) => e.type === 'task.status' && e.status === 'cancelled');
     assert.equal(cancelled.length, 1);
-    assert.equal(cancelled[0]!.type === 'task.status' && cancelled[0]!.actor, 'Bob-Builder');
+    assert.equal(cancelled[0]!.type === 'task.status' && cancelled[0].actor, 'Bob-Builder');
     const deleted = events.find((e) => e.type === 'task.deleted');
     assert.ok(deleted && deleted.type === 'task.deleted');
     assert.equal(deleted.actor, null);

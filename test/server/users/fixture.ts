@@ -46,7 +46,7 @@ export function stream(who: As, since = 0): Promise<{ ws: WebSocket; frames: Ser
   const frames: ServerFrame[] = [];
   return new Promise((resolve, reject) => {
     ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as ServerFrame;
+      const f = JSON.parse((data as Buffer).toString()) as ServerFrame;
       frames.push(f);
       if (f.type === 'replayed') resolve({ ws, frames });
     });

@@ -80,7 +80,7 @@ for (const mode of MODES) {
       const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
       try {
         await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+          child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
           child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
         });
       } finally {
