@@ -169,7 +169,8 @@ function bundlePath(dataDir: string, bundleId: string): string {
   return join(dataDir, 'bundles', `${bundleId}.bundle`);
 }
 
-const unknownBundle = (bundleId: string) => `bundle ${bundleId} is unknown or not a valid git bundle; upload it again`;
+/** Said of a bundle this server does not hold, or that the asking user did not upload. */
+export const unknownBundle = (bundleId: string) => `bundle ${bundleId} is unknown or not a valid git bundle; upload it again`;
 
 /** Why a bundle task cannot start, known before any task exists (POST /v1/tasks answers 422); null when its bundle is here. */
 export async function bundleProblem(spec: Extract<RepoSpec, { kind: 'bundle' }>, dataDir: string): Promise<string | null> {
