@@ -12,7 +12,7 @@ import { createLogger, Scrubber, type Logger } from './log';
 import { SqliteStore } from './store/sqlite';
 import { EventBus } from './eventBus';
 import { answerClientError, createRequestHandler } from './api/http';
-import { hostPolicy } from './api/hostPolicy';
+import { hostPolicy, isLoopback } from './api/hostPolicy';
 import { Authenticator } from './api/githubAuth';
 import { EventStream } from './api/events';
 import { routes } from './api/routes';
@@ -99,7 +99,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, scrubber });
   const token = resolveToken(config, log);
   scrubber.add(token);
-  if (!['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+  if (!isLoopback(config.host)) {
     log.warn('LISTENING BEYOND LOOPBACK: anyone who can reach this address and has the token can run code in sandboxes here', { host: config.host });
   }
 

@@ -21,7 +21,8 @@ function normalName(name: string): string {
   return name.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
 }
 
-function isLoopback(host: string): boolean {
+/** A loopback name or address (127.0.0.0/8, ::1, localhost), as the Host check and the start-up warning both mean it. */
+export function isLoopback(host: string): boolean {
   const name = normalName(host);
   return name === 'localhost' || name === '::1' || (isIP(name) === 4 && name.startsWith('127.'));
 }
