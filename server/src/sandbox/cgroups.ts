@@ -79,13 +79,8 @@ async function writable(dir: string): Promise<boolean> {
  * Listed there are every process in it. Undefined when not found.
  */
 export async function processesFileOf(pid: number): Promise<string | undefined> {
-  const [mountInfo, procCgroup] = await Promise.all([fs.readFile('/proc/self/mountinfo', 'utf8'), fs.readFile(`/proc/${pid}/cgroup`, 'utf8')]).catch(() => ['', '']);
-  const mounts = parseMountInfo(mountInfo);
-  const theirs = parseProcCgroup(procCgroup);
-  const pids = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('pids'));
-  const unified = mounts.find((m) => m.fsType === 'cgroup2');
-  const [mount, path] = pids && theirs.has('pids') ? [pids, theirs.get('pids')!] : unified && theirs.has('') ? [unified, theirs.get('')!] : [];
-  return mount && path ? join(hostPath(mount, path), 'cgroup.procs') : undefined;
+  const { pids } = await countersOf(pid);
+  return pids ? join(pids, 'cgroup.procs') : undefined;
 }
 
 /** The memory and pids cgroup directories of process `pid` (a container's pid 1), as this process sees them. */
