@@ -9,7 +9,7 @@ SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
 PACKAGES=(bubblewrap git chromium docker.io libkrb5-dev pkg-config debootstrap ca-certificates
-          procps iproute2 util-linux python3 make g++ fonts-dejavu-core)
+          procps iproute2 util-linux python3 make g++ fonts-dejavu-core postgresql)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
