@@ -48,6 +48,13 @@ export interface Config {
   githubAllow: string[];
   /** How long a GitHub token's verdict is kept in memory (at most 5 minutes; DELEGATE_GITHUB_AUTH_CACHE_MS for tests). */
   githubAuthCacheMs: number;
+  /** --github-web-url: GitHub's web root, where the OAuth sign-in pages are (default https://github.com). */
+  githubWebUrl: string;
+  /**
+   * --github-oauth-client-id and DELEGATE_GITHUB_OAUTH_CLIENT_SECRET: the OAuth app the web interface
+   * signs users in with (api/oauth.ts); undefined: no GitHub sign-in page. The secret is never logged.
+   */
+  githubOAuth: { clientId: string; clientSecret: string } | undefined;
 }
 
 /** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
@@ -100,6 +107,12 @@ Options:
   --github-allow LIST    Comma-separated GitHub logins and org:NAME entries: they may call the API
                          with their own GitHub token and see only their own tasks (the server
                          token stays the admin's and sees everything)
+  --github-web-url URL   GitHub's web root for the OAuth sign-in (default https://github.com;
+                         GitHub Enterprise: https://HOST)
+  --github-oauth-client-id ID
+                         The OAuth app the web interface signs users in with (needs --github-allow
+                         and DELEGATE_GITHUB_OAUTH_CLIENT_SECRET; its callback URL is
+                         https://THIS-SERVER/auth/github/callback)
   --no-repo-watch        Scan a local repository for uncommitted changes with git for every task,
                          without watching it (inotify) for changes between tasks
   -h, --help             Show this help
@@ -111,6 +124,7 @@ Environment:
   DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
   DELEGATE_ALLOWED_HOSTS            As --allowed-hosts
   DELEGATE_GITHUB_ALLOW             As --github-allow
+  DELEGATE_GITHUB_OAUTH_CLIENT_SECRET  The secret of the --github-oauth-client-id app
   PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
   (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
 `;
@@ -144,6 +158,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'allowed-hosts': { type: 'string' },
         'no-repo-watch': { type: 'boolean' },
         'github-allow': { type: 'string' },
+        'github-web-url': { type: 'string' },
+        'github-oauth-client-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -186,6 +202,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!Number.isInteger(githubAuthCacheMs) || githubAuthCacheMs < 0 || githubAuthCacheMs > 300_000) {
     throw new ConfigError(`DELEGATE_GITHUB_AUTH_CACHE_MS: expected 0..300000, got ${env.DELEGATE_GITHUB_AUTH_CACHE_MS}`);
   }
+  const githubWebUrl = (str('github-web-url') ?? 'https://github.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(githubWebUrl) || !URL.canParse(githubWebUrl)) throw new ConfigError(`--github-web-url: not an http(s) URL: ${githubWebUrl}`);
+  const githubOAuth = oauthOf(str('github-oauth-client-id'), env.DELEGATE_GITHUB_OAUTH_CLIENT_SECRET, githubAllow);
   const sandboxUid = Number(env.DELEGATE_SANDBOX_UID || 1500);
   if (!Number.isInteger(sandboxUid) || sandboxUid < 1 || sandboxUid > 2 ** 31) throw new ConfigError(`DELEGATE_SANDBOX_UID: not a uid: ${env.DELEGATE_SANDBOX_UID}`);
   return {
@@ -213,5 +232,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     repoWatch: values['no-repo-watch'] !== true,
     githubAllow,
     githubAuthCacheMs,
+    githubWebUrl,
+    githubOAuth,
   };
+}
+
+/** The OAuth app of the web sign-in: both halves or neither, and only where GitHub users are admitted. */
+function oauthOf(clientId: string | undefined, secret: string | undefined, allow: readonly string[]): Config['githubOAuth'] {
+  if (clientId === undefined) return undefined;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(clientId)) throw new ConfigError('--github-oauth-client-id: not an OAuth client id');
+  if (!secret) throw new ConfigError('--github-oauth-client-id needs the app\'s secret in DELEGATE_GITHUB_OAUTH_CLIENT_SECRET');
+  if (allow.length === 0) throw new ConfigError('--github-oauth-client-id needs --github-allow: without it no GitHub user may use this server');
+  return { clientId, clientSecret: secret };
 }

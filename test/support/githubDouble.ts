@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadValidators, pullObject, type FakeUser, type OpName, type USER_OPS } from './githubSchema';
+import { createFakeOAuth, type FakeOAuth } from './githubOAuth';
 import { createBareRepo, commitFiles, createGitBackend, git, readBranch, type BranchSnapshot, type FileChanges } from './gitHttpServer';
 
 export interface FakeGitHubMode {
@@ -67,6 +68,8 @@ export interface FakeGitHub {
   setMode(mode: Partial<FakeGitHubMode>): void;
   /** Add a user's token, or with null revoke it (GitHub then answers 401 Bad credentials). */
   setUser(token: string, user: FakeUser | null): void;
+  /** The OAuth web flow (/login/oauth/…): register apps, see the authorize requests. */
+  readonly oauth: FakeOAuth;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,7 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[]; 
   const repoDir = (owner: string, repo: string): string => join(root, owner, `${repo}.git`);
   const backend = createGitBackend({ root, token: opts.token, pushForbidden: () => mode.pushForbidden, log: (l) => log.push(l) });
   let urls = { api: '', web: '' };
+  const oauth = createFakeOAuth((l) => log.push(l));
 
   const sha = async (owner: string, repo: string, branch: string): Promise<string | null> => {
     const r = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { gitDir: repoDir(owner, repo) });
@@ -285,6 +289,7 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[]; 
       });
       return;
     }
+    if (oauth.handle(req, res, url)) return;
     backend.handle(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -315,6 +320,7 @@ export async function startFakeGitHub(opts: { token: string; scopes?: string[]; 
       if (u) users.set(token, u);
       else users.delete(token);
     },
+    oauth,
     async close() {
       backend.close();
       server.closeAllConnections();

@@ -13,6 +13,7 @@ import { ERROR_STATUS, type ErrorCode } from '../../../protocol';
 import type { HostPolicy } from './hostPolicy';
 import type { Authenticator } from './githubAuth';
 import { bearer } from './http';
+import { protocolToken } from './routes/webSocketToken';
 
 export interface EventStreamOptions {
   store: Store;
@@ -91,8 +92,9 @@ export class EventStream {
     const verdict = this.options.hosts.check(req);
     if (!verdict.ok) return refuse('forbidden', verdict.message);
     if (url.pathname !== '/v1/events') return refuse('not_found', `no route for ${url.pathname}`);
-    // Browsers cannot set headers on a WebSocket: the token may come as ?token= instead.
-    void this.options.auth.authenticate(bearer(req) ?? url.searchParams.get('token')).then(
+    // Browsers cannot set headers on a WebSocket: the token may come as a subprotocol (the web
+    // page, see webSocketToken.ts) or as ?token= (other clients that cannot set headers).
+    void this.options.auth.authenticate(bearer(req) ?? protocolToken(req) ?? url.searchParams.get('token')).then(
       (auth) => {
         if (!auth.ok) return refuse(auth.code, auth.message);
         if (socket.destroyed) return;

@@ -13,9 +13,10 @@ import { pullRequest } from './pullRequest';
 import { selectAttempt } from './selectAttempt';
 import { taskEvents } from './taskEvents';
 import { uploadBundle } from './uploadBundle';
+import { webRoutes } from './webApp';
 
 export type { ApiDeps } from './deps';
 
 export function routes(deps: ApiDeps): Route[] {
-  return [healthz, createTask, listTasks, getTask, deleteTask, getDiff, getFile, postMessage, cancelTask, selectAttempt, pullRequest, uploadBundle, taskEvents].map((r) => r(deps));
+  return [healthz, createTask, listTasks, getTask, deleteTask, getDiff, getFile, postMessage, cancelTask, selectAttempt, pullRequest, uploadBundle, taskEvents].map((r) => r(deps)).concat(webRoutes(deps));
 }
