@@ -6,6 +6,14 @@ import { ChangedFile, ErrorInfo, PullRequestInfo, Task, TaskStatus, TestResult, 
 /** Who did it (audit): the user's GitHub login, null for the admin (the server token); absent from older servers. */
 const actor = z.string().nullable().optional();
 
+/** Suggested answers to a question: 2–4, each short enough for a button. */
+export const QuestionChoices = z
+  .array(z.string().trim().min(1).max(80))
+  .min(2)
+  .max(4)
+  .refine((a) => new Set(a).size === a.length, 'the choices must differ');
+export type QuestionChoices = z.infer<typeof QuestionChoices>;
+
 const base = {
   seq: z.number().int().nonnegative(),
   taskId: z.string(),
@@ -56,8 +64,11 @@ export const TaskEvent = z.discriminatedUnion('type', [
    * does): a client holding a diff of another version should fetch it again.
    */
   z.object({ ...base, type: z.literal('diff.updated'), changedFiles: z.array(ChangedFile), diffVersion: z.string().optional() }),
-  /** The agent asks the user; the task waits in `waiting_for_input`. */
-  z.object({ ...base, type: z.literal('question'), questionId: z.string(), text: z.string() }),
+  /**
+   * The agent asks the user; the task waits in `waiting_for_input`. `choices`: answers the agent
+   * suggests (2–4 short ones, shown as buttons); any other text is an answer all the same.
+   */
+  z.object({ ...base, type: z.literal('question'), questionId: z.string(), text: z.string(), choices: QuestionChoices.optional() }),
   /** A message from the user: steering a running task, answering a question, or a follow-up. */
   z.object({
     ...base,

@@ -29,7 +29,7 @@ export class TaskModel implements Disposable {
   private readonly timelineChanged = new Signal<string>();
   private readonly diffChanged = new Signal<string>();
   private readonly transitioned = new Signal<Transition>();
-  private readonly questionAsked = new Signal<{ task: Task; text: string }>();
+  private readonly questionAsked = new Signal<{ task: Task; text: string; choices: string[] }>();
   /** The task list (statuses, counts, order) changed. */
   readonly onDidChange = this.changed.event;
   /** A task's timeline grew; fired with the task id. */
@@ -117,7 +117,7 @@ export class TaskModel implements Disposable {
     if (task && task !== before) {
       this.changed.fire();
       if (!this.replayingLog && before?.status !== task.status) this.transitioned.fire({ task, previous: before?.status });
-      if (!this.replayingLog && event.type === 'question') this.questionAsked.fire({ task, text: event.text });
+      if (!this.replayingLog && event.type === 'question') this.questionAsked.fire({ task, text: event.text, choices: event.choices ?? [] });
     }
   }
 

@@ -92,7 +92,7 @@ export class Timeline {
         // for input, each with its own id): an open question of the same attempt shows once.
         const open = this.items.some((i) => i.kind === 'question' && !i.answered && i.attempt === attempt && i.text === event.text);
         if (open) return false;
-        this.push({ kind: 'question', id: `q${attempt}:${event.questionId}`, text: event.text, answered: false, attempt });
+        this.push({ kind: 'question', id: `q${attempt}:${event.questionId}`, text: event.text, choices: event.choices ?? [], answered: false, attempt });
         return true;
       }
       case 'user.message':

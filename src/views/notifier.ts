@@ -5,6 +5,12 @@ import { readSettings } from '../config';
 import type { TaskModel } from '../model/taskModel';
 import { firstLine } from '../util/format';
 
+interface QuestionItem extends vscode.MessageItem {
+  /** A suggested answer: sent as it is. */
+  answer?: string;
+  action?: 'Answer' | 'Show';
+}
+
 export class Notifier implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[];
 
@@ -25,12 +31,22 @@ export class Notifier implements vscode.Disposable {
             .then((choice) => this.act(choice, task.id));
         }
       }),
-      model.onDidAskQuestion(({ task, text }) => {
+      model.onDidAskQuestion(({ task, text, choices }) => {
         if (readSettings().notifications === 'off') return;
+        // Suggested answers are buttons that answer at once; items, not strings, so a choice
+        // that reads "Show" still answers. Free text stays one click away.
+        const items: QuestionItem[] = [
+          ...choices.map((c): QuestionItem => ({ title: c, answer: c })),
+          { title: choices.length ? 'Other Answer…' : 'Answer', action: 'Answer' },
+          { title: 'Show', action: 'Show' },
+        ];
         // Several tasks may ask at once: say which one this is.
         void vscode.window
-          .showInformationMessage(`Delegate: "${firstLine(task.prompt, 50)}" asks: ${firstLine(text, 200)}`, 'Answer', 'Show')
-          .then((choice) => this.act(choice, task.id));
+          .showInformationMessage(`Delegate: "${firstLine(task.prompt, 50)}" asks: ${firstLine(text, 200)}`, ...items)
+          .then((item) => {
+            if (item?.answer !== undefined) void vscode.commands.executeCommand('delegate.followUp', task.id, item.answer);
+            else this.act(item?.action, task.id);
+          });
       }),
     ];
   }

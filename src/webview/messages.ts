@@ -24,7 +24,15 @@ export const TimelineItem = z.discriminatedUnion('kind', [
     startedAt: z.number().nullable(),
     attempt: z.number(),
   }),
-  z.object({ kind: z.literal('question'), id: z.string(), text: z.string(), answered: z.boolean(), attempt: z.number() }),
+  z.object({
+    kind: z.literal('question'),
+    id: z.string(),
+    text: z.string(),
+    /** Answers the agent suggests, shown as buttons (empty: none). */
+    choices: z.array(z.string()),
+    answered: z.boolean(),
+    attempt: z.number(),
+  }),
   z.object({ kind: z.literal('user'), id: z.string(), text: z.string(), messageKind: z.enum(['steer', 'answer', 'followup']) }),
   z.object({ kind: z.literal('status'), id: z.string(), text: z.string() }),
   z.object({ kind: z.literal('setup'), id: z.string(), text: z.string(), attempt: z.number() }),
@@ -111,6 +119,8 @@ export const PanelState = z.object({
   taskId: z.string().optional(),
   draft: z.string().optional(),
   expanded: z.array(z.string()).optional(),
+  /** Running commands whose live output the user folded. */
+  collapsed: z.array(z.string()).optional(),
   /** Best-of-N: the timeline shows one attempt only (absent: all of them). */
   attemptFilter: z.number().int().min(0).optional(),
 });

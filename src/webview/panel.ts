@@ -16,6 +16,8 @@ const vscode = acquireVsCodeApi();
 const restored = PanelState.safeParse(vscode.getState());
 const state: PanelState = restored.success ? restored.data : { view: 'compose' };
 const expanded = new Set(state.expanded ?? []);
+/** Running commands the user folded (they are open by default). */
+const collapsed = new Set(state.collapsed ?? []);
 let currentTask: Task | undefined;
 
 function send(message: WebviewMessage): void {
@@ -23,7 +25,7 @@ function send(message: WebviewMessage): void {
 }
 
 function save(): void {
-  vscode.setState({ ...state, expanded: [...expanded].slice(-200) } satisfies PanelState);
+  vscode.setState({ ...state, expanded: [...expanded].slice(-200), collapsed: [...collapsed].slice(-200) } satisfies PanelState);
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -268,7 +270,9 @@ function renderTimeline(items: TimelineItem[], reset: boolean): void {
     const sig = JSON.stringify(item);
     let entry = rendered.get(item.id);
     if (!entry || entry.sig !== sig) {
-      entry = { sig, node: renderItem(item) };
+      const node = renderItem(item);
+      followOutput(entry?.node, node);
+      entry = { sig, node };
       rendered.set(item.id, entry);
     }
     nodes.push(entry.node);
@@ -280,7 +284,21 @@ function renderTimeline(items: TimelineItem[], reset: boolean): void {
     if (timeline.children[i] !== node) timeline.insertBefore(node, timeline.children[i] ?? null);
   });
   while (timeline.children.length > nodes.length) timeline.lastElementChild?.remove();
+  for (const [pre, top] of pendingScroll) pre.scrollTop = top ?? pre.scrollHeight;
+  pendingScroll.clear();
   if (nearBottom || reset) window.scrollTo(0, document.body.scrollHeight);
+}
+
+/** Live output boxes to scroll once in the page: to where the user left them, or (null) to the end. */
+const pendingScroll = new Map<HTMLElement, number | null>();
+
+/** A re-rendered command keeps following its output's end, unless the user scrolled up in it. */
+function followOutput(before: HTMLElement | undefined, after: HTMLElement): void {
+  const old = before?.querySelector<HTMLElement>('pre.output');
+  const next = after.querySelector<HTMLElement>('pre.output.live');
+  if (!next) return;
+  const atEnd = !old || old.scrollTop + old.clientHeight >= old.scrollHeight - 8;
+  pendingScroll.set(next, atEnd ? null : old.scrollTop);
 }
 
 function renderItem(item: TimelineItem): HTMLElement {
@@ -299,29 +317,48 @@ function renderItemBody(item: TimelineItem): HTMLElement {
     case 'reasoning':
       return el('li', { class: 'item reasoning' }, el('details', {}, el('summary', {}, 'Reasoning'), el('div', { class: 'text' }, item.text)));
     case 'tool': {
-      const details = el('details', expanded.has(item.id) ? { open: '' } : {},
+      // A running command is open, its output streaming in; once it ends it folds away. What the
+      // user opened or closed by hand stays so.
+      const running = item.state === 'running';
+      const open = running ? !collapsed.has(item.id) : expanded.has(item.id);
+      const lastLine = running ? lastOutputLine(item.output) : '';
+      const details = el('details', open ? { open: '' } : {},
         el('summary', {},
-          el('span', { class: `tool-state ${item.state}` }, item.state === 'running' ? '…' : item.state === 'ok' ? '✓' : '✗'),
+          el('span', { class: `tool-state ${item.state}` }, running ? '…' : item.state === 'ok' ? '✓' : '✗'),
           ' ',
           el('code', { title: item.name }, item.label),
           item.exitCode !== null ? el('span', { class: 'muted' }, ` exit ${item.exitCode}`) : null,
           item.durationMs !== null ? el('span', { class: 'muted' }, ` ${(item.durationMs / 1000).toFixed(1)}s`) : null,
-          item.state === 'running' && item.startedAt !== null ? el('span', { class: 'muted timer', 'data-since': String(item.startedAt) }, runningFor(item.startedAt)) : null),
+          running && item.startedAt !== null ? el('span', { class: 'muted timer', 'data-since': String(item.startedAt) }, runningFor(item.startedAt)) : null,
+          lastLine ? el('span', { class: 'muted last-line' }, ` ${lastLine}`) : null),
         item.args.includes('\n') || item.label.endsWith('…') ? el('pre', { class: 'code' }, item.args) : null,
-        el('pre', { class: 'output' }, item.output || (item.state === 'running' ? 'running…' : '(no output)')));
+        el('pre', { class: `output${running ? ' live' : ''}`, 'aria-label': running ? 'Live output' : 'Output' }, item.output || (running ? 'running…' : '(no output)')));
       details.addEventListener('toggle', () => {
-        if (details.open) expanded.add(item.id);
-        else expanded.delete(item.id);
+        // The toggle event also follows the initial state: only a departure from the default counts.
+        const byDefault = item.state === 'running';
+        expanded.delete(item.id);
+        collapsed.delete(item.id);
+        if (details.open !== byDefault) (details.open ? expanded : collapsed).add(item.id);
         save();
       });
-      return el('li', { class: 'item tool' }, details);
+      return el('li', { class: `item tool${running ? ' running' : ''}` }, details);
     }
     case 'question': {
       const li = el('li', { class: `item question${item.answered ? ' answered' : ''}` }, el('strong', {}, 'Question: '), item.text);
       if (!item.answered) {
-        const answer = el('button', {}, 'Answer below');
+        // A suggested answer goes as it is, like a typed one; the message box stays for any other.
+        const choices = item.choices.map((choice) => {
+          const b = el('button', { class: 'choice primary' }, choice);
+          b.addEventListener('click', () => {
+            if (!currentTask) return;
+            li.querySelectorAll('button').forEach((other) => (other.disabled = true));
+            send({ type: 'send', taskId: currentTask.id, text: choice });
+          });
+          return b;
+        });
+        const answer = el('button', {}, choices.length ? 'Other answer below' : 'Answer below');
         answer.addEventListener('click', () => messageInput.focus());
-        li.append(' ', answer);
+        li.append(el('div', { class: 'actions choices', role: 'group', 'aria-label': 'Suggested answers' }, ...choices, answer));
       }
       return li;
     }
@@ -341,6 +378,16 @@ function renderItemBody(item: TimelineItem): HTMLElement {
     case 'pullRequest':
       return el('li', { class: 'item pr' }, `Pull request #${item.number}: `, el('a', { href: item.url }, item.url));
   }
+}
+
+/** The output's last non-empty line, shortened: what a folded running command shows of itself. */
+function lastOutputLine(output: string): string {
+  const lines = output.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.trim();
+    if (line) return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+  }
+  return '';
 }
 
 function runningFor(since: number): string {

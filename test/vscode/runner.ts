@@ -32,6 +32,7 @@ interface Args { grep?: string; suite: boolean; smoke: boolean; docsImages: bool
 /** Smoke screenshots (test-output/vscode) → the stable names the README uses (docs/images). */
 const DOCS_IMAGES: Readonly<Record<string, string>> = {
   'queue-running.png': 'queue-running.png',
+  'panel-live-output.png': 'panel-live-output.png',
   'panel-question.png': 'panel-question.png',
   'review-diff.png': 'review-codelens.png',
   'pull-request.png': 'pull-request.png',

@@ -106,6 +106,25 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       },
     },
     {
+      title: 'a running command streams its output into the panel, open, with a running timer; it folds when done',
+      run: async (page) => {
+        const command = panel(page).locator('.item.tool', { hasText: 'node test.js' }).first();
+        const live = command.locator('details[open] pre.output.live');
+        // The first line is there while the command still runs (the last one is not yet).
+        await live.filter({ hasText: script.liveLines[0]! }).waitFor({ timeout: 60_000 });
+        const text = await live.innerText();
+        if (text.includes(script.liveLines.at(-1)!)) throw new Error(`the output was complete before it was shown: ${text}`);
+        const timer = await command.locator('.timer').innerText();
+        if (!/^\s*\d+s$/.test(timer)) throw new Error(`the running command's timer says "${timer}"`);
+        await live.filter({ hasText: script.liveLines[1]! }).waitFor({ timeout: 30_000 });
+        await shot(page, 'panel-live-output.png');
+        // Finished, it folds away and says how long it took.
+        await command.locator('.tool-state.ok').waitFor({ timeout: 60_000 });
+        await command.locator('details:not([open])').waitFor({ timeout: 10_000 });
+        if (await command.locator('.timer').count()) throw new Error('a finished command still shows a running timer');
+      },
+    },
+    {
       title: 'the task runs in the queue next to two others',
       run: async (page) => {
         for (const t of script.backgroundTasks) await opts.delegateInBackground(t.prompt);
@@ -129,20 +148,24 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         // With the smoke-test driver on (needed to load the extension) VS Code shows no toasts:
         // notifications only reach the notification center, so that is where we look.
         await showNotifications(page, true);
-        // The notification names the task that asks (several may run at once).
+        // The notification names the task that asks (several may run at once), with the agent's
+        // suggested answers as buttons and a way to type another.
         await notification(page, new RegExp(`^Delegate: "${script.mainPrompt.slice(0, 20)}[^"]*" asks: ${escapeRegExp(script.question)}`)).waitFor({ timeout: 30_000 });
+        const asked = page.locator('.notifications-center .notification-list-item', { hasText: script.question }).first();
+        for (const label of [...script.choices, 'Other Answer…']) await asked.getByRole('button', { name: label, exact: true }).waitFor({ timeout: 10_000 });
         await shot(page, 'question.png');
         await showNotifications(page, false);
         await openPanelOf(page, taskRow(page), script.mainPrompt);
-        await panel(page).locator('.item.question', { hasText: script.question }).first().waitFor({ timeout: 30_000 });
+        const question = panel(page).locator('.item.question', { hasText: script.question }).first();
+        await question.waitFor({ timeout: 30_000 });
+        for (const label of script.choices) await question.getByRole('button', { name: label, exact: true }).waitFor({ timeout: 10_000 });
         await shot(page, 'panel-question.png');
       },
     },
     {
-      title: 'answering in the panel lets the task finish with its summary and test result',
+      title: 'a suggested answer\'s button in the panel answers, and the task finishes with its summary and test result',
       run: async (page) => {
-        await panel(page).getByRole('textbox', { name: 'Message to the agent' }).fill(script.answer);
-        await panel(page).getByRole('button', { name: 'Answer', exact: true }).click();
+        await panel(page).locator('.item.question').first().getByRole('button', { name: script.answer, exact: true }).click();
         await panel(page).locator('.badge', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
         await panel(page).locator('.item.finished', { hasText: script.summary }).waitFor({ timeout: 10_000 });
         await panel(page).locator('.item.user', { hasText: script.answer }).waitFor({ timeout: 10_000 });

@@ -1,12 +1,15 @@
 // ask_user and finish: the two tools that talk to the user rather than the workspace.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { TestResult } from '../../../../protocol';
+import { QuestionChoices, type TestResult } from '../../../../protocol';
 import { truncateMiddle } from '../truncate';
 import { defineTool } from './types';
 
 const AskArgs = z.object({
   question: z.string().min(1).describe('One precise question; say what you will do with each likely answer.'),
+  choices: QuestionChoices.optional().describe(
+    'Optional: 2 to 4 short suggested answers (at most 80 characters each), shown to the user as buttons; they may still answer in their own words.',
+  ),
 });
 
 export const askUserTool = defineTool<z.infer<typeof AskArgs>>({
@@ -16,7 +19,7 @@ export const askUserTool = defineTool<z.infer<typeof AskArgs>>({
   schema: AskArgs,
   changesFiles: false,
   async run(args, ctx) {
-    ctx.emit({ type: 'question', questionId: randomUUID(), text: args.question });
+    ctx.emit({ type: 'question', questionId: randomUUID(), text: args.question, ...(args.choices ? { choices: args.choices } : {}) });
     try {
       const answer = await ctx.ask(args.question, ctx.signal);
       return { ok: true, output: `The user answered: ${answer}` };
