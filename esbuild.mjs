@@ -47,6 +47,18 @@ const builds = [
   },
   {
     ...common,
+    // The web interface (web/), served by the server from server/dist/web as app.js + app.css.
+    entryPoints: ['web/src/main.tsx'],
+    entryNames: 'app',
+    outdir: 'server/dist/web',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+  },
+  {
+    ...common,
     sourcemap: 'inline',
     minify: false,
     // Every file of the suite is its own entry; suite/index.ts finds the *.test.js files at run time.
@@ -64,6 +76,10 @@ const builds = [
 const PERL_SOURCES = 'server/src/sandbox/perl';
 mkdirSync('server/dist/perl', { recursive: true });
 for (const name of readdirSync(PERL_SOURCES)) copyFileSync(`${PERL_SOURCES}/${name}`, `server/dist/perl/${name}`);
+
+// The web interface's page: the server fills in its <meta> tags per request.
+mkdirSync('server/dist/web', { recursive: true });
+copyFileSync('web/index.html', 'server/dist/web/index.html');
 
 if (watch) {
   for (const b of builds) {
