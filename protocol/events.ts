@@ -80,6 +80,13 @@ export const TaskEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('usage'), usage: Usage }),
   /** Setup phase progress: preparing the workspace, running the setup script. */
   z.object({ ...base, type: z.literal('setup.log'), text: z.string() }),
+  /**
+   * The environment's setup step (server/src/environments): `cached` when its result came from the
+   * cache of set-up layers (no script ran). Its output follows as setup.log events.
+   */
+  z.object({ ...base, type: z.literal('setup.started'), cached: z.boolean() }),
+  /** The setup step ended: exitCode 0 when it succeeded (a cached one always did). */
+  z.object({ ...base, type: z.literal('setup.finished'), cached: z.boolean(), ms: z.number().nonnegative(), exitCode: z.number().int().nullable() }),
   /** The agent finished with a summary and, when it ran them, the tests' result. */
   z.object({ ...base, type: z.literal('agent.finished'), summary: z.string(), testResult: TestResult.optional() }),
   /** A non-fatal problem the user should see (a retried model call, a tool failure of the harness). */

@@ -130,6 +130,26 @@ export const TaskLimits = z.strictObject({
 });
 export type TaskLimits = z.infer<typeof TaskLimits>;
 
+/** An environment variable's name (setup env, setup secrets). */
+export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+
+/**
+ * What a repository needs to work in (`.delegate/environment.json`, or the task option
+ * `environment`): the sandbox image, a setup script run once per commit and environment (its
+ * result is cached as a layer under the task's workspace), its environment variables, whether it
+ * gets the network, and which of the server's setup secrets (--setup-secret) it receives.
+ */
+export const EnvironmentSpec = z.strictObject({
+  /** A local Docker image (docker sandbox only; bwrap runs the host's /usr). */
+  image: z.string().min(1).max(256).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'a docker image name').optional(),
+  setup: z.string().min(1).max(100_000).optional(),
+  env: z.record(EnvName, z.string().max(10_000)).optional(),
+  /** Setup may use the host's network (default false). The agent's network is the task's `network`. */
+  network: z.boolean().optional(),
+  secrets: z.array(EnvName).max(32).optional(),
+});
+export type EnvironmentSpec = z.infer<typeof EnvironmentSpec>;
+
 export const TaskOptions = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
@@ -137,6 +157,8 @@ export const TaskOptions = z.strictObject({
   attempts: z.number().int().min(1).max(4).optional(),
   network: NetworkMode.optional(),
   setupScript: z.string().max(100_000).optional(),
+  /** Overrides the repository's `.delegate/environment.json`. */
+  environment: EnvironmentSpec.optional(),
   limits: TaskLimits.optional(),
 });
 export type TaskOptions = z.infer<typeof TaskOptions>;

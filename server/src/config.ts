@@ -62,6 +62,13 @@ const HOST_ENV = [
   'PATH', 'HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
   'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
 ] as const;
+  /**
+   * --setup-secret NAME (repeatable): the value of NAME in the server's environment, given to the
+   * setup step of an environment that names it (environments/) and nothing else. Never logged.
+   */
+  setupSecrets: Readonly<Record<string, string>>;
+  /** --environment-cache-mb / --environment-cache-days: the bounds of the cache of set-up layers. */
+  environmentCache: { maxBytes: number; maxAgeMs: number };
 
 export function hostEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = { PATH: '/usr/bin:/bin' };
@@ -124,6 +131,12 @@ Environment:
   DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
   DELEGATE_ALLOWED_HOSTS            As --allowed-hosts
   DELEGATE_GITHUB_ALLOW             As --github-allow
+  --setup-secret NAME    Give the value of NAME (from this server's environment) to the setup step
+                         of environments that list it in "secrets"; repeatable. Never reaches the
+                         agent's commands, events, logs, snapshots or the cached layer
+  --environment-cache-mb N, --environment-cache-days N
+                         Bounds of the cache of set-up layers (default 10240 MB, 7 days; least
+                         recently used first)
   DELEGATE_GITHUB_OAUTH_CLIENT_SECRET  The secret of the --github-oauth-client-id app
   PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
   (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
@@ -134,7 +147,7 @@ export class ConfigError extends Error {
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): Config | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -174,6 +187,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 256) {
     throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
   }
+        'setup-secret': { type: 'string', multiple: true },
+        'environment-cache-mb': { type: 'string' },
+        'environment-cache-days': { type: 'string' },
   const maxParallelPerUser = Number(str('max-parallel-per-user') ?? Math.max(1, Math.floor(maxParallel / 2)));
   if (!Number.isInteger(maxParallelPerUser) || maxParallelPerUser < 1 || maxParallelPerUser > maxParallel) {
     throw new ConfigError(`--max-parallel-per-user: expected 1..${maxParallel} (--max-parallel), got ${str('max-parallel-per-user')}`);
@@ -223,6 +239,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     logLevel: logLevel as Config['logLevel'],
     hostEnv: hostEnvOf(env),
+  const setupSecrets = setupSecretsOf(values['setup-secret'] as string[] | undefined, env);
+  const cacheMb = Number(str('environment-cache-mb') ?? 10240);
+  const cacheDays = Number(str('environment-cache-days') ?? 7);
+  if (!(cacheMb >= 0) || !(cacheDays >= 0)) throw new ConfigError('--environment-cache-mb and --environment-cache-days: expected numbers >= 0');
     dockerHost: env.DOCKER_HOST || undefined,
     sandboxUid,
     nodeSpawn: env.DELEGATE_NODE_SPAWN === '1',
@@ -244,4 +264,18 @@ function oauthOf(clientId: string | undefined, secret: string | undefined, allow
   if (!secret) throw new ConfigError('--github-oauth-client-id needs the app\'s secret in DELEGATE_GITHUB_OAUTH_CLIENT_SECRET');
   if (allow.length === 0) throw new ConfigError('--github-oauth-client-id needs --github-allow: without it no GitHub user may use this server');
   return { clientId, clientSecret: secret };
+}
+    setupSecrets,
+    environmentCache: { maxBytes: Math.floor(cacheMb * 1024 * 1024), maxAgeMs: Math.floor(cacheDays * 86_400_000) },
+
+/** --setup-secret NAME…: each value from the environment; a name that is not set is an error. */
+function setupSecretsOf(names: string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) throw new ConfigError(`--setup-secret: not an environment variable name: ${name}`);
+    const value = env[name];
+    if (!value) throw new ConfigError(`--setup-secret ${name}: ${name} is not set in the server's environment`);
+    out[name] = value;
+  }
+  return out;
 }

@@ -108,6 +108,15 @@ export class Timeline {
         else this.push({ kind: 'setup', id: `l${event.seq}`, text: event.text, attempt });
         return true;
       }
+      case 'setup.started':
+      case 'setup.finished': {
+        // The setup step's start and end join its log block, saying whether it came from the cache.
+        const text = setupLine(event);
+        const block = this.openSetup(attempt);
+        if (block) block.text = cap(`${block.text}\n${text}`);
+        else this.push({ kind: 'setup', id: `l${event.seq}`, text, attempt });
+        return true;
+      }
       case 'agent.finished': {
         // The server may report one finish at both attempt and task level: show it once.
         const last = [...this.items].reverse().find((i) => i.kind === 'finished' || i.kind === 'user');
@@ -180,4 +189,10 @@ function cap(text: string): string {
   if (text.length <= MAX_TOOL_OUTPUT) return text;
   const half = MAX_TOOL_OUTPUT / 2;
   return `${text.slice(0, half)}\n… ${text.length - MAX_TOOL_OUTPUT} characters elided …\n${text.slice(-half)}`;
+}
+
+function setupLine(event: Extract<TaskEvent, { type: 'setup.started' | 'setup.finished' }>): string {
+  if (event.type === 'setup.started') return event.cached ? 'Setup: from the cache' : 'Setup: running';
+  if (event.cached) return 'Setup: restored from the cache';
+  return event.exitCode === 0 ? `Setup: done in ${(event.ms / 1000).toFixed(1)} s` : `Setup: failed (${event.exitCode === null ? 'killed' : `exit ${event.exitCode}`}) after ${(event.ms / 1000).toFixed(1)} s`;
 }

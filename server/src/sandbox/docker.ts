@@ -103,7 +103,7 @@ export class DockerDriver implements SlotDriver {
     const docker = await this.docker();
     const container = await docker.createContainer({
       name,
-      Image: this.image,
+      Image: spec.image ?? this.image,
       // The supervisor is the container's pid 1: it reaps, and the kernel ignores whatever signal
       // a command sends it. Without it, tini reaps and `sleep` keeps the container up.
       Cmd: [perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })],
@@ -154,7 +154,7 @@ export class DockerDriver implements SlotDriver {
     }
     await container.remove({ force: true }).catch(() => {});
     if (failure.includes(perl) && /no such file|not found|executable file/i.test(failure)) {
-      throw new Error(`docker image ${this.image} has no ${perl}: the sandbox supervisor needs perl (perl-base); rebuild it with scripts/build-sandbox-image.sh`);
+      throw new Error(`docker image ${spec.image ?? this.image} has no ${perl}: the sandbox supervisor needs perl (perl-base); rebuild it with scripts/build-sandbox-image.sh`);
     }
     throw new Error(`cannot start sandbox container: ${failure}`);
   }

@@ -128,7 +128,8 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
    */
   async take(spec: SandboxSpec): Promise<S | undefined> {
     // Spares have no network: a task whose commands all need it gets a sandbox of its own.
-    if (!spec.gitDir || spec.network || !sameLimits(this.options.limits, spec.limits)) return undefined;
+    // Nor are they of another image (an environment's own).
+    if (!spec.gitDir || spec.network || spec.image !== undefined || !sameLimits(this.options.limits, spec.limits)) return undefined;
     if (this.spares.length === 0 && this.filling) await new Promise<void>((resolve) => this.waiters.push(resolve));
     for (const broken of this.spares.filter((s) => s.broken)) void broken.dispose();
     this.spares = this.spares.filter((s) => !s.broken);

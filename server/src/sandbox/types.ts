@@ -32,6 +32,11 @@ export interface SandboxSpec {
    * Without it only an exec that asks for it (`ExecOptions.network`: the setup step) gets one.
    */
   network?: boolean;
+  /**
+   * docker: the image of this sandbox (an environment's, environments/), default the driver's.
+   * bwrap runs the host's /usr and has no image: it ignores this.
+   */
+  image?: string;
 }
 
 export interface ExecOptions {

@@ -5,7 +5,9 @@
 //   DATA/tasks/<key>/view      the view: overlay over the base, or a plain checkout
 //   DATA/tasks/<key>/scratch   per-task tmpfs (size = disk cap) with the overlay's upper/work dirs
 //   DATA/tasks/<key>/state.json  what open() needs after a restart
-import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// A set-up layer (SetupLayerSource: the environment's setup, cached) may sit between the base and
+// the view; the task's base commit is then the set-up tree, so setup's changes are not in its diff.
+import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { firstLine, runGit, repoError, type HostEnv } from './git';
@@ -17,7 +19,7 @@ import { PlainScanner, type UncommittedScanner } from './scanner';
 import { WatchedScanner } from './watchedScanner';
 import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
-import type { PrepareOptions, Workspace, WorkspaceManager } from './types';
+import type { PrepareOptions, SetupLayer, SetupLayerSource, Workspace, WorkspaceManager } from './types';
 import { ensureBase, layerDirs, removeBase } from './bases';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
@@ -35,6 +37,8 @@ export interface WorkspaceManagerOptions {
    * task scans the user's tree with git.
    */
   watches?: RepoWatches;
+  /** Set-up layers to put under views (environments/); without it views stack the base alone. */
+  setupLayers?: SetupLayerSource;
 }
 
 export const DEFAULT_DISK_BYTES = 1024 ** 3;
@@ -148,9 +152,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         const t = Date.now();
         const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid }));
         phases.base = Date.now() - t;
-        const failure = await mountOverlay({ paths, layers: base.layers, diskBytes, uid });
-        phases.mount = Date.now() - t - phases.base;
-        return { base, failure };
+        const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, signal: options.signal })) ?? null;
+        phases.setup = Date.now() - t - phases.base;
+        const failure = await mountOverlay({ paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
+        phases.mount = Date.now() - t - phases.base - phases.setup;
+        return { base, layer, failure };
       })(),
     ]);
     phases.view = Date.now() - phasesStart;
@@ -158,7 +164,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     if (mounted.status === 'rejected') throw mounted.reason;
     const overlay = mounted.value;
     if (overlay?.failure === null && overlay.base) {
-      await copyFile(overlay.base.index, indexFile);
+      await copyFile(overlay.layer?.index ?? overlay.base.index, indexFile);
       mode = 'overlay';
     } else if (overlay && options.mode === 'overlay') {
       throw new Error(`overlay view unavailable: ${overlay.failure}`);
@@ -166,8 +172,10 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       this.log.warn('overlay view unavailable; using a checkout', { key: options.key, reason: overlay.failure });
     }
     if (mode === 'checkout') await this.checkout(gitDir, repo.commit, paths.dir, indexFile, taskDir);
+    const layer = mode === 'overlay' ? (overlay?.layer ?? null) : null;
+    const start = layer ? await this.setupStart(gitDir, paths.dir, layer, repo.commit, options.key) : repo.commit;
     options.onView?.({ dir: paths.dir, gitDir });
-    let baseRef = repo.commit;
+    let baseRef = start;
     const patch = await source.patch;
     if (patch) {
       options.onLog?.('Applying uncommitted changes');
@@ -184,7 +192,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         await rm(patchFile, { force: true });
       }
       const provisional = new TaskGit(this.host, gitDir, paths.dir, repo.commit, snapshotRef(options.key));
-      baseRef = await provisional.commitTree(await provisional.writeTree(), repo.commit, 'Uncommitted changes (applied by Delegate)');
+      baseRef = await provisional.commitTree(await provisional.writeTree(), start, 'Uncommitted changes (applied by Delegate)');
     }
     const branch = repo.branch && isSafeBranch(repo.branch) ? repo.branch : 'delegate';
     await Promise.all([
@@ -201,12 +209,27 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       baseRef,
       mode,
       ...(mode === 'overlay' && overlay?.base ? { baseLayers: overlay.base.commits } : {}),
+      ...(layer ? { setupLayer: { id: layer.id, start } } : {}),
       diskBytes,
       createdAt: new Date().toISOString(),
       closed: false,
     };
     await writeState(taskDir, state);
     return this.instance(taskDir, state);
+  }
+
+  /**
+   * The commit the view starts from over a set-up layer: its objects joined to the task's git dir
+   * (hardlinks), and a commit of the set-up tree on the user's commit when setup changed what git
+   * sees (the task's diff is taken against it: setup's changes are not the agent's work).
+   */
+  private async setupStart(gitDir: string, dir: string, layer: SetupLayer, commit: string, key: string): Promise<string> {
+    if (layer.packs.length === 0) return commit;
+    await Promise.all(layer.packs.map((file) => {
+      const to = join(gitDir, 'objects', 'pack', file.slice(file.lastIndexOf('/') + 1));
+      return link(file, to).catch(() => copyFile(file, to));
+    }));
+    return new TaskGit(this.host, gitDir, dir, commit, snapshotRef(key)).commitTree(layer.tree, commit, 'Environment set up by Delegate');
   }
 
   private async checkout(gitDir: string, tree: string, dir: string, indexFile: string, taskDir: string): Promise<void> {
@@ -244,7 +267,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 
   /** A fresh view at `target` (the last snapshot): the base again, then git brings it forward. */
-  private async rebuild(state: WorkspaceState, taskDir: string, gitDir: string, indexFile: string, target: string): Promise<Pick<WorkspaceState, 'mode' | 'baseLayers'>> {
+  private async rebuild(state: WorkspaceState, taskDir: string, gitDir: string, indexFile: string, target: string): Promise<Pick<WorkspaceState, 'mode' | 'baseLayers' | 'setupLayer'>> {
     const paths = viewPaths(taskDir);
     const uid = this.options.sandboxUid;
     const commit = state.repo.commit;
@@ -254,12 +277,16 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       try {
         // The task's own git dir has every object the base needs, even if the mirror is gone.
         const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir, mirrorDir: state.repo.mirrorDir, commit, uid }));
-        const failure = await mountOverlay({ paths, layers: base.layers, diskBytes: state.diskBytes, uid });
+        // The set-up layer it had (kept while a task records it); without it, the base alone.
+        const layer = state.setupLayer ? ((await this.options.setupLayers?.find(state.setupLayer.id)) ?? null) : null;
+        if (state.setupLayer && !layer) this.log.warn('the set-up layer of this workspace is gone; its view is rebuilt without it', { key: state.key, layer: state.setupLayer.id });
+        const failure = await mountOverlay({ paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes: state.diskBytes, uid });
         if (failure === null) {
-          await copyFile(base.index, indexFile);
-          await switchView({ host: this.host, gitDir, dir: paths.dir, index: indexFile, from: commit, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
+          await copyFile(layer?.index ?? base.index, indexFile);
+          const from = layer && state.setupLayer ? state.setupLayer.start : commit;
+          await switchView({ host: this.host, gitDir, dir: paths.dir, index: indexFile, from, to: target, scratchDir: join(taskDir, 'switch-tmp'), uid });
           await rm(join(taskDir, 'switch-tmp'), { recursive: true, force: true });
-          return { mode: 'overlay', baseLayers: base.commits };
+          return { mode: 'overlay', baseLayers: base.commits, setupLayer: layer ? state.setupLayer : undefined };
         }
         this.log.warn('overlay view unavailable on reopen; using a checkout', { key: state.key, reason: failure });
       } finally {
@@ -268,7 +295,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     }
     await rm(paths.dir, { recursive: true, force: true });
     await this.checkout(gitDir, target, paths.dir, indexFile, taskDir);
-    return { mode: 'checkout', baseLayers: undefined };
+    return { mode: 'checkout', baseLayers: undefined, setupLayer: undefined };
   }
 
   async releaseLeftovers(): Promise<void> {
@@ -282,9 +309,13 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       taskDir,
       state,
       uid: this.options.sandboxUid,
-      baseLayers: state.mode === 'overlay' ? layerDirs(this.options.dataDir, state.baseLayers ?? [state.repo.commit]) : undefined,
+      baseLayers: state.mode === 'overlay' ? [...this.setupLayerDirs(state), ...layerDirs(this.options.dataDir, state.baseLayers ?? [state.repo.commit])] : undefined,
       onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit),
     });
+  }
+
+  private setupLayerDirs(state: WorkspaceState): string[] {
+    return state.setupLayer && this.options.setupLayers ? [this.options.setupLayers.dirOf(state.setupLayer.id)] : [];
   }
 
   private useBase(commit: string, delta: number): void {

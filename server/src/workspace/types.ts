@@ -88,6 +88,8 @@ export interface Workspace {
   readonly live: boolean;
   /** How the copy-on-write view was made. */
   readonly mode: 'overlay' | 'checkout';
+  /** The set-up layer under the view (SetupLayer.id), when the environment's setup is in it. */
+  readonly setupLayer?: string;
   readonly files: ConfinedFiles;
   /** Changed files against the base (tracked, untracked, deleted, renamed). */
   changedFiles(): Promise<ChangedFile[]>;
@@ -127,6 +129,44 @@ export interface WorkspaceManager {
    * tasks, git locks); the work in a mounted view is recorded first. Call before anything else.
    */
   releaseLeftovers(): Promise<void>;
+}
+
+/**
+ * A read-only layer between the commit's base and the task's writes: what the environment's setup
+ * script left (environments/). The view shows it, and the task's diff is taken against it.
+ */
+export interface SetupLayer {
+  /** Names the layer (recorded in the workspace's state, to find it again after a restart). */
+  id: string;
+  /** The layer directory (an overlay upper dir made read-only), stacked on the base's layers. */
+  dir: string;
+  /** The set-up tree's index, with the stat data of the files the view shows. */
+  index: string;
+  /** The set-up tree: the commit's own when setup changed nothing git sees. */
+  tree: string;
+  /** Pack files (.pack and .idx) holding the objects of `tree` that the commit lacks. */
+  packs: string[];
+}
+
+export interface SetupLayerRequest {
+  /** The workspace being prepared (PrepareOptions.key). */
+  key: string;
+  commit: string;
+  /** The commit's base layers, top first (bases.ts), and a git dir holding the commit. */
+  baseLayers: string[];
+  baseIndex: string;
+  mirrorDir: string;
+  signal?: AbortSignal;
+}
+
+/** Where set-up layers come from: the workspace manager asks before it mounts a view. */
+export interface SetupLayerSource {
+  /** The layer to put under this workspace's view; null: none (no setup, or not for this key). */
+  layerFor(request: SetupLayerRequest): Promise<SetupLayer | null>;
+  /** A layer a workspace recorded, if it is still there (reopening after a restart). */
+  find(id: string): Promise<SetupLayer | null>;
+  /** Its directory, whether or not it is still there. */
+  dirOf(id: string): string;
 }
 
 export interface RecordHooks {

@@ -97,6 +97,13 @@ export async function mountOverlay(opts: { paths: ViewPaths; layers: string[]; d
   return `overlay mount failed: ${overlay}`;
 }
 
+/** An overlay of `lower` (top first) with its writes in `upper` (on disk), at `target`; null when done. */
+export async function mountLayers(opts: { target: string; lower: string[]; upper: string; work: string }): Promise<string | null> {
+  if (!isRoot()) return 'not running as root';
+  if (/[,:\s\\]/.test(opts.lower.join('') + opts.upper + opts.work)) return 'data dir path has characters overlay options cannot carry';
+  return mountFs('overlay', opts.target, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${opts.lower.join(':')},upperdir=${opts.upper},workdir=${opts.work}`);
+}
+
 /** Mounts; null when done, else why not. */
 async function mountFs(source: string, target: string, fstype: string, flags: number, data: string): Promise<string | null> {
   const direct = await mountSyscall(source, target, fstype, flags, data);

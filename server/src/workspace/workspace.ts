@@ -26,6 +26,11 @@ export const WorkspaceState = z.object({
   mode: z.enum(['overlay', 'checkout']),
   /** Overlay mode: the commits of the base's layers under the view, top first (bases.ts). */
   baseLayers: z.array(z.string()).optional(),
+  /**
+   * Overlay mode: the set-up layer between the base and the view (SetupLayer.id) and the commit the
+   * view starts from with it (the set-up tree's, or repo.commit when setup changed nothing git sees).
+   */
+  setupLayer: z.object({ id: z.string(), start: z.string() }).optional(),
   diskBytes: z.number(),
   createdAt: z.string(),
   closed: z.boolean(),
@@ -113,6 +118,9 @@ export class TaskWorkspace implements Workspace {
   }
   get mode(): 'overlay' | 'checkout' {
     return this.state.mode;
+  }
+  get setupLayer(): string | undefined {
+    return this.state.setupLayer?.id;
   }
   get live(): boolean {
     return !this.destroyed && !this.state.closed;
