@@ -1,8 +1,9 @@
 // Runs the three test tiers with one runner (mocha) and ends with one summary line:
 //   unit    — plain Node, fast (test/unit)
 //   server  — real processes, sockets, git, sandbox (test/server)
+//   web     — the web interface in Chromium against the real server (test/web)
 //   vscode  — the extension inside a real VS Code (code-server + Chromium; test/vscode)
-// Usage: node test/run.mjs [unit|server|vscode ...] [-- mocha args]
+// Usage: node test/run.mjs [unit|server|web|vscode ...] [-- mocha args]
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 const names = (dash >= 0 ? argv.slice(0, dash) : argv).filter(Boolean);
-const tiers = names.length ? names : ['unit', 'server', 'vscode'];
+const tiers = names.length ? names : ['unit', 'server', 'web', 'vscode'];
 // Everything the tests put in the temp dir (repositories, data dirs, workspaces) goes into one
 // directory per run, removed at the end: a shared machine must not fill up with them. The sandbox
 // user binds test workspaces from there, so it must be able to pass through.
@@ -27,6 +28,7 @@ const reporter = join(root, 'test', 'support', 'statsReporter.cjs');
 const commands = {
   unit: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '10000', '--recursive', '--extension', 'ts', 'test/unit', ...extra]],
   server: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '60000', '--slow', '2000', '--exit', '--recursive', '--extension', 'ts', 'test/server', ...extra]],
+  web: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '120000', '--slow', '5000', '--exit', '--recursive', '--extension', 'ts', '--ignore', 'test/web/fixture.ts', 'test/web', ...extra]],
   vscode: [process.execPath, ['--require', 'tsx/cjs', 'test/vscode/runner.ts', ...extra]],
 };
 

@@ -1,0 +1,212 @@
+// The web interface in a real browser (Chromium) against the real server, the scripted model and
+// the GitHub double: sign-in, the list, a new task, a question, the per-hunk review and the pull
+// request, and a dropped WebSocket caught up without a reload.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { Task } from '../../protocol';
+import { api } from '../support/serverProcess';
+import { allEvents, isDone, waitForTask } from '../support/tasks';
+import { GITHUB_TOKEN, startRelay, startWebFixture, type WebFixture } from './fixture';
+
+const PATCH = `*** Begin Patch
+*** Update File: a.txt
+@@
+ line 2
+-line 3
++line 3 ACCEPTED
+ line 4
+@@
+ line 34
+-line 35
++line 35 REJECTED
+ line 36
+*** End Patch`;
+const finish = (summary: string) => ({ toolCalls: [{ name: 'finish', arguments: { summary } }] });
+/** Screenshots for the README, written when DELEGATE_WEB_SCREENSHOTS=1. */
+const SHOTS = process.env.DELEGATE_WEB_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'images') : undefined;
+
+describe('web interface', function () {
+  this.timeout(120_000);
+  let fx: WebFixture;
+
+  before(async () => {
+    fx = await startWebFixture();
+    fx.model.setScript('edit', [{ toolCalls: [{ name: 'apply_patch', arguments: { patch: PATCH } }] }, finish('Changed lines 3 and 35 of a.txt.')]);
+    fx.model.setScript('slow', [{ toolCalls: [{ name: 'shell', arguments: { command: 'echo working' } }], delayMs: 1500 }, { ...finish('Slowly done.'), delayMs: 1500 }]);
+    fx.model.setScript('ask', [
+      { toolCalls: [{ name: 'ask_user', arguments: { question: 'Which colour should the button be?', choices: ['Blue', 'Green'] } }] },
+      (req) => finish(`Painted it ${JSON.stringify(req.body).includes('Green') ? 'green' : 'some colour'}.`),
+    ]);
+  });
+  after(async () => {
+    assert.deepEqual(fx?.browser.foreignRequests ?? [], [], 'the page made requests to other origins');
+    await fx?.close();
+  });
+
+  async function remoteTask(prompt: string): Promise<Task> {
+    const res = await api<Task>(fx.server, 'POST', '/v1/tasks', { prompt, repo: { kind: 'remote', url: fx.remoteUrl, branch: 'main' } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body;
+  }
+
+  async function signedIn(options: { colorScheme?: 'light' | 'dark'; base?: string } = {}): Promise<Page> {
+    const { page } = await fx.browser.page(options);
+    await page.goto(`${options.base ?? fx.server.url}/#token=${fx.server.token}`);
+    await page.locator('#tasks-title').waitFor();
+    return page;
+  }
+
+  it('signs in with the token fragment, and the token leaves the address at once', async () => {
+    const { page } = await fx.browser.page();
+    const response = await page.goto(`${fx.server.url}/#token=${fx.server.token}`);
+    assert.equal(response?.status(), 200);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    await page.locator('#tasks-title').waitFor();
+    assert.equal(page.url(), `${fx.server.url}/`);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('delegate.token')), fx.server.token);
+    await page.locator('[data-connection="live"]').waitFor();
+    // Without the fragment the page asks for a token; the API itself still needs one.
+    const anonymous = await fx.browser.page();
+    await anonymous.page.goto(`${fx.server.url}/`);
+    await anonymous.page.locator('#token').waitFor();
+    assert.equal((await fetch(`${fx.server.url}/v1/tasks`)).status, 401);
+    await anonymous.context.close();
+    await page.context().close();
+    assert.ok(!fx.server.logs().includes(fx.server.token), 'the token reached the server log');
+  });
+
+  it('lists tasks created through the API, newest first, with their states and line counts', async () => {
+    const first = await remoteTask('[[script:edit]] First listed task');
+    await waitForTask(fx.server, first.id, isDone, 60_000);
+    const second = await remoteTask('[[script:edit]] Second listed task');
+    await waitForTask(fx.server, second.id, isDone, 60_000);
+    const page = await signedIn();
+    const rows = page.locator('ul.tasks li');
+    await page.locator(`li[data-task-id="${second.id}"][data-status="completed"]`).waitFor();
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-task-id')));
+    assert.ok(ids.indexOf(second.id) < ids.indexOf(first.id), `newest first: ${ids.join(', ')}`);
+    const row = page.locator(`li[data-task-id="${first.id}"]`);
+    assert.match(await row.innerText(), /ready for review[\s\S]*First listed task[\s\S]*\+2 −2/);
+    await page.getByRole('button', { name: /^Failed/ }).click();
+    assert.equal(await page.locator(`li[data-task-id="${first.id}"]`).count(), 0);
+    await page.getByRole('button', { name: /^Done/ }).click();
+    await row.waitFor();
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      await page.getByRole('button', { name: /^All/ }).click();
+      await page.screenshot({ path: join(SHOTS, 'web-tasks-light.png') });
+      const dark = await signedIn({ colorScheme: 'dark' });
+      await dark.locator(`li[data-task-id="${first.id}"]`).waitFor();
+      await dark.screenshot({ path: join(SHOTS, 'web-tasks-dark.png') });
+      await dark.context().close();
+    }
+    await page.context().close();
+  });
+
+  it('creates a task from the page and shows it running, then complete', async () => {
+    const page = await signedIn();
+    await page.getByRole('link', { name: 'New task', exact: true }).first().click();
+    await page.locator('#repo').fill(fx.remoteUrl);
+    await page.locator('#branch').fill('main');
+    await page.locator('#prompt').fill('[[script:slow]] Do it slowly from the web');
+    await page.locator('select[name="attempts"]').selectOption('1');
+    await page.locator('input[name="maxTurns"]').fill('20');
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.waitForURL(/#\/tasks\/[^/]+$/);
+    const id = decodeURIComponent(/#\/tasks\/([^/]+)$/.exec(page.url())![1]!);
+    const task = await waitForTask(fx.server, id, () => true);
+    assert.equal(task.repo.url, fx.remoteUrl);
+    assert.equal(task.options.limits?.maxTurns, 20);
+    await page.locator('section.task[data-status="running"]').waitFor({ timeout: 60_000 });
+    await page.locator('section.task[data-status="completed"]').waitFor({ timeout: 60_000 });
+    await page.locator('.timeline [data-kind="finished"]', { hasText: 'Slowly done.' }).waitFor();
+    await page.locator('.timeline [data-kind="tool"]', { hasText: 'echo working' }).waitFor();
+    await page.context().close();
+  });
+
+  it('answers a question with one of its suggested answers', async () => {
+    const task = await remoteTask('[[script:ask]] Paint the button');
+    await waitForTask(fx.server, task.id, (t) => t.status === 'waiting_for_input', 60_000);
+    const page = await signedIn();
+    await page.goto(`${fx.server.url}/#/tasks/${task.id}`);
+    await page.locator('.timeline [data-kind="question"]', { hasText: 'Which colour' }).waitFor();
+    await page.getByRole('button', { name: 'Green', exact: true }).click();
+    await page.locator('section.task[data-status="completed"]').waitFor({ timeout: 60_000 });
+    await page.locator('.timeline [data-kind="user"]', { hasText: 'Green' }).waitFor();
+    const answers = (await allEvents(fx.server, task.id)).filter((e) => e.type === 'user.message');
+    assert.deepEqual(answers.map((e) => e.type === 'user.message' && [e.kind, e.text]), [['answer', 'Green']]);
+    await page.context().close();
+  });
+
+  it('accepts one hunk and rejects another; the pull request holds exactly the accepted one', async () => {
+    const task = await remoteTask('[[script:edit]] Louder lines');
+    await waitForTask(fx.server, task.id, (t) => t.status === 'completed', 60_000);
+    const page = await signedIn();
+    await page.goto(`${fx.server.url}/#/tasks/${task.id}/review`);
+    const hunks = page.locator('section.file[data-path="a.txt"] .hunk');
+    await hunks.nth(1).waitFor();
+    assert.equal(await hunks.count(), 2);
+    await hunks.nth(0).getByRole('button', { name: 'Accept', exact: true }).click();
+    await hunks.nth(1).getByRole('button', { name: 'Reject', exact: true }).click();
+    await page.locator('.counts', { hasText: '2 hunks: 1 accepted, 1 rejected' }).waitFor();
+    assert.equal(await hunks.nth(0).getAttribute('data-decision'), 'accepted');
+    assert.equal(await hunks.nth(1).getAttribute('data-decision'), 'rejected');
+    await page.locator('.preview-files', { hasText: 'a.txt — 1 of 2 hunks' }).waitFor();
+    // The side-by-side layout renders the same hunks.
+    await page.getByRole('button', { name: 'Side by side' }).click();
+    await page.locator('.hunk .d2h-files-diff').first().waitFor();
+    if (SHOTS) {
+      await page.screenshot({ path: join(SHOTS, 'web-review-light.png'), fullPage: true });
+      const dark = await signedIn({ colorScheme: 'dark' });
+      await dark.goto(`${fx.server.url}/#/tasks/${task.id}/review`);
+      await dark.locator('.counts', { hasText: '1 accepted, 1 rejected' }).waitFor();
+      await dark.screenshot({ path: join(SHOTS, 'web-review-dark.png'), fullPage: true });
+      await dark.context().close();
+    }
+    await page.getByRole('button', { name: 'Unified' }).click();
+    await page.locator('#gh-token').fill(GITHUB_TOKEN);
+    await page.getByRole('button', { name: 'Create Pull Request' }).click();
+    await page.locator('.pr-made').waitFor({ timeout: 60_000 });
+    const pr = fx.github.pulls.at(-1)!;
+    assert.equal(pr.base, 'main');
+    const branch = await fx.github.readBranch('octo', 'demo', pr.head);
+    const a = branch?.files['a.txt'] ?? '';
+    assert.match(a, /^line 3 ACCEPTED$/m);
+    assert.match(a, /^line 35$/m);
+    assert.doesNotMatch(a, /REJECTED/);
+    assert.deepEqual(fx.github.schemaErrors, []);
+    await page.context().close();
+  });
+
+  it('catches up after the WebSocket drops, without a reload', async () => {
+    const relay = await startRelay(fx.server.port);
+    fx.browser.allowOrigin(relay.url);
+    try {
+      const page = await signedIn({ base: relay.url });
+      await page.locator('[data-connection="live"]').waitFor();
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      const task = await remoteTask('[[script:slow]] Finish while the page is cut off');
+      await page.locator(`li[data-task-id="${task.id}"]`).waitFor();
+      relay.cut(true);
+      await page.locator('[data-connection="offline"]').waitFor();
+      await waitForTask(fx.server, task.id, isDone, 60_000);
+      relay.release();
+      await page.locator(`li[data-task-id="${task.id}"][data-status="completed"]`).waitFor({ timeout: 30_000 });
+      await page.locator('[data-connection="live"]').waitFor();
+      assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was reloaded');
+      const streams = relay.requestLines.filter((l) => l.startsWith('GET /v1/events'));
+      assert.ok(streams.length >= 2, streams.join('\n'));
+      assert.match(streams.at(-1)!, /since=[1-9]\d*/, 'the reconnect resumes after the last event seen');
+      assert.ok(streams.every((l) => !l.includes('token')), 'no token in the stream URL');
+      await page.goto(`${relay.url}/#/tasks/${task.id}`);
+      await page.locator('.timeline [data-kind="finished"]', { hasText: 'Slowly done.' }).waitFor();
+      await page.context().close();
+    } finally {
+      await relay.close();
+    }
+  });
+});
