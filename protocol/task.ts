@@ -272,5 +272,7 @@ export const Task = z.object({
   sandbox: z.string().optional(),
   /** The GitHub login of the user who created it; null for the admin (the server token). Absent from older servers. */
   owner: z.string().nullable().optional(),
+  /** The server node that runs, or last ran, the current attempt (--node-id). Absent before it started. */
+  node: z.string().nullable().optional(),
 });
 export type Task = z.infer<typeof Task>;

@@ -1,12 +1,19 @@
 // Command line and environment → one immutable Config. The only place that reads process.env
 // for settings; everything else gets the Config through constructors.
 import { parseArgs } from 'node:util';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { defaultDataDir } from '../../protocol/dataDir';
 
 export interface Config {
   host: string;
   port: number;
+  /** --node-id: this server's name in a fleet and on the tasks it runs (default HOSTNAME:PORT). */
+  nodeId: string;
+  /**
+   * --database-url / DELEGATE_DATABASE_URL: the fleet's PostgreSQL (postgres://USER@HOST:PORT/DB);
+   * undefined: SQLite in the data dir, one node. May hold a password: never logged.
+   */
+  databaseUrl: string | undefined;
   dataDir: string;
   sandbox: 'auto' | 'bwrap' | 'docker' | 'none';
   maxParallel: number;
@@ -55,13 +62,6 @@ export interface Config {
    * signs users in with (api/oauth.ts); undefined: no GitHub sign-in page. The secret is never logged.
    */
   githubOAuth: { clientId: string; clientSecret: string } | undefined;
-}
-
-/** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
-const HOST_ENV = [
-  'PATH', 'HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
-  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-] as const;
   /**
    * --setup-secret NAME (repeatable): the value of NAME in the server's environment, given to the
    * setup step of an environment that names it (environments/) and nothing else. Never logged.
@@ -69,6 +69,13 @@ const HOST_ENV = [
   setupSecrets: Readonly<Record<string, string>>;
   /** --environment-cache-mb / --environment-cache-days: the bounds of the cache of set-up layers. */
   environmentCache: { maxBytes: number; maxAgeMs: number };
+}
+
+/** The environment variables that pass into the server's own child processes (see Config.hostEnv). */
+const HOST_ENV = [
+  'PATH', 'HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
+  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+] as const;
 
 export function hostEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = { PATH: '/usr/bin:/bin' };
@@ -89,6 +96,10 @@ Options:
                          network — the token is still required)
   --port PORT            Port (default 7420; 0 picks a free one)
   --data-dir DIR         SQLite store, repositories, workspaces, token
+  --database-url URL     Join a fleet: every node given the same PostgreSQL
+                         (postgres://USER@HOST:PORT/DATABASE) shares tasks, events and the queue;
+                         without it the store is SQLite in the data dir
+  --node-id NAME         This node's name in the fleet and on its tasks (default HOSTNAME:PORT)
                          (default $DELEGATE_DATA_DIR; as root /var/lib/delegate; else
                          $XDG_DATA_HOME/delegate or ~/.local/share/delegate)
   --sandbox KIND         auto | bwrap | docker | none (default auto: docker when an engine answers,
@@ -120,6 +131,12 @@ Options:
                          The OAuth app the web interface signs users in with (needs --github-allow
                          and DELEGATE_GITHUB_OAUTH_CLIENT_SECRET; its callback URL is
                          https://THIS-SERVER/auth/github/callback)
+  --setup-secret NAME    Give the value of NAME (from this server's environment) to the setup step
+                         of environments that list it in "secrets"; repeatable. Never reaches the
+                         agent's commands, events, logs, snapshots or the cached layer
+  --environment-cache-mb N, --environment-cache-days N
+                         Bounds of the cache of set-up layers (default 10240 MB, 7 days; least
+                         recently used first)
   --no-repo-watch        Scan a local repository for uncommitted changes with git for every task,
                          without watching it (inotify) for changes between tasks
   -h, --help             Show this help
@@ -127,16 +144,11 @@ Options:
 Environment:
   OPENAI_BASE_URL, OPENAI_API_KEY   The model endpoint (any OpenAI-compatible server)
   DELEGATE_TOKEN, DELEGATE_DATA_DIR As --token and --data-dir
+  DELEGATE_DATABASE_URL             As --database-url (keeps the password off the command line)
   DOCKER_HOST                       The docker engine (default unix:///var/run/docker.sock)
   DELEGATE_SANDBOX_UID              Host uid sandboxed commands run as (default 1500)
   DELEGATE_ALLOWED_HOSTS            As --allowed-hosts
   DELEGATE_GITHUB_ALLOW             As --github-allow
-  --setup-secret NAME    Give the value of NAME (from this server's environment) to the setup step
-                         of environments that list it in "secrets"; repeatable. Never reaches the
-                         agent's commands, events, logs, snapshots or the cached layer
-  --environment-cache-mb N, --environment-cache-days N
-                         Bounds of the cache of set-up layers (default 10240 MB, 7 days; least
-                         recently used first)
   DELEGATE_GITHUB_OAUTH_CLIENT_SECRET  The secret of the --github-oauth-client-id app
   PATH, HOME, XDG_CONFIG_HOME, TMPDIR, proxy (http_proxy, https_proxy, no_proxy) and CA
   (GIT_SSL_CAINFO, GIT_SSL_CAPATH, SSL_CERT_FILE, SSL_CERT_DIR) settings pass to git; nothing else
@@ -156,6 +168,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       options: {
         host: { type: 'string' },
         port: { type: 'string' },
+        'node-id': { type: 'string' },
+        'database-url': { type: 'string' },
         'data-dir': { type: 'string' },
         sandbox: { type: 'string' },
         'max-parallel': { type: 'string' },
@@ -173,6 +187,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'github-allow': { type: 'string' },
         'github-web-url': { type: 'string' },
         'github-oauth-client-id': { type: 'string' },
+        'setup-secret': { type: 'string', multiple: true },
+        'environment-cache-mb': { type: 'string' },
+        'environment-cache-days': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -183,13 +200,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const str = (k: string) => values[k] as string | undefined;
   const port = Number(str('port') ?? 7420);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: not a port: ${str('port')}`);
+  const nodeId = str('node-id') ?? `${hostname()}:${port}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(nodeId)) throw new ConfigError(`--node-id: letters, digits and . _ : @ - (at most 128), got ${JSON.stringify(nodeId)}`);
+  const databaseUrl = str('database-url') ?? (env.DELEGATE_DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl)) throw new ConfigError('--database-url: expected postgres://USER@HOST:PORT/DATABASE');
   const maxParallel = Number(str('max-parallel') ?? Math.max(2, availableParallelism()));
   if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 256) {
     throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
   }
-        'setup-secret': { type: 'string', multiple: true },
-        'environment-cache-mb': { type: 'string' },
-        'environment-cache-days': { type: 'string' },
   const maxParallelPerUser = Number(str('max-parallel-per-user') ?? Math.max(1, Math.floor(maxParallel / 2)));
   if (!Number.isInteger(maxParallelPerUser) || maxParallelPerUser < 1 || maxParallelPerUser > maxParallel) {
     throw new ConfigError(`--max-parallel-per-user: expected 1..${maxParallel} (--max-parallel), got ${str('max-parallel-per-user')}`);
@@ -221,11 +239,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const githubWebUrl = (str('github-web-url') ?? 'https://github.com').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(githubWebUrl) || !URL.canParse(githubWebUrl)) throw new ConfigError(`--github-web-url: not an http(s) URL: ${githubWebUrl}`);
   const githubOAuth = oauthOf(str('github-oauth-client-id'), env.DELEGATE_GITHUB_OAUTH_CLIENT_SECRET, githubAllow);
+  const setupSecrets = setupSecretsOf(values['setup-secret'] as string[] | undefined, env);
+  const cacheMb = Number(str('environment-cache-mb') ?? 10240);
+  const cacheDays = Number(str('environment-cache-days') ?? 7);
+  if (!(cacheMb >= 0) || !(cacheDays >= 0)) throw new ConfigError('--environment-cache-mb and --environment-cache-days: expected numbers >= 0');
   const sandboxUid = Number(env.DELEGATE_SANDBOX_UID || 1500);
   if (!Number.isInteger(sandboxUid) || sandboxUid < 1 || sandboxUid > 2 ** 31) throw new ConfigError(`DELEGATE_SANDBOX_UID: not a uid: ${env.DELEGATE_SANDBOX_UID}`);
   return {
     host: str('host') ?? '127.0.0.1',
     port,
+    nodeId,
+    databaseUrl,
     dataDir: str('data-dir') ?? defaultDataDir(env, uid),
     sandbox: sandbox as Config['sandbox'],
     maxParallel,
@@ -239,14 +263,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     logLevel: logLevel as Config['logLevel'],
     hostEnv: hostEnvOf(env),
-  const setupSecrets = setupSecretsOf(values['setup-secret'] as string[] | undefined, env);
-  const cacheMb = Number(str('environment-cache-mb') ?? 10240);
-  const cacheDays = Number(str('environment-cache-days') ?? 7);
-  if (!(cacheMb >= 0) || !(cacheDays >= 0)) throw new ConfigError('--environment-cache-mb and --environment-cache-days: expected numbers >= 0');
     dockerHost: env.DOCKER_HOST || undefined,
     sandboxUid,
     nodeSpawn: env.DELEGATE_NODE_SPAWN === '1',
     allowUncapped: values['allow-uncapped'] === true,
+    setupSecrets,
+    environmentCache: { maxBytes: Math.floor(cacheMb * 1024 * 1024), maxAgeMs: Math.floor(cacheDays * 86_400_000) },
     spares: values['no-spares'] !== true,
     allowedHosts,
     repoWatch: values['no-repo-watch'] !== true,
@@ -265,8 +287,6 @@ function oauthOf(clientId: string | undefined, secret: string | undefined, allow
   if (allow.length === 0) throw new ConfigError('--github-oauth-client-id needs --github-allow: without it no GitHub user may use this server');
   return { clientId, clientSecret: secret };
 }
-    setupSecrets,
-    environmentCache: { maxBytes: Math.floor(cacheMb * 1024 * 1024), maxAgeMs: Math.floor(cacheDays * 86_400_000) },
 
 /** --setup-secret NAME…: each value from the environment; a name that is not set is an error. */
 function setupSecretsOf(names: string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {

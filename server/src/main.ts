@@ -108,7 +108,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
   const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
-  const events = new TaskEvents(store, bus);
+  // The bus hears every committed event through the store (a fleet's store: every node's).
+  store.onEvents((committed) => bus.publish(committed));
+  const events = new TaskEvents(store);
   const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: log.child({ component: 'sandbox' }), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped, uid: config.sandboxUid });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
@@ -139,7 +141,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     scrubber,
     log: log.child({ component: 'github' }),
   });
-  tasks.recover();
+  await tasks.recover();
 
   const health = () => ({
     ok: Boolean(sandbox.driver),
@@ -152,9 +154,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const auth = new Authenticator({ adminToken: token, allow: config.githubAllow, githubApiUrl: config.githubApiUrl, cacheMs: config.githubAuthCacheMs, log: log.child({ component: 'auth' }) });
   const hosts = hostPolicy(config.host, config.allowedHosts);
   const handler = createRequestHandler({
-    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health, bundleOwners: new Map() }),
+    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
     auth,
-    ownerOf: (id) => (store.getTask(id) ? store.taskOwner(id) : undefined),
+    ownerOf: async (id) => ((await store.getTask(id)) ? store.taskOwner(id) : undefined),
     hosts,
     log,
     isShuttingDown: () => shuttingDown,
@@ -190,7 +192,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await workspaces.closeAll();
       await watches?.close();
       await sandbox.driver?.close?.();
-      store.close();
+      await store.close();
       log.info('stopped');
     },
   };

@@ -83,7 +83,7 @@ export class AgentRun {
       if (tokens >= limits.maxTokens) {
         return this.fail('token_limit', `Stopped after using ${tokens} tokens in this run: the task's token limit is ${limits.maxTokens}.`);
       }
-      for (const text of this.host.takeUserMessages()) this.history.push({ type: 'message', role: 'user', text });
+      for (const text of await this.host.takeUserMessages()) this.history.push({ type: 'message', role: 'user', text });
       this.host.onHistory?.([...this.history]);
 
       const result = await callModel({

@@ -21,8 +21,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export interface AgentHost {
   emit(event: AgentEvent): void;
-  /** Messages the user sent while the agent worked (steering), oldest first; consumed. */
-  takeUserMessages(): string[];
+  /** Messages the user sent while the agent worked (steering), oldest first; consumed (read from the store). */
+  takeUserMessages(): string[] | Promise<string[]>;
   /** Ask the user; resolves with the answer. Rejects with an AbortError when the task is cancelled. */
   ask(question: string, signal: AbortSignal): Promise<string>;
   /** Cumulative usage of this run, after every model response. */

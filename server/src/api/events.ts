@@ -20,7 +20,7 @@ export interface EventStreamOptions {
   bus: EventBus;
   auth: Authenticator;
   /** Any task's owner, deleted ones included (null: the admin's; undefined: no such task). */
-  ownerOf: (taskId: string) => string | null | undefined;
+  ownerOf: (taskId: string) => Promise<string | null | undefined>;
   /** Host and Origin, checked before the token (see hostPolicy.ts). */
   hosts: HostPolicy;
   log: Logger;
@@ -37,6 +37,8 @@ interface Client {
   lastSent: number;
   /** Live events are not pushed; a catch-up from the store is pending or running. */
   catchingUp: boolean;
+  /** The highest seq published while catching up: the catch-up reads on until it has it. */
+  missed: number;
   filter: Set<string> | undefined;
   alive: boolean;
   /** A user's login: only their tasks' events are sent. Null: the admin, every event. */
@@ -60,6 +62,8 @@ export class EventStream {
     // A handshake ws itself refuses (method, Upgrade, key, version, protocol headers) gets the API's error body too.
     this.wss.on('wsClientError', (err, socket, req) => refuseUpgrade(socket, req.method === 'GET' ? 'bad_request' : 'method_not_allowed', `WebSocket handshake: ${err.message}`));
     this.unsubscribe = options.bus.subscribe((event) => {
+      // Owners never change: a new task's owner comes with it, no store read needed later.
+      if (event.type === 'task.created') this.owners.set(event.taskId, event.task.owner ?? null);
       for (const client of this.clients) this.onLive(client, event);
     });
     this.heartbeat = setInterval(() => {
@@ -111,14 +115,19 @@ export class EventStream {
   }
 
   private onConnection(ws: WebSocket, since: number, filter: Set<string> | undefined, login: string | null): void {
-    const client: Client = { ws, lastSent: since, catchingUp: true, filter, alive: true, login };
+    const client: Client = { ws, lastSent: since, catchingUp: true, missed: 0, filter, alive: true, login };
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => this.clients.delete(client));
     ws.on('error', () => ws.terminate());
     ws.on('message', (data, isBinary) => this.onClientFrame(client, textOf(data), isBinary));
-    this.send(client, { type: 'hello', protocolVersion: PROTOCOL_VERSION, serverVersion: this.options.version, lastSeq: this.options.store.lastSeq() });
-    this.catchUp(client, true);
+    void this.options.store.lastSeq().then(
+      (lastSeq) => {
+        this.send(client, { type: 'hello', protocolVersion: PROTOCOL_VERSION, serverVersion: this.options.version, lastSeq });
+        this.catchUp(client, true);
+      },
+      (err: unknown) => this.failed(client, err),
+    );
   }
 
   private onClientFrame(client: Client, text: string, isBinary: boolean): void {
@@ -148,16 +157,21 @@ export class EventStream {
   }
 
   private onLive(client: Client, event: TaskEvent): void {
-    if (client.catchingUp) return;
+    if (client.catchingUp) {
+      client.missed = Math.max(client.missed, event.seq);
+      return;
+    }
     if (event.seq <= client.lastSent) return;
     if (client.ws.bufferedAmount > this.hwm) {
       client.catchingUp = true;
       this.scheduleCatchUp(client);
       return;
     }
-    if (event.seq !== client.lastSent + 1) {
-      // A gap (an event published out of order): read it from the store instead of guessing.
+    if (event.seq !== client.lastSent + 1 || (client.login !== null && !this.owners.has(event.taskId))) {
+      // A gap (an event published out of order), or a task whose owner must be read first: from
+      // the store, in order, instead of guessing.
       client.catchingUp = true;
+      client.missed = event.seq;
       this.catchUp(client, false);
       return;
     }
@@ -171,12 +185,23 @@ export class EventStream {
     this.send(client, { type: 'event', event });
   }
 
+  /** Known for every event a user's client is given: catchUp reads the owners of a page first. */
   private ownerOf(taskId: string): string | null | undefined {
-    if (this.owners.has(taskId)) return this.owners.get(taskId);
-    const owner = this.options.ownerOf(taskId);
-    // An unknown task may be one being created right now: asked again next time.
-    if (owner !== undefined) this.owners.set(taskId, owner);
-    return owner;
+    return this.owners.get(taskId);
+  }
+
+  private async learnOwners(events: readonly TaskEvent[]): Promise<void> {
+    for (const taskId of new Set(events.map((e) => e.taskId))) {
+      if (this.owners.has(taskId)) continue;
+      const owner = await this.options.ownerOf(taskId);
+      // An unknown task may be one being created right now: asked again next time.
+      if (owner !== undefined) this.owners.set(taskId, owner);
+    }
+  }
+
+  private failed(client: Client, err: unknown): void {
+    this.options.log.error('event stream failed', { err: err as Error });
+    client.ws.close(1011, 'internal error');
   }
 
   private scheduleCatchUp(client: Client): void {
@@ -186,18 +211,24 @@ export class EventStream {
 
   /** Send from the store until the client is current, pausing whenever its socket backs up. */
   private catchUp(client: Client, first: boolean): void {
-    if (client.ws.readyState !== client.ws.OPEN) return;
+    this.readOn(client, first).catch((err: unknown) => this.failed(client, err));
+  }
+
+  private async readOn(client: Client, first: boolean): Promise<void> {
     for (;;) {
+      if (client.ws.readyState !== client.ws.OPEN) return;
       if (client.ws.bufferedAmount > this.hwm) {
         this.scheduleCatchUp(client);
         return;
       }
-      const page = this.options.store.eventsSince(client.lastSent, this.pageSize);
+      const page = await this.options.store.eventsSince(client.lastSent, this.pageSize);
+      if (client.login !== null) await this.learnOwners(page);
       for (const event of page) this.deliver(client, event);
-      if (page.length < this.pageSize) break;
+      // Events published while the page was read were not pushed (catchingUp): read on until the
+      // log has given every one of them. From this check to the flag below nothing can run, so
+      // the client is exactly current and live delivery takes over.
+      if (page.length < this.pageSize && client.missed <= client.lastSent) break;
     }
-    // Synchronous from the last read to here: no event can be committed in between, so the client
-    // is exactly current and live delivery can take over.
     client.catchingUp = false;
     if (first) this.send(client, { type: 'replayed', lastSeq: client.lastSent });
   }

@@ -211,7 +211,7 @@ export function createRequestHandler(options: {
   routes: Route[];
   auth: Authenticator;
   /** A live task's owner (null: the admin's), or undefined when there is no such task. */
-  ownerOf: (taskId: string) => string | null | undefined;
+  ownerOf: (taskId: string) => Promise<string | null | undefined>;
   /** Host and Origin: refused before anything else, so a rebound DNS name or a foreign page learns nothing. */
   hosts: HostPolicy;
   log: Logger;
@@ -252,7 +252,7 @@ export function createRequestHandler(options: {
         }
       });
       // Another user's task is answered exactly as a task that does not exist.
-      if (principal?.kind === 'user' && params.id !== undefined && TASK_ROUTE.test(route.path) && options.ownerOf(params.id) !== principal.login) {
+      if (principal?.kind === 'user' && params.id !== undefined && TASK_ROUTE.test(route.path) && (await options.ownerOf(params.id)) !== principal.login) {
         throw new HttpError('not_found', `no task ${params.id}`);
       }
       for (const name of new Set(url.searchParams.keys())) {

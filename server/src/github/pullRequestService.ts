@@ -33,7 +33,7 @@ export class PullRequestService {
 
   /** `actor`: who asks (a login, null for the admin), recorded on the pull_request event. */
   async open(taskId: string, request: PullRequestRequest, actor: string | null = null): Promise<PullRequestInfo> {
-    const task = this.deps.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (!task) throw new HttpError('not_found', `no task ${taskId}`);
     if (!isFinished(task.status)) throw new HttpError('conflict', `task ${taskId} is ${task.status}; open a pull request once it has finished`);
     if (this.inFlight.has(taskId)) throw new HttpError('conflict', `a pull request for task ${taskId} is already being made`);
@@ -80,7 +80,7 @@ export class PullRequestService {
     // An unexpected failure inside the pull-request flow is reported as that step failing (502).
     if (!result.ok) throw new HttpError(result.error.code === 'internal' ? 'github_error' : result.error.code, result.error.message);
     const { pullRequest, updated } = result;
-    this.deps.events.updateTask(taskId, { pullRequest }, () => [{ type: 'pull_request', taskId, pullRequest, updated, actor }]);
+    await this.deps.events.updateTask(taskId, { pullRequest }, () => [{ type: 'pull_request', taskId, pullRequest, updated, actor }]);
     return pullRequest;
   }
 }

@@ -70,7 +70,7 @@ export class DiffRecorder {
   async final(attempt: AttemptRef, workspace: Workspace): Promise<ChangedFile[]> {
     await this.settle(attempt.key);
     const state = this.records.get(attempt.key);
-    const current = this.deps.store.getAttempts(attempt.taskId).find((a) => a.index === attempt.index);
+    const current = (await this.deps.store.getAttempts(attempt.taskId)).find((a) => a.index === attempt.index);
     if (state?.timer) clearTimeout(state.timer);
     if (state && state.changes > 0 && state.snapshotted === state.changes && current) return current.changedFiles;
     return this.record(attempt, workspace, 'final state', { cause: state?.cause });
@@ -104,16 +104,21 @@ export class DiffRecorder {
     options: { skipSnapshot?: () => boolean; onRecorded?: (snapshot: string | null) => void; cause?: number } = {},
   ): Promise<ChangedFile[]> {
     const { store, events } = this.deps;
-    const { taskId, index } = attempt;
+    const { taskId, index, guard } = attempt;
     const cause = options.cause === undefined ? {} : { cause: options.cause };
     // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
+    let announced: Promise<void> = Promise.resolve();
     const { changedFiles, snapshot } = await workspace.record(why, {
       skipSnapshot: options.skipSnapshot,
       onChanges: (files) => {
-        const previous = store.getAttempts(taskId).find((a) => a.index === index)?.changedFiles ?? [];
-        if (JSON.stringify(previous) !== JSON.stringify(files)) events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...cause }]);
+        announced = (async () => {
+          const previous = (await store.getAttempts(taskId)).find((a) => a.index === index)?.changedFiles ?? [];
+          if (JSON.stringify(previous) !== JSON.stringify(files)) await events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...cause }], undefined, guard);
+        })();
+        announced.catch(() => undefined); // awaited below
       },
     });
+    await announced;
     options.onRecorded?.(snapshot);
     if (snapshot !== null) this.announce(attempt, workspace, changedFiles, options.cause);
     return changedFiles;
@@ -138,7 +143,7 @@ export class DiffRecorder {
         const version = diffVersionOf(await workspace.diff());
         if (this.versions.get(key) === version) return;
         this.versions.set(key, version);
-        this.deps.events.setAttempt(taskId, index, {}, {}, [{ type: 'diff.updated', changedFiles, diffVersion: version, ...(cause === undefined ? {} : { cause }) }]);
+        await this.deps.events.setAttempt(taskId, index, {}, {}, [{ type: 'diff.updated', changedFiles, diffVersion: version, ...(cause === undefined ? {} : { cause }) }], undefined, attempt.guard);
       })
       .catch((err: unknown) => this.deps.log.warn('could not name the diff', { taskId, err: err as Error }))
       .finally(() => {

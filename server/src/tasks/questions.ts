@@ -2,6 +2,7 @@
 // for input and gives its slot to the next task), the service answers (the attempt takes a slot
 // again, queued until one is free, and goes on).
 import { randomUUID } from 'node:crypto';
+import type { Guard } from '../store/types';
 import type { Lease } from './scheduler';
 import type { TaskEvents } from './taskEvents';
 
@@ -10,6 +11,8 @@ export interface AttemptRef {
   index: number;
   /** The attempt's workspace key: pending questions are kept by it. */
   key: string;
+  /** Set when the attempt runs under a fleet lease: its writes are fenced. */
+  guard?: Guard;
 }
 
 interface Pending {
@@ -27,7 +30,7 @@ export class Questions {
    */
   ask(attempt: AttemptRef, question: string, signal: AbortSignal, lease: Lease | undefined, cause?: number): Promise<string> {
     const { events } = this;
-    const { taskId, index, key } = attempt;
+    const { taskId, index, key, guard } = attempt;
     return new Promise<string>((resolve, reject) => {
       const id = randomUUID();
       const onAbort = () => {
@@ -39,19 +42,30 @@ export class Questions {
       this.pending.set(key, {
         resolve: (answer, answerCause) => {
           this.pending.delete(key);
-          const resumed = () => {
+          const resumed = async () => {
             signal.removeEventListener('abort', onAbort);
-            events.setAttempt(taskId, index, { status: 'running' }, { question: undefined }, [], answerCause);
+            await events.setAttempt(taskId, index, { status: 'running' }, { question: undefined }, [], answerCause, guard);
             resolve(answer);
           };
-          if (!lease) return resumed();
+          if (!lease) return void resumed().catch(reject);
+          // Written before the running status: the queued one (no free slot) comes first.
+          let waiting: Promise<unknown> = Promise.resolve();
           void lease
-            .resume(() => events.setAttempt(taskId, index, { status: 'queued' }, { question: undefined }, [], answerCause))
-            .then(() => (signal.aborted ? undefined : resumed()));
+            .resume(() => (waiting = events.setAttempt(taskId, index, { status: 'queued' }, { question: undefined }, [], answerCause, guard)))
+            .then(() => waiting)
+            .then(() => (signal.aborted ? undefined : resumed()))
+            .catch(reject);
         },
       });
-      events.setAttempt(taskId, index, { status: 'waiting_for_input' }, { question: { id: `${index}:${id}`, text: question } }, [], cause);
-      lease?.park();
+      events.setAttempt(taskId, index, { status: 'waiting_for_input' }, { question: { id: `${index}:${id}`, text: question } }, [], cause, guard).then(
+        // Aborted meanwhile: the run is ending and gives its slot back itself.
+        () => (signal.aborted ? undefined : lease?.park()),
+        (err: unknown) => {
+          this.pending.delete(key);
+          signal.removeEventListener('abort', onAbort);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
     });
   }
 

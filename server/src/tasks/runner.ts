@@ -18,6 +18,7 @@ import type { AttemptRef, Questions } from './questions';
 import type { TaskEvents } from './taskEvents';
 import type { Lease } from './scheduler';
 import type { WorkspaceCache } from './workspaceCache';
+import { WriteChain } from './writeChain';
 
 export type RunAgent = (input: AgentRunInput, host: AgentHost) => Promise<AgentOutcome>;
 
@@ -51,20 +52,21 @@ export class TaskRunner {
   async run(job: AttemptJob, signal: AbortSignal, lease?: Lease): Promise<void> {
     const { store, events, log, recorder } = this.deps;
     const tlog = log.child({ taskId: job.taskId, attempt: job.index });
-    const task = store.getTask(job.taskId);
+    const task = await store.getTask(job.taskId);
     if (!task) return;
+    const writes = new WriteChain();
     let sandbox: Sandbox | undefined;
     let early: Promise<Sandbox> | undefined;
     let workspace: Workspace | undefined;
     const started = Date.now();
     try {
-      events.setAttempt(job.taskId, job.index, { status: 'preparing' }, { startedAt: task.startedAt ?? new Date().toISOString() });
+      await events.setAttempt(job.taskId, job.index, { status: 'preparing' }, { startedAt: task.startedAt ?? new Date().toISOString(), node: this.deps.config.nodeId }, [], undefined, job.guard);
       const { driver } = this.deps;
       if (!driver) {
-        return this.finish(job, { status: 'failed', error: { code: 'sandbox_unavailable', message: `no sandbox can run here: ${this.deps.driverReason ?? 'unknown reason'}` } });
+        return await this.finish(job, { status: 'failed', error: { code: 'sandbox_unavailable', message: `no sandbox can run here: ${this.deps.driverReason ?? 'unknown reason'}` } });
       }
       if (!this.deps.client) {
-        return this.finish(job, { status: 'failed', error: { code: 'model_not_configured', message: 'no model endpoint is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for other OpenAI-compatible servers) for delegate-server' } });
+        return await this.finish(job, { status: 'failed', error: { code: 'model_not_configured', message: 'no model endpoint is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for other OpenAI-compatible servers) for delegate-server' } });
       }
       // The sandbox starts as soon as the view exists, while the user's changes are applied.
       const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
@@ -73,27 +75,28 @@ export class TaskRunner {
         job.taskId,
         job.key,
         signal,
-        (line) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: line }]),
+        (line) => writes.add(() => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: line }], job.guard)),
         (view) => {
           early = sandboxFor(view);
           early.catch(() => undefined); // awaited below, or disposed in finally
         },
       );
+      await writes.flush();
       if (!job.followup) {
-        events.updateTask(job.taskId, {
+        await events.updateTask(job.taskId, {
           repo: { ...task.repo, name: workspace.repo.name, commit: workspace.repo.commit, branch: task.repo.branch ?? workspace.repo.branch, remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl },
           sandbox: driver.name,
-        });
+        }, undefined, job.guard);
       }
       signal.throwIfAborted();
       sandbox = await (early ?? sandboxFor(workspace));
       tlog.info('sandbox ready', { driver: driver.name, mode: workspace.mode, ms: Date.now() - started });
       if (!job.followup) {
         const setupError = await this.runSetup(job, task, workspace, sandbox, signal);
-        if (setupError) return this.finish(job, { status: 'failed', error: setupError });
+        if (setupError) return await this.finish(job, { status: 'failed', error: setupError });
       }
-      events.setAttempt(job.taskId, job.index, { status: 'running' });
-      const attempt = store.getAttempts(job.taskId).find((a) => a.index === job.index)!;
+      await events.setAttempt(job.taskId, job.index, { status: 'running' }, {}, [], undefined, job.guard);
+      const attempt = (await store.getAttempts(job.taskId)).find((a) => a.index === job.index)!;
       // The conversation is kept before every model request, so a run the server did not survive
       // continues from its last complete turn; the agent is told the files may be further along.
       // Without any (stopped before its first request) it starts over from the task prompt.
@@ -116,11 +119,12 @@ export class TaskRunner {
           signal,
           usageSoFar: attempt.usage,
         },
-        this.host(job, workspace, lease),
+        this.host(job, workspace, lease, writes),
       );
+      await writes.flush();
       const changedFiles = await recorder.final(job, workspace);
       const status = outcome.status === 'cancelled' && this.deps.isShuttingDown() ? 'interrupted' : outcome.status;
-      this.finish(job, {
+      await this.finish(job, {
         status,
         summary: outcome.summary,
         testResult: outcome.testResult,
@@ -131,13 +135,14 @@ export class TaskRunner {
       });
     } catch (err) {
       const aborted = signal.aborted;
+      await writes.settled();
       await recorder.settle(job.key);
       const changedFiles = workspace ? await recorder.record(job, workspace, 'stopped').catch(() => undefined) : undefined;
       if (aborted) {
-        this.finish(job, this.deps.isShuttingDown() ? { status: 'interrupted', error: interruptedError(), changedFiles } : { status: 'cancelled', changedFiles });
+        await this.finish(job, this.deps.isShuttingDown() ? { status: 'interrupted', error: interruptedError(), changedFiles } : { status: 'cancelled', changedFiles });
       } else {
         tlog.error('attempt failed', { err: err as Error });
-        this.finish(job, { status: 'failed', error: { code: codeOf(err), message: (err as Error).message ?? String(err) }, changedFiles });
+        await this.finish(job, { status: 'failed', error: { code: codeOf(err), message: (err as Error).message ?? String(err) }, changedFiles });
       }
     } finally {
       this.deps.questions.drop(job.key);
@@ -161,13 +166,13 @@ export class TaskRunner {
     while (this.disposing.size > 0) await Promise.all([...this.disposing]);
   }
 
-  private finish(job: AttemptJob, patch: Partial<AttemptRecord>): void {
-    const current = this.deps.store.getAttempts(job.taskId).find((a) => a.index === job.index);
+  private async finish(job: AttemptJob, patch: Partial<AttemptRecord>): Promise<void> {
+    const current = (await this.deps.store.getAttempts(job.taskId)).find((a) => a.index === job.index);
     if (!current) return;
     const clean = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<AttemptRecord>;
     const finishedPatch: Partial<AttemptRecord> = { ...clean };
     if (patch.status !== 'failed' && patch.status !== 'interrupted') finishedPatch.error = undefined;
-    this.deps.events.setAttempt(job.taskId, job.index, finishedPatch, { finishedAt: new Date().toISOString(), question: undefined });
+    await this.deps.events.setAttempt(job.taskId, job.index, finishedPatch, { finishedAt: new Date().toISOString(), question: undefined }, [], undefined, job.guard);
   }
 
   private async runSetup(job: AttemptJob, task: Task, workspace: Workspace, sandbox: Sandbox, signal: AbortSignal): Promise<TaskError | undefined> {
@@ -176,9 +181,11 @@ export class TaskRunner {
     if (!script && (await workspace.files.exists('.delegate/setup.sh'))) script = 'sh .delegate/setup.sh';
     if (!script) return undefined;
     const network = (task.options.network ?? 'off') !== 'off';
-    events.emit(job.taskId, job.index, [{ type: 'setup.log', text: `$ setup (${network ? 'network on' : 'network off'})` }]);
-    const emitLine = (chunk: string) => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: chunk.slice(0, 8192) }]);
+    await events.emit(job.taskId, job.index, [{ type: 'setup.log', text: `$ setup (${network ? 'network on' : 'network off'})` }], job.guard);
+    const lines = new WriteChain();
+    const emitLine = (chunk: string) => lines.add(() => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: chunk.slice(0, 8192) }], job.guard));
     const result = await sandbox.exec(script, { network, signal, timeoutMs: 10 * 60_000, onStdout: emitLine, onStderr: emitLine });
+    await lines.flush();
     signal.throwIfAborted();
     if (result.sandboxError) return { code: 'setup_failed', message: `the setup script could not run: ${result.sandboxError}` };
     if (result.exitCode !== 0) {
@@ -188,28 +195,37 @@ export class TaskRunner {
     return undefined;
   }
 
-  private host(job: AttemptJob, workspace: Workspace, lease: Lease | undefined): AgentHost {
+  /** The agent's writes go through `writes`, in the order it makes them (see WriteChain). */
+  private host(job: AttemptJob, workspace: Workspace, lease: Lease | undefined, writes: WriteChain): AgentHost {
     const { store, events, questions, recorder } = this.deps;
     const causes = new CauseTracker();
     return {
       emit: (event: AgentEvent) => {
-        const [stored] = events.emit(job.taskId, job.index, [causes.link(event)]);
-        if (stored) causes.stored(stored.type, stored.seq, 'callId' in stored ? stored.callId : undefined);
+        writes.add(async () => {
+          const [stored] = await events.emit(job.taskId, job.index, [causes.link(event)], job.guard);
+          if (stored) causes.stored(stored.type, stored.seq, 'callId' in stored ? stored.callId : undefined);
+        });
       },
-      takeUserMessages: () => store.takeMessages(job.key, 'steer').map((m) => m.text),
+      takeUserMessages: async () => (await store.takeMessages(job.key, 'steer')).map((m) => m.text),
       // Before pausing for the user, finish the pending diff refresh: what they review while the
       // agent waits is then its current work. While it waits its slot goes to the next task.
-      ask: (question, signal) => recorder.settle(job.key).then(() => questions.ask(job, question, signal, lease, causes.question())),
+      ask: (question, signal) =>
+        writes
+          .settled()
+          .then(() => recorder.settle(job.key))
+          .then(() => questions.ask(job, question, signal, lease, causes.question())),
       onUsage: (usage: Usage) => {
-        events.setAttempt(job.taskId, job.index, { usage });
+        writes.add(() => events.setAttempt(job.taskId, job.index, { usage }, {}, [], undefined, job.guard));
       },
       // Stored, not published: clients never see the raw conversation.
       onHistory: (history) => {
-        store.updateAttempt(job.taskId, job.index, { history });
+        writes.add(() => store.updateAttempt(job.taskId, job.index, { history }, job.guard));
       },
       // Off the agent's critical path: the next model request goes out while the diff is
       // refreshed and snapshotted (measured: ~300 ms per tool call saved on a 5,000-file repo).
+      // After the call's own events are stored: the diff links to the call.
       onFilesChanged: async () => {
+        await writes.settled();
         recorder.changed(job, workspace, causes.lastCall());
       },
     };

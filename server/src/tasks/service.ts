@@ -29,7 +29,7 @@ export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
   /** `owner`: the creating user's GitHub login, null for the admin. */
-  create(body: CreateTaskRequest, owner: string | null = null): Task {
+  async create(body: CreateTaskRequest, owner: string | null = null): Promise<Task> {
     const id = randomUUID();
     const now = new Date().toISOString();
     const attempts = body.options?.attempts ?? 1;
@@ -58,74 +58,74 @@ export class TaskService {
     if (attempts > 1) {
       task.attempts = records.map((r) => ({ index: r.index, status: r.status, changedFiles: [], usage: EMPTY_USAGE }));
     }
-    this.deps.events.publishCreated(task, records, body.repo);
-    for (const r of records) this.schedule({ taskId: id, index: r.index, key: r.workspaceKey, prompt: body.prompt, followup: false });
+    await this.deps.events.publishCreated(task, records, body.repo);
+    for (const r of records) await this.schedule({ taskId: id, index: r.index, key: r.workspaceKey, prompt: body.prompt, followup: false });
     this.deps.log.info('task created', { taskId: id, attempts, repo: task.repo.kind });
-    return this.deps.store.getTask(id)!;
+    return (await this.deps.store.getTask(id))!;
   }
 
-  get(id: string): Task {
-    const task = this.deps.store.getTask(id);
+  async get(id: string): Promise<Task> {
+    const task = await this.deps.store.getTask(id);
     if (!task) throw new HttpError('not_found', `no task ${id}`);
     return task;
   }
 
-  list(): Task[] {
-    return this.deps.store.listTasks().reverse();
+  async list(): Promise<Task[]> {
+    return (await this.deps.store.listTasks()).reverse();
   }
 
   /** Steer a running task, answer its question, or follow up a finished one. */
-  message(id: string, text: string): { kind: 'steer' | 'answer' | 'followup'; task: Task } {
-    const task = this.get(id);
-    const attempts = this.deps.store.getAttempts(id);
+  async message(id: string, text: string): Promise<{ kind: 'steer' | 'answer' | 'followup'; task: Task }> {
+    const task = await this.get(id);
+    const attempts = await this.deps.store.getAttempts(id);
     const { events, store } = this.deps;
     if (task.status === 'waiting_for_input') {
       const waiting = attempts.filter((a) => this.deps.questions.isWaiting(a.workspaceKey));
-      const [answer] = events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
+      const [answer] = await events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
       for (const a of waiting) this.deps.questions.answer(a.workspaceKey, text, answer?.seq);
-      return { kind: 'answer', task: this.get(id) };
+      return { kind: 'answer', task: await this.get(id) };
     }
     if (!isFinished(task.status)) {
-      for (const a of attempts) if (!isFinished(a.status)) store.addMessage(a.workspaceKey, 'steer', text);
-      events.emit(id, 0, [{ type: 'user.message', kind: 'steer', text }]);
-      return { kind: 'steer', task: this.get(id) };
+      for (const a of attempts) if (!isFinished(a.status)) await store.addMessage(a.workspaceKey, 'steer', text);
+      await events.emit(id, 0, [{ type: 'user.message', kind: 'steer', text }]);
+      return { kind: 'steer', task: await this.get(id) };
     }
     // Follow-up: continue the selected attempt in its workspace and conversation.
     const index = task.selectedAttempt ?? 0;
     const attempt = attempts.find((a) => a.index === index);
     if (!attempt) throw new HttpError('conflict', `task ${id} has no attempt ${index}`);
-    store.addMessage(attempt.workspaceKey, 'followup', text);
-    events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }], 'last event');
-    this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt: text, followup: true });
-    return { kind: 'followup', task: this.get(id) };
+    await store.addMessage(attempt.workspaceKey, 'followup', text);
+    await events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }], 'last event');
+    await this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt: text, followup: true });
+    return { kind: 'followup', task: await this.get(id) };
   }
 
   /** `actor`: who asks (a login, null for the admin), recorded on the cancelled status event. */
   async cancel(id: string, actor: string | null = null): Promise<Task> {
-    const task = this.get(id);
+    const task = await this.get(id);
     if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
     this.deps.events.noteCanceller(id, actor);
-    for (const a of this.deps.store.getAttempts(id)) {
+    for (const a of await this.deps.store.getAttempts(id)) {
       const r = this.deps.scheduler.cancel(a.workspaceKey);
-      if (r === 'removed') this.deps.events.setAttempt(id, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
+      if (r === 'removed') await this.deps.events.setAttempt(id, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
     }
-    for (const a of this.deps.store.getAttempts(id)) await this.deps.scheduler.settled(a.workspaceKey);
+    for (const a of await this.deps.store.getAttempts(id)) await this.deps.scheduler.settled(a.workspaceKey);
     return this.get(id);
   }
 
   async remove(id: string, actor: string | null = null): Promise<void> {
-    const task = this.get(id);
+    const task = await this.get(id);
     if (!isFinished(task.status)) await this.cancel(id, actor);
-    for (const a of this.deps.store.getAttempts(id)) {
+    for (const a of await this.deps.store.getAttempts(id)) {
       this.deps.recorder.forget(a.workspaceKey);
       await this.deps.workspaces.destroy(a.workspaceKey).catch(() => undefined);
     }
-    this.deps.events.publishDeleted(id, actor);
+    await this.deps.events.publishDeleted(id, actor);
   }
 
-  selectAttempt(id: string, attempt: number): Task {
-    const task = this.get(id);
-    const attempts = this.deps.store.getAttempts(id);
+  async selectAttempt(id: string, attempt: number): Promise<Task> {
+    const task = await this.get(id);
+    const attempts = await this.deps.store.getAttempts(id);
     const chosen = attempts.find((a) => a.index === attempt);
     if (!chosen) throw new HttpError('not_found', `task ${id} has no attempt ${attempt}`);
     if (!isFinished(chosen.status)) throw new HttpError('conflict', `attempt ${attempt} is still ${chosen.status}`);
@@ -134,8 +134,8 @@ export class TaskService {
 
   /** The workspace of the selected attempt, for diffs and file versions. */
   async workspace(id: string): Promise<Workspace> {
-    const task = this.get(id);
-    const attempts = this.deps.store.getAttempts(id);
+    const task = await this.get(id);
+    const attempts = await this.deps.store.getAttempts(id);
     const a = attempts.find((x) => x.index === (task.selectedAttempt ?? 0)) ?? attempts[0];
     const ws = a ? await this.deps.workspaces.find(a.workspaceKey) : null;
     if (!ws) throw new HttpError('conflict', `task ${id} has no workspace yet (status ${task.status})`);
@@ -143,19 +143,19 @@ export class TaskService {
   }
 
   /** After a restart: running work becomes interrupted (kept), queued work is queued again. */
-  recover(): void {
+  async recover(): Promise<void> {
     const { store, events } = this.deps;
-    for (const task of store.listTasks()) {
-      for (const a of store.getAttempts(task.id)) {
-        const followup = a.status === 'queued' ? store.peekMessages(a.workspaceKey, 'followup').at(-1) : undefined;
+    for (const task of await store.listTasks()) {
+      for (const a of await store.getAttempts(task.id)) {
+        const followup = a.status === 'queued' ? (await store.peekMessages(a.workspaceKey, 'followup')).at(-1) : undefined;
         // Queued with a conversation and no follow-up waiting: answered, it was waiting for a slot
         // (the answer went with the process); as interrupted as a running one.
         const midRun = a.status === 'queued' && !followup && a.history.length > 0;
         if (a.status === 'preparing' || a.status === 'running' || a.status === 'waiting_for_input' || midRun) {
-          events.setAttempt(task.id, a.index, { status: 'interrupted', error: interruptedError() }, { question: undefined, finishedAt: new Date().toISOString() });
+          await events.setAttempt(task.id, a.index, { status: 'interrupted', error: interruptedError() }, { question: undefined, finishedAt: new Date().toISOString() });
           void this.refreshChangedFiles(task.id, a);
         } else if (a.status === 'queued') {
-          this.schedule({ taskId: task.id, index: a.index, key: a.workspaceKey, prompt: followup?.text ?? task.prompt, followup: Boolean(followup) });
+          await this.schedule({ taskId: task.id, index: a.index, key: a.workspaceKey, prompt: followup?.text ?? task.prompt, followup: Boolean(followup) });
         }
       }
     }
@@ -171,11 +171,12 @@ export class TaskService {
     }
   }
 
-  private schedule(job: AttemptJob): void {
+  private async schedule(job: AttemptJob): Promise<void> {
+    const owner = (await this.deps.store.getTask(job.taskId))?.owner ?? null;
     this.deps.scheduler.enqueue(job.key, async (signal, lease) => {
-      if (job.followup) this.deps.store.takeMessages(job.key, 'followup');
+      if (job.followup) await this.deps.store.takeMessages(job.key, 'followup');
       await this.deps.runner.run(job, signal, lease);
-    }, this.deps.store.getTask(job.taskId)?.owner ?? null);
+    }, owner);
   }
 }
 

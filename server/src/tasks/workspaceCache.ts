@@ -20,7 +20,7 @@ export class WorkspaceCache {
       if (known?.live) return known;
       const reopened = await this.manager.open(key);
       if (reopened) return reopened;
-      const repo = this.store.getRepoSpec(taskId);
+      const repo = await this.store.getRepoSpec(taskId);
       if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
       return this.manager.prepare({ key, repo, signal, onLog, onView });
     }) as Promise<Workspace>;

@@ -13,7 +13,7 @@ async function repoProblem(repo: RepoSpec, login: string | null, deps: ApiDeps):
       return localRepoProblem(repo, deps.config.hostEnv);
     case 'bundle':
       // A user's bundle is content-addressed: its id alone must not let another user read it.
-      if (login !== null && !deps.bundleOwners.get(repo.bundleId)?.has(login)) return unknownBundle(repo.bundleId);
+      if (login !== null && !(await deps.store.bundleOwners(repo.bundleId)).includes(login)) return unknownBundle(repo.bundleId);
       return bundleProblem(repo, deps.config.dataDir);
     case 'remote':
       return null;
@@ -33,6 +33,6 @@ export const createTask = (deps: ApiDeps): Route => ({
     }
     const problem = await repoProblem(body.repo, login, deps);
     if (problem) throw new HttpError('repo_error', problem);
-    sendJson(ctx.res, 201, deps.tasks.create(body, login));
+    sendJson(ctx.res, 201, await deps.tasks.create(body, login));
   },
 });

@@ -14,6 +14,4 @@ export interface ApiDeps {
   pullRequests: PullRequestService;
   workspaces: WorkspaceManager;
   health: () => Health;
-  /** Who uploaded each bundle (a login, null for the admin): a user's bundle serves only that user. */
-  bundleOwners: Map<string, Set<string | null>>;
 }

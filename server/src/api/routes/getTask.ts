@@ -5,6 +5,6 @@ export const getTask = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks/:id',
   async handle({ res, params }) {
-    sendJson(res, 200, deps.tasks.get(params.id!));
+    sendJson(res, 200, await deps.tasks.get(params.id!));
   },
 });

@@ -5,7 +5,7 @@ export const listTasks = (deps: ApiDeps): Route => ({
   method: 'GET',
   path: '/v1/tasks',
   async handle({ res, principal }) {
-    const tasks = deps.tasks.list();
+    const tasks = await deps.tasks.list();
     // A user sees their own tasks; the admin every task.
     sendJson(res, 200, { tasks: principal?.kind === 'user' ? tasks.filter((t) => t.owner === principal.login) : tasks });
   },

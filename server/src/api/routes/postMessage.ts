@@ -8,6 +8,6 @@ export const postMessage = (deps: ApiDeps): Route => ({
   body: true,
   async handle(ctx) {
     const body = await readJson(ctx, MessageRequest, 256 * 1024);
-    sendJson(ctx.res, 202, deps.tasks.message(ctx.params.id!, body.text));
+    sendJson(ctx.res, 202, await deps.tasks.message(ctx.params.id!, body.text));
   },
 });

@@ -8,6 +8,6 @@ export const selectAttempt = (deps: ApiDeps): Route => ({
   body: true,
   async handle(ctx) {
     const body = await readJson(ctx, SelectAttemptRequest);
-    sendJson(ctx.res, 200, deps.tasks.selectAttempt(ctx.params.id!, body.attempt));
+    sendJson(ctx.res, 200, await deps.tasks.selectAttempt(ctx.params.id!, body.attempt));
   },
 });

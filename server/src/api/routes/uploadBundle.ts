@@ -1,5 +1,6 @@
 import { contentTypeIs, HttpError, readBody, sendJson, type Route } from '../http';
 import type { ApiDeps } from './deps';
+import { bundleBlobKey } from '../../store/blobs';
 
 const LIMIT = 512 * 1024 * 1024;
 
@@ -22,9 +23,9 @@ export const uploadBundle = (deps: ApiDeps): Route => ({
       if ((err as { code?: unknown }).code === 'repo_error') throw new HttpError('validation_failed', (err as Error).message);
       throw err;
     }
-    const owners = deps.bundleOwners.get(bundleId) ?? new Set<string | null>();
-    owners.add(ctx.principal?.kind === 'user' ? ctx.principal.login : null);
-    deps.bundleOwners.set(bundleId, owners);
+    // Kept on this node's disk (a cache) and in the store, where any node of a fleet fetches it.
+    await deps.store.putBlob(bundleBlobKey(bundleId), data);
+    await deps.store.addBundleOwner(bundleId, ctx.principal?.kind === 'user' ? ctx.principal.login : null);
     sendJson(ctx.res, 201, { bundleId });
   },
 });
