@@ -24,6 +24,7 @@ import { TaskService } from './tasks/service';
 import { TaskEvents } from './tasks/taskEvents';
 import { WorkspaceCache } from './tasks/workspaceCache';
 import { createSandboxDriver } from './sandbox';
+import { Environments } from './environments/service';
 import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
 import { PullRequestService } from './github/pullRequestService';
@@ -96,6 +97,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   chmodSync(config.dataDir, (statSync(config.dataDir).mode & 0o777) | 0o011);
   const scrubber = new Scrubber();
   scrubber.add(config.openaiApiKey);
+  for (const secret of Object.values(config.setupSecrets)) scrubber.add(secret);
   const log = createLogger({ level: config.logLevel, scrubber });
   const token = resolveToken(config, log);
   scrubber.add(token);
@@ -115,8 +117,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches });
+  const environments = new Environments({ dataDir: config.dataDir, host: config.hostEnv, uid: config.sandboxUid, driver: sandbox.driver, defaultImage: sandbox.driver?.name === 'docker' ? config.dockerImage : undefined, secrets: config.setupSecrets, cache: config.environmentCache, log: log.child({ component: 'environments' }) });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, setupLayers: environments });
   await manager.releaseLeftovers();
+  await environments.sweep();
   const workspaces = new WorkspaceCache(manager, store);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
@@ -130,7 +134,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const questions = new Questions(events);
   const recorder = new DiffRecorder({ store, events, log });
   const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }), config.maxParallelPerUser);
-  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, isShuttingDown: () => shuttingDown });
+  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, environments, isShuttingDown: () => shuttingDown });
   const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, recorder, log });
   const pullRequests = new PullRequestService({
     store,

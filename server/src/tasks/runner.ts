@@ -3,7 +3,7 @@
 // The diff recorder keeps the work visible and safe while the agent runs; questions go through the
 // questions service, which the task service answers.
 import type OpenAI from 'openai';
-import type { Task, TaskError, TaskErrorCode, Usage } from '../../../protocol';
+import type { TaskError, TaskErrorCode, Usage } from '../../../protocol';
 import { TaskErrorCode as TaskErrorCodes } from '../../../protocol';
 import { continuationPrompt } from '../agent/prompt';
 import type { AgentEvent, AgentHost, AgentOutcome, AgentRunInput } from '../agent/types';
@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import { DEFAULT_LIMITS, type Sandbox, type SandboxDriver } from '../sandbox/types';
 import type { Store, AttemptRecord } from '../store/types';
 import type { Workspace } from '../workspace/types';
+import type { AttemptEnvironment, Environments } from '../environments/service';
 import type { DiffRecorder } from './diffRecorder';
 import type { AttemptRef, Questions } from './questions';
 import type { TaskEvents } from './taskEvents';
@@ -34,6 +35,8 @@ export interface RunnerDeps {
   log: Logger;
   questions: Questions;
   recorder: DiffRecorder;
+  /** The task's environment: its image, its setup (cached as a layer under the view). */
+  environments: Environments;
   isShuttingDown: () => boolean;
 }
 
@@ -58,6 +61,7 @@ export class TaskRunner {
     let sandbox: Sandbox | undefined;
     let early: Promise<Sandbox> | undefined;
     let workspace: Workspace | undefined;
+    let environment: AttemptEnvironment | undefined;
     const started = Date.now();
     try {
       await events.setAttempt(job.taskId, job.index, { status: 'preparing' }, { startedAt: task.startedAt ?? new Date().toISOString(), node: this.deps.config.nodeId }, [], undefined, job.guard);
@@ -70,7 +74,8 @@ export class TaskRunner {
       }
       // The sandbox starts as soon as the view exists, while the user's changes are applied.
       const limits = { ...DEFAULT_AGENT_LIMITS, ...task.options.limits };
-      const sandboxFor = (view: { dir: string; gitDir: string }): Promise<Sandbox> => driver.create({ id: job.key, workspaceDir: view.dir, gitDir: view.gitDir, limits: DEFAULT_LIMITS, network: task.options.network === 'on' });
+      const env = (environment = this.deps.environments.begin(job.key, task.options, (event) => writes.add(() => events.emit(job.taskId, job.index, [event], job.guard))));
+      const sandboxFor = (view: { dir: string; gitDir: string }): Promise<Sandbox> => driver.create({ id: job.key, workspaceDir: view.dir, gitDir: view.gitDir, limits: DEFAULT_LIMITS, network: task.options.network === 'on', image: env.image() });
       workspace = await this.deps.workspaces.get(
         job.taskId,
         job.key,
@@ -82,6 +87,8 @@ export class TaskRunner {
         },
       );
       await writes.flush();
+      const envError = await env.ready(workspace);
+      if (envError && !job.followup) return await this.finish(job, { status: 'failed', error: envError });
       if (!job.followup) {
         await events.updateTask(job.taskId, {
           repo: { ...task.repo, name: workspace.repo.name, commit: workspace.repo.commit, branch: task.repo.branch ?? workspace.repo.branch, remoteUrl: task.repo.remoteUrl ?? workspace.repo.remoteUrl },
@@ -92,7 +99,8 @@ export class TaskRunner {
       sandbox = await (early ?? sandboxFor(workspace));
       tlog.info('sandbox ready', { driver: driver.name, mode: workspace.mode, ms: Date.now() - started });
       if (!job.followup) {
-        const setupError = await this.runSetup(job, task, workspace, sandbox, signal);
+        const setupError = await this.runSetup(job, env, workspace, signal);
+        await writes.flush();
         if (setupError) return await this.finish(job, { status: 'failed', error: setupError });
       }
       await events.setAttempt(job.taskId, job.index, { status: 'running' }, {}, [], undefined, job.guard);
@@ -145,6 +153,7 @@ export class TaskRunner {
         await this.finish(job, { status: 'failed', error: { code: codeOf(err), message: (err as Error).message ?? String(err) }, changedFiles });
       }
     } finally {
+      environment?.end();
       this.deps.questions.drop(job.key);
       recorder.drop(job.key);
       sandbox ??= await early?.catch(() => undefined);
@@ -175,24 +184,11 @@ export class TaskRunner {
     await this.deps.events.setAttempt(job.taskId, job.index, finishedPatch, { finishedAt: new Date().toISOString(), question: undefined }, [], undefined, job.guard);
   }
 
-  private async runSetup(job: AttemptJob, task: Task, workspace: Workspace, sandbox: Sandbox, signal: AbortSignal): Promise<TaskError | undefined> {
-    const { events } = this.deps;
-    let script = task.options.setupScript;
-    if (!script && (await workspace.files.exists('.delegate/setup.sh'))) script = 'sh .delegate/setup.sh';
-    if (!script) return undefined;
-    const network = (task.options.network ?? 'off') !== 'off';
-    await events.emit(job.taskId, job.index, [{ type: 'setup.log', text: `$ setup (${network ? 'network on' : 'network off'})` }], job.guard);
-    const lines = new WriteChain();
-    const emitLine = (chunk: string) => lines.add(() => events.emit(job.taskId, job.index, [{ type: 'setup.log', text: chunk.slice(0, 8192) }], job.guard));
-    const result = await sandbox.exec(script, { network, signal, timeoutMs: 10 * 60_000, onStdout: emitLine, onStderr: emitLine });
-    await lines.flush();
-    signal.throwIfAborted();
-    if (result.sandboxError) return { code: 'setup_failed', message: `the setup script could not run: ${result.sandboxError}` };
-    if (result.exitCode !== 0) {
-      return { code: 'setup_failed', message: `the setup script ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${(result.stderr || result.stdout).slice(-2000)}` };
-    }
-    await this.deps.recorder.record(job, workspace, 'setup');
-    return undefined;
+  /** The setup that is not in a set-up layer under the view (a plain checkout): over the task's own view. */
+  private async runSetup(job: AttemptJob, environment: AttemptEnvironment, workspace: Workspace, signal: AbortSignal): Promise<TaskError | undefined> {
+    const { ran, error } = await environment.setup(workspace, signal);
+    if (ran && !error) await this.deps.recorder.record(job, workspace, 'setup');
+    return error;
   }
 
   /** The agent's writes go through `writes`, in the order it makes them (see WriteChain). */
