@@ -93,6 +93,11 @@ export const TaskEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('warning'), error: ErrorInfo }),
   /** A pull request was opened or updated. */
   z.object({ ...base, type: z.literal('pull_request'), pullRequest: PullRequestInfo, updated: z.boolean(), actor }),
+  /**
+   * A fleet moved the attempt to another node: `from` died or was cut off (its lease ran out) or
+   * gave it back while shutting down; `to` goes on from the last snapshot and the conversation.
+   */
+  z.object({ ...base, type: z.literal('task.moved'), from: z.string(), to: z.string(), reason: z.enum(['lease_expired', 'drained']) }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEvent>;
 export type TaskEventType = TaskEvent['type'];
