@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
 import type { Task } from '../../protocol';
 import { api } from '../support/serverProcess';
 import { allEvents, isDone, waitForTask } from '../support/tasks';
@@ -79,10 +80,25 @@ describe('web interface', function () {
     assert.ok(!fx.server.logs().includes(fx.server.token), 'the token reached the server log');
   });
 
+  it('takes the page\'s token on the event stream as a subprotocol, and answers without it', async () => {
+    const open = (token: string) =>
+      new Promise<{ status: number; protocol?: string }>((resolve) => {
+        const ws = new WebSocket(`${fx.server.url.replace(/^http/, 'ws')}/v1/events?since=0`, ['delegate', `delegate.token.${Buffer.from(token).toString('base64url')}`]);
+        ws.once('open', () => {
+          resolve({ status: 101, protocol: ws.protocol });
+          ws.close();
+        });
+        ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+        ws.once('error', () => undefined);
+      });
+    assert.deepEqual(await open(fx.server.token), { status: 101, protocol: 'delegate' });
+    assert.deepEqual(await open('not-the-token-0123456789'), { status: 401 });
+  });
+
   it('lists tasks created through the API, newest first, with their states and line counts', async () => {
-    const first = await remoteTask('[[script:edit]] First listed task');
+    const first = await remoteTask('Make lines 3 and 35 of a.txt louder\n\n[[script:edit]]');
     await waitForTask(fx.server, first.id, isDone, 60_000);
-    const second = await remoteTask('[[script:edit]] Second listed task');
+    const second = await remoteTask('Emphasise the two quiet lines\n\n[[script:edit]]');
     await waitForTask(fx.server, second.id, isDone, 60_000);
     const page = await signedIn();
     const rows = page.locator('ul.tasks li');
@@ -90,19 +106,27 @@ describe('web interface', function () {
     const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-task-id')));
     assert.ok(ids.indexOf(second.id) < ids.indexOf(first.id), `newest first: ${ids.join(', ')}`);
     const row = page.locator(`li[data-task-id="${first.id}"]`);
-    assert.match(await row.innerText(), /ready for review[\s\S]*First listed task[\s\S]*\+2 −2/);
+    assert.match(await row.innerText(), /ready for review[\s\S]*Make lines 3 and 35 of a\.txt louder[\s\S]*\+2 −2/);
     await page.getByRole('button', { name: /^Failed/ }).click();
     assert.equal(await page.locator(`li[data-task-id="${first.id}"]`).count(), 0);
     await page.getByRole('button', { name: /^Done/ }).click();
     await row.waitFor();
+    // A phone-sized screen: nothing wider than the screen.
+    const phone = await fx.browser.page({ viewport: { width: 375, height: 740 } });
+    await phone.page.goto(`${fx.server.url}/#token=${fx.server.token}`);
+    await phone.page.locator(`li[data-task-id="${first.id}"]`).waitFor();
+    assert.equal(await phone.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'the list is wider than a phone');
+    await phone.page.goto(`${fx.server.url}/#/tasks/${first.id}/review`);
+    await phone.page.locator('.hunk').first().waitFor();
+    assert.equal(await phone.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'the review is wider than a phone');
+    await phone.context.close();
     if (SHOTS) {
       mkdirSync(SHOTS, { recursive: true });
       await page.getByRole('button', { name: /^All/ }).click();
       await page.screenshot({ path: join(SHOTS, 'web-tasks-light.png') });
-      const dark = await signedIn({ colorScheme: 'dark' });
-      await dark.locator(`li[data-task-id="${first.id}"]`).waitFor();
-      await dark.screenshot({ path: join(SHOTS, 'web-tasks-dark.png') });
-      await dark.context().close();
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(SHOTS, 'web-tasks-dark.png') });
+      await page.emulateMedia({ colorScheme: 'light' });
     }
     await page.context().close();
   });
@@ -112,10 +136,11 @@ describe('web interface', function () {
     await page.getByRole('link', { name: 'New task', exact: true }).first().click();
     await page.locator('#repo').fill(fx.remoteUrl);
     await page.locator('#branch').fill('main');
-    await page.locator('#prompt').fill('[[script:slow]] Do it slowly from the web');
+    await page.locator('#prompt').fill('Do it slowly from the web\n\n[[script:slow]]');
     await page.locator('select[name="attempts"]').selectOption('1');
     await page.locator('input[name="maxTurns"]').fill('20');
-    await page.getByRole('button', { name: 'Start task' }).click();
+    // Keyboard: Ctrl+Enter in the prompt starts the task, as in the extension's panel.
+    await page.locator('#prompt').press('Control+Enter');
     await page.waitForURL(/#\/tasks\/[^/]+$/);
     const id = decodeURIComponent(/#\/tasks\/([^/]+)$/.exec(page.url())![1]!);
     const task = await waitForTask(fx.server, id, () => true);
@@ -129,7 +154,7 @@ describe('web interface', function () {
   });
 
   it('answers a question with one of its suggested answers', async () => {
-    const task = await remoteTask('[[script:ask]] Paint the button');
+    const task = await remoteTask('Paint the button\n\n[[script:ask]]');
     await waitForTask(fx.server, task.id, (t) => t.status === 'waiting_for_input', 60_000);
     const page = await signedIn();
     await page.goto(`${fx.server.url}/#/tasks/${task.id}`);
@@ -143,7 +168,7 @@ describe('web interface', function () {
   });
 
   it('accepts one hunk and rejects another; the pull request holds exactly the accepted one', async () => {
-    const task = await remoteTask('[[script:edit]] Louder lines');
+    const task = await remoteTask('Make line 3 louder, and line 35 too\n\n[[script:edit]]');
     await waitForTask(fx.server, task.id, (t) => t.status === 'completed', 60_000);
     const page = await signedIn();
     await page.goto(`${fx.server.url}/#/tasks/${task.id}/review`);
@@ -161,11 +186,9 @@ describe('web interface', function () {
     await page.locator('.hunk .d2h-files-diff').first().waitFor();
     if (SHOTS) {
       await page.screenshot({ path: join(SHOTS, 'web-review-light.png'), fullPage: true });
-      const dark = await signedIn({ colorScheme: 'dark' });
-      await dark.goto(`${fx.server.url}/#/tasks/${task.id}/review`);
-      await dark.locator('.counts', { hasText: '1 accepted, 1 rejected' }).waitFor();
-      await dark.screenshot({ path: join(SHOTS, 'web-review-dark.png'), fullPage: true });
-      await dark.context().close();
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(SHOTS, 'web-review-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'light' });
     }
     await page.getByRole('button', { name: 'Unified' }).click();
     await page.locator('#gh-token').fill(GITHUB_TOKEN);
@@ -189,7 +212,7 @@ describe('web interface', function () {
       const page = await signedIn({ base: relay.url });
       await page.locator('[data-connection="live"]').waitFor();
       await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
-      const task = await remoteTask('[[script:slow]] Finish while the page is cut off');
+      const task = await remoteTask('Finish while the page is cut off\n\n[[script:slow]]');
       await page.locator(`li[data-task-id="${task.id}"]`).waitFor();
       relay.cut(true);
       await page.locator('[data-connection="offline"]').waitFor();
