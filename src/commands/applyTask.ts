@@ -11,6 +11,7 @@ import { planApply, summarizePlan, type ApplyPlan, type Conflict, type FileActio
 import { splice } from '../review/textSplice';
 import { optionsOf, resolveTaskId, showFailure } from './args';
 import type { Command, Services } from './types';
+import type { UndoApplyResult } from './undoApply';
 
 export interface ApplyResult {
   applied: string[];
@@ -53,10 +54,15 @@ export const applyTask: Command = {
       // Applying over its own earlier Apply would only conflict with itself.
       const same = standing.taken.length === taken.length && taken.every((t) => standing.taken.includes(t));
       const what = `this task is already applied (${describeApplied(standing.paths).toLowerCase()})`;
-      void vscode.window
-        .showInformationMessage(`Delegate: ${what}.${same ? '' : ' To apply another selection of hunks, undo that Apply first.'}`, 'Undo Apply')
-        .then((choice) => choice && vscode.commands.executeCommand('delegate.undoApply', task.id));
-      return { applied: [], conflicts: [], cancelled: true, alreadyApplied: standing.paths };
+      if (same) {
+        void vscode.window
+          .showInformationMessage(`Delegate: ${what}.`, 'Undo Apply')
+          .then((choice) => choice && vscode.commands.executeCommand('delegate.undoApply', task.id));
+        return { applied: [], conflicts: [], cancelled: true, alreadyApplied: standing.paths };
+      }
+      // Other decisions than the standing Apply's: take that Apply back first, then apply these.
+      const replaced = await replaceApply(s, task.id, what, options.confirm !== false);
+      if (!replaced) return { applied: [], conflicts: [], cancelled: true, alreadyApplied: standing.paths };
     }
     const plan = await planApply(files.value, (f) => s.review.taken(task.id, f), (p) => readCurrent(root, p));
     const binaries = await resolveBinaries(s, task.id, root, plan);
@@ -142,6 +148,32 @@ export const applyTask: Command = {
     return { applied: paths, conflicts, cancelled: false };
   },
 };
+
+/**
+ * Undoes the standing Apply so that other decisions can be applied. False when the user declined,
+ * or when a file changed since that Apply (it is left alone, and nothing more happens: applying
+ * over it would mix two selections of hunks with the user's edits).
+ */
+async function replaceApply(s: Services, taskId: string, what: string, confirm: boolean): Promise<boolean> {
+  if (confirm) {
+    const answer = await vscode.window.showInformationMessage(
+      `Delegate: ${what}, with other decisions than now. Undo that Apply and apply the current decisions?`,
+      { modal: true },
+      'Undo and Apply',
+    );
+    if (answer !== 'Undo and Apply') return false;
+  }
+  const undone = await vscode.commands.executeCommand<UndoApplyResult | undefined>('delegate.undoApply', taskId, { confirm: false, whole: true, quiet: true });
+  if (!undone) return false;
+  if (undone.skipped.length > 0) {
+    showFailure(
+      'nothing applied',
+      `${undone.skipped.map((c) => c.path).join(', ')} changed since the first Apply, so nothing was undone and the new decisions were not applied. Take your edits there back (or undo the first Apply with Undo Apply, which leaves such files alone), then apply again.`,
+    );
+    return false;
+  }
+  return true;
+}
 
 /** The folder the task's changes belong to: its local path, else a folder of the same name. */
 export function workspaceRoot(task: Task): vscode.Uri | undefined {

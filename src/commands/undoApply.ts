@@ -1,5 +1,7 @@
 // "Undo Apply": puts back what the task's last Apply replaced, file by file, in one WorkspaceEdit.
-// A file the user changed after the Apply is left alone (and named); `{confirm:false}` skips asking.
+// A file the user changed after the Apply is left alone (and named); `{confirm:false}` skips asking,
+// `{whole:true}` undoes nothing unless every file can be undone, `{quiet:true}` says nothing when done
+// (a second Apply with other decisions undoes the first this way).
 import * as vscode from 'vscode';
 import type { AppliedFile } from '../review/appliedState';
 import type { Conflict } from '../review/applyPlan';
@@ -33,7 +35,9 @@ export const undoApply: Command = {
       // Already back as it was (an undo in the editor): nothing to do for it.
       else if (current !== file.before) skipped.push({ path: file.path, reason: 'changed since the Apply' });
     }
-    if (skipped.length && optionsOf<{ confirm: boolean }>(opts).confirm !== false) {
+    const options = optionsOf<{ confirm: boolean; whole: boolean; quiet: boolean }>(opts);
+    if (skipped.length && options.whole) return { restored: [], skipped };
+    if (skipped.length && options.confirm !== false) {
       const answer = await vscode.window.showWarningMessage(
         `${skipped.length} file(s) changed since the Apply and stay as they are. Undo the Apply in the other ${ready.length}?`,
         { modal: true, detail: skipped.map((c) => c.path).join('\n') },
@@ -62,7 +66,7 @@ export const undoApply: Command = {
     await s.applied.forget(taskId);
     const restored = ready.map((f) => f.path);
     s.log.info(`undid the Apply of task ${taskId}: ${restored.length} file(s), ${skipped.length} left as they are`);
-    void vscode.window.showInformationMessage(
+    if (!options.quiet) void vscode.window.showInformationMessage(
       `Delegate: undid the Apply (${restored.length} file${restored.length === 1 ? '' : 's'}).${skipped.length ? ` Left ${skipped.length} changed file(s) as they are.` : ''}`,
     );
     return { restored, skipped };
