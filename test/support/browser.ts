@@ -13,6 +13,8 @@ export interface TestBrowser {
   page(options?: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } }): Promise<{ context: BrowserContext; page: Page }>;
   /** Requests to origins other than the allowed ones (the server, and those a test adds). */
   readonly foreignRequests: string[];
+  /** Uncaught errors of the pages and Content-Security-Policy violations they reported. */
+  readonly pageErrors: string[];
   allowOrigin(origin: string): void;
   close(): Promise<void>;
 }
@@ -28,9 +30,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
   });
   const allowed = new Set<string>();
   const foreign: string[] = [];
+  const pageErrors: string[] = [];
   return {
     browser,
     foreignRequests: foreign,
+    pageErrors,
     allowOrigin: (origin) => void allowed.add(origin),
     async page(options = {}) {
       const context = await browser.newContext({ colorScheme: options.colorScheme ?? 'light', viewport: options.viewport ?? { width: 1200, height: 860 } });
@@ -41,6 +45,10 @@ export async function launchBrowser(): Promise<TestBrowser> {
         if (!allowed.has(origin)) foreign.push(req.url());
       });
       const page = await context.newPage();
+      page.on('pageerror', (err) => void pageErrors.push(err.message));
+      page.on('console', (msg) => {
+        if (/Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+      });
       return { context, page };
     },
     async close() {

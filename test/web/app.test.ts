@@ -3,6 +3,7 @@
 // request, and a dropped WebSocket caught up without a reload.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -36,14 +37,22 @@ describe('web interface', function () {
     fx = await startWebFixture();
     fx.model.setScript('edit', [{ toolCalls: [{ name: 'apply_patch', arguments: { patch: PATCH } }] }, finish('Changed lines 3 and 35 of a.txt.')]);
     fx.model.setScript('slow', [{ toolCalls: [{ name: 'shell', arguments: { command: 'echo working' } }], delayMs: 1500 }, { ...finish('Slowly done.'), delayMs: 1500 }]);
+    fx.model.setScript('again', [
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo first > b.txt' } }] },
+      finish('Wrote b.txt.'),
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo second >> b.txt' } }] },
+      finish('Added a second line to b.txt.'),
+    ]);
+    fx.model.setScript('long', [{ toolCalls: [{ name: 'shell', arguments: { command: 'sleep 30' } }] }, finish('Slept.')]);
     fx.model.setScript('ask', [
       { toolCalls: [{ name: 'ask_user', arguments: { question: 'Which colour should the button be?', choices: ['Blue', 'Green'] } }] },
       (req) => finish(`Painted it ${JSON.stringify(req.body).includes('Green') ? 'green' : 'some colour'}.`),
     ]);
   });
   after(async () => {
-    assert.deepEqual(fx?.browser.foreignRequests ?? [], [], 'the page made requests to other origins');
+    const problems = { foreign: fx?.browser.foreignRequests ?? [], errors: fx?.browser.pageErrors ?? [] };
     await fx?.close();
+    assert.deepEqual(problems, { foreign: [], errors: [] }, 'the pages made requests to other origins, or failed');
   });
 
   async function remoteTask(prompt: string): Promise<Task> {
@@ -75,6 +84,14 @@ describe('web interface', function () {
     await anonymous.page.goto(`${fx.server.url}/`);
     await anonymous.page.locator('#token').waitFor();
     assert.equal((await fetch(`${fx.server.url}/v1/tasks`)).status, 401);
+    // The page is served under the same Host check as the API: a rebound DNS name gets nothing.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: fx.server.port, path: '/', headers: { host: `attacker.example:${fx.server.port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject).end();
+    });
+    assert.equal(rebound, 403);
     await anonymous.context.close();
     await page.context().close();
     assert.ok(!fx.server.logs().includes(fx.server.token), 'the token reached the server log');
@@ -150,6 +167,26 @@ describe('web interface', function () {
     await page.locator('section.task[data-status="completed"]').waitFor({ timeout: 60_000 });
     await page.locator('.timeline [data-kind="finished"]', { hasText: 'Slowly done.' }).waitFor();
     await page.locator('.timeline [data-kind="tool"]', { hasText: 'echo working' }).waitFor();
+    await page.context().close();
+  });
+
+  it('follows up a finished task and cancels a running one from the page', async () => {
+    const done = await remoteTask('Write b.txt\n\n[[script:again]]');
+    await waitForTask(fx.server, done.id, (t) => t.status === 'completed', 60_000);
+    const page = await signedIn();
+    await page.goto(`${fx.server.url}/#/tasks/${done.id}`);
+    await page.locator('.timeline [data-kind="finished"]', { hasText: 'Wrote b.txt.' }).waitFor();
+    await page.locator('#message').fill('Add a second line');
+    await page.getByRole('button', { name: 'Follow Up', exact: true }).click();
+    await page.locator('.timeline [data-kind="user"]', { hasText: 'Add a second line' }).waitFor();
+    await page.locator('.timeline [data-kind="finished"]', { hasText: 'Added a second line to b.txt.' }).waitFor({ timeout: 60_000 });
+    await page.locator('section.task[data-status="completed"]').waitFor();
+    const running = await remoteTask('Sleep a while\n\n[[script:long]]');
+    await page.goto(`${fx.server.url}/#/tasks/${running.id}`);
+    await page.locator('.timeline [data-kind="tool"]', { hasText: 'sleep 30' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Cancel task' }).click();
+    await page.locator('section.task[data-status="cancelled"]').waitFor({ timeout: 30_000 });
+    assert.equal((await waitForTask(fx.server, running.id, isDone)).status, 'cancelled');
     await page.context().close();
   });
 

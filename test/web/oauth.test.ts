@@ -24,8 +24,9 @@ describe('web interface: GitHub sign-in', function () {
     fx.github.oauth.addApp({ clientId: CLIENT_ID, clientSecret: SECRET, callbackUrl: `${fx.server.url}/auth/github/callback`, signedInAs: ALICE });
   });
   after(async () => {
-    assert.deepEqual(fx?.browser.foreignRequests ?? [], [], 'the page made requests beyond the server and GitHub');
+    const problems = { foreign: fx?.browser.foreignRequests ?? [], errors: fx?.browser.pageErrors ?? [] };
     await fx?.close();
+    assert.deepEqual(problems, { foreign: [], errors: [] }, 'the pages made requests beyond the server and GitHub, or failed');
   });
 
   /** A task that never runs far (nothing listens on port 9): it only needs to exist and have an owner. */

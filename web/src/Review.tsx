@@ -39,8 +39,8 @@ export function Review(props: { session: Session; task: Task }) {
   const [, setTick] = useState(0);
   const [reload, setReload] = useState(0);
 
-  // Fetched again when the task moves on (a follow-up, the final snapshot).
-  const stamp = isFinished(task.status) ? `${task.status}:${task.updatedAt}` : task.status;
+  // Fetched again when the task moves on: new changes while it runs, a follow-up, the final snapshot.
+  const stamp = isFinished(task.status) ? `${task.status}:${task.updatedAt}` : `${task.status}:${JSON.stringify(task.changedFiles)}`;
   useEffect(() => {
     let live = true;
     void api.diff(task.id).then((r) => {
