@@ -101,6 +101,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, scrubber });
   const token = resolveToken(config, log);
   scrubber.add(token);
+  // The web sign-in's OAuth app secret (api/oauth.ts) never reaches a log line either.
+  if (config.githubOAuth) scrubber.add(config.githubOAuth.clientSecret);
   if (!isLoopback(config.host)) {
     log.warn('LISTENING BEYOND LOOPBACK: anyone who can reach this address and has the token can run code in sandboxes here', { host: config.host });
   }
