@@ -92,6 +92,8 @@ describe('web interface', function () {
       }).on('error', reject).end();
     });
     assert.equal(rebound, 403);
+    // Without an OAuth app there is no GitHub sign-in route.
+    assert.equal((await fetch(`${fx.server.url}/auth/github/login`, { redirect: 'manual' })).status, 404);
     await anonymous.context.close();
     await page.context().close();
     assert.ok(!fx.server.logs().includes(fx.server.token), 'the token reached the server log');

@@ -3,6 +3,7 @@
 // their own tasks. Neither the app's secret nor the user's token reaches the server's log.
 import assert from 'node:assert/strict';
 import type { Task } from '../../protocol';
+import { ConfigError, parseConfig } from '../../server/src/config';
 import { api } from '../support/serverProcess';
 import { startWebFixture, type WebFixture } from './fixture';
 
@@ -89,5 +90,22 @@ describe('web interface: GitHub sign-in', function () {
     const again = await (await fetch(`${fx.server.url}/auth/github/callback?code=forged&state=${encodeURIComponent(issued)}`, { headers: { cookie } })).text();
     assert.match(again, /too long or was already used/);
     await page.context().close();
+  });
+});
+
+describe('web interface: the OAuth app\'s settings', () => {
+  it('takes the client id with its secret from the environment, and only with --github-allow', () => {
+    const env = { DELEGATE_GITHUB_OAUTH_CLIENT_SECRET: SECRET };
+    const ok = parseConfig(['--github-allow', 'alice', '--github-oauth-client-id', CLIENT_ID, '--github-web-url', 'https://ghe.example/'], env);
+    assert.ok(ok !== 'help');
+    assert.deepEqual(ok.githubOAuth, { clientId: CLIENT_ID, clientSecret: SECRET });
+    assert.equal(ok.githubWebUrl, 'https://ghe.example');
+    const defaults = parseConfig([], {});
+    assert.ok(defaults !== 'help');
+    assert.equal(defaults.githubOAuth, undefined);
+    assert.equal(defaults.githubWebUrl, 'https://github.com');
+    assert.throws(() => parseConfig(['--github-allow', 'alice', '--github-oauth-client-id', CLIENT_ID], {}), (e: Error) => e instanceof ConfigError && /DELEGATE_GITHUB_OAUTH_CLIENT_SECRET/.test(e.message));
+    assert.throws(() => parseConfig(['--github-oauth-client-id', CLIENT_ID], env), (e: Error) => e instanceof ConfigError && /--github-allow/.test(e.message));
+    assert.throws(() => parseConfig(['--github-web-url', 'javascript:alert(1)'], {}), ConfigError);
   });
 });
