@@ -69,5 +69,17 @@ export const Health = z.object({
   sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional() }),
   /** github: the server accepts a GitHub token as a user's credential (--github-allow); absent from older servers. */
   auth: z.object({ github: z.boolean() }).optional(),
+  /**
+   * A fleet node's (--database-url): its id and the fleet's live nodes with their free slots;
+   * reachable false when the database did not answer. Absent on a single SQLite server.
+   */
+  fleet: z
+    .object({
+      node: z.string(),
+      leaseMs: z.number().int(),
+      nodes: z.array(z.object({ id: z.string(), maxParallel: z.number().int(), running: z.number().int(), free: z.number().int(), seenAt: z.string().nullable() })),
+      reachable: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof Health>;

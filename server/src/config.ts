@@ -14,6 +14,11 @@ export interface Config {
    * undefined: SQLite in the data dir, one node. May hold a password: never logged.
    */
   databaseUrl: string | undefined;
+  /**
+   * --lease-ms: how long a fleet node's hold on a running attempt lasts without a heartbeat (it
+   * renews every third of it; another node takes the attempt over once it runs out). Default 10 s.
+   */
+  leaseMs: number;
   dataDir: string;
   sandbox: 'auto' | 'bwrap' | 'docker' | 'none';
   maxParallel: number;
@@ -100,6 +105,8 @@ Options:
                          (postgres://USER@HOST:PORT/DATABASE) shares tasks, events and the queue;
                          without it the store is SQLite in the data dir
   --node-id NAME         This node's name in the fleet and on its tasks (default HOSTNAME:PORT)
+  --lease-ms N           A fleet node's lease on the tasks it runs (default 10000): a node that
+                         stops renewing it (dead, cut off) has its tasks resumed elsewhere after it
                          (default $DELEGATE_DATA_DIR; as root /var/lib/delegate; else
                          $XDG_DATA_HOME/delegate or ~/.local/share/delegate)
   --sandbox KIND         auto | bwrap | docker | none (default auto: docker when an engine answers,
@@ -170,6 +177,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         port: { type: 'string' },
         'node-id': { type: 'string' },
         'database-url': { type: 'string' },
+        'lease-ms': { type: 'string' },
         'data-dir': { type: 'string' },
         sandbox: { type: 'string' },
         'max-parallel': { type: 'string' },
@@ -204,6 +212,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(nodeId)) throw new ConfigError(`--node-id: letters, digits and . _ : @ - (at most 128), got ${JSON.stringify(nodeId)}`);
   const databaseUrl = str('database-url') ?? (env.DELEGATE_DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl)) throw new ConfigError('--database-url: expected postgres://USER@HOST:PORT/DATABASE');
+  const leaseMs = Number(str('lease-ms') ?? 10_000);
+  if (!Number.isInteger(leaseMs) || leaseMs < 300 || leaseMs > 600_000) throw new ConfigError(`--lease-ms: expected 300..600000, got ${str('lease-ms')}`);
   const maxParallel = Number(str('max-parallel') ?? Math.max(2, availableParallelism()));
   if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 256) {
     throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
@@ -250,6 +260,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     port,
     nodeId,
     databaseUrl,
+    leaseMs,
     dataDir: str('data-dir') ?? defaultDataDir(env, uid),
     sandbox: sandbox as Config['sandbox'],
     maxParallel,

@@ -23,6 +23,8 @@ import { TaskRunner } from './tasks/runner';
 import { TaskService } from './tasks/service';
 import { TaskEvents } from './tasks/taskEvents';
 import { WorkspaceCache } from './tasks/workspaceCache';
+import { WorkTransfer } from './workspace/workTransfer';
+import { Fleet } from './fleet/fleet';
 import { createSandboxDriver } from './sandbox';
 import { Environments } from './environments/service';
 import { createWorkspaceManager, RepoWatches } from './workspace';
@@ -123,7 +125,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, setupLayers: environments });
   await manager.releaseLeftovers();
   await environments.sweep();
-  const workspaces = new WorkspaceCache(manager, store);
+  // A fleet node's disk is only a cache: each attempt's work also lives in the store.
+  const transfer = store.kind === 'postgres' ? new WorkTransfer({ store, host: config.hostEnv, sandboxUid: config.sandboxUid, log: log.child({ component: 'work' }) }) : undefined;
+  const workspaces = new WorkspaceCache(manager, store, transfer);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
     : null;
@@ -134,10 +138,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let shuttingDown = false;
   const questions = new Questions(events);
-  const recorder = new DiffRecorder({ store, events, log });
+  const recorder = new DiffRecorder({ store, events, log, transfer });
   const scheduler = new Scheduler(config.maxParallel, (key, err) => log.error('job crashed', { key, err: err as Error }), config.maxParallelPerUser);
-  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, environments, isShuttingDown: () => shuttingDown });
-  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, recorder, log });
+  let fleet: Fleet | undefined;
+  const runner = new TaskRunner({ store, events, workspaces, driver: sandbox.driver, driverReason: sandbox.reason, client, runAgent, config, log, questions, recorder, environments, isShuttingDown: () => shuttingDown, handOver: (job, patch) => fleet?.handOver(job, patch) ?? Promise.resolve(false) });
+  let url = '';
+  if (store.kind === 'postgres') {
+    fleet = new Fleet({ store, events, scheduler, questions, run: (job, signal, lease) => runner.run(job, signal, lease), nodeId: config.nodeId, url: () => url, maxParallel: config.maxParallel, maxParallelPerUser: config.maxParallelPerUser, leaseMs: config.leaseMs, isShuttingDown: () => shuttingDown, log: log.child({ component: 'fleet' }) });
+    const held = fleet.heartbeat;
+    if (transfer) transfer.holds = (key) => held.guardOf(key) !== undefined;
+  }
+  const tasks = new TaskService({ store, events, scheduler, runner, workspaces, questions, recorder, log, fleet });
   const pullRequests = new PullRequestService({
     store,
     events,
@@ -149,7 +160,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   await tasks.recover();
 
-  const health = () => ({
+  const health = async () => ({
+    ...(fleet ? { fleet: await fleet.health() } : {}),
     ok: Boolean(sandbox.driver),
     version: VERSION,
     protocolVersion: PROTOCOL_VERSION,
@@ -179,7 +191,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  url = `http://${host}:${port}`;
+  // Heartbeats, then claims: the node is listed before it takes work.
+  await fleet?.start();
   log.info('listening', { url, dataDir: config.dataDir, sandbox: sandbox.driver?.name ?? null, maxParallel: config.maxParallel, model: config.model, wireApi: config.wireApi, version: VERSION });
 
   return {
@@ -187,12 +201,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log,
     async close() {
       shuttingDown = true;
+      // A fleet node takes nothing more; what it runs is given back to the queue as it stops.
+      await fleet?.stopClaiming();
       stream.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
       await scheduler.close('server shutting down');
+      fleet?.close();
       await runner.drain();
       await recorder.drain();
       await workspaces.closeAll();

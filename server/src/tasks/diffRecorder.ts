@@ -8,6 +8,7 @@ import type { ChangedFile } from '../../../protocol';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
 import type { Workspace } from '../workspace/types';
+import type { WorkTransfer } from '../workspace/workTransfer';
 import type { AttemptRef } from './questions';
 import type { TaskEvents } from './taskEvents';
 
@@ -49,7 +50,8 @@ export class DiffRecorder {
   /** The announcement in flight per attempt key (see announce). */
   private readonly announcing = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger }) {}
+  /** `transfer`: a fleet's; each snapshot's work also goes to the store (workspace/workTransfer.ts). */
+  constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger; transfer?: WorkTransfer }) {}
 
   /** The agent changed files (`cause`: the tool call that did): record in the background. */
   changed(attempt: AttemptRef, workspace: Workspace, cause?: number): void {
@@ -119,6 +121,8 @@ export class DiffRecorder {
       },
     });
     await announced;
+    // A fleet node's disk is only a cache: the record is done once its work is in the store.
+    if (snapshot !== null && guard && this.deps.transfer) await this.deps.transfer.save(guard, workspace);
     options.onRecorded?.(snapshot);
     if (snapshot !== null) this.announce(attempt, workspace, changedFiles, options.cause);
     return changedFiles;

@@ -38,12 +38,19 @@ export interface RunnerDeps {
   /** The task's environment: its image, its setup (cached as a layer under the view). */
   environments: Environments;
   isShuttingDown: () => boolean;
+  /**
+   * A fleet node's say before a stopped run is recorded as cancelled or interrupted: true when the
+   * fleet gives the attempt back to the queue instead (fleet/fleet.ts handOver). Absent: one node.
+   */
+  handOver?: (job: AttemptJob, patch: Partial<AttemptRecord>) => Promise<boolean>;
 }
 
 export interface AttemptJob extends AttemptRef {
   /** Prompt for this run: the task prompt, or a follow-up's text. */
   prompt: string;
   followup: boolean;
+  /** Taken over in the middle of a run (a fleet node died or left): goes on as an interrupted attempt does. */
+  resumed?: boolean;
 }
 
 export class TaskRunner {
@@ -109,7 +116,7 @@ export class TaskRunner {
       // continues from its last complete turn; the agent is told the files may be further along.
       // Without any (stopped before its first request) it starts over from the task prompt.
       const restart = job.followup && attempt.history.length === 0;
-      const interrupted = job.followup && attempt.error?.code === 'interrupted';
+      const interrupted = job.followup && (attempt.error?.code === 'interrupted' || job.resumed === true);
       const prompt = restart ? continuationPrompt('restart', task.prompt, job.prompt) : interrupted ? continuationPrompt('interrupted', task.prompt, job.prompt) : job.prompt;
       const outcome = await this.deps.runAgent(
         {
@@ -176,6 +183,7 @@ export class TaskRunner {
   }
 
   private async finish(job: AttemptJob, patch: Partial<AttemptRecord>): Promise<void> {
+    if ((patch.status === 'cancelled' || patch.status === 'interrupted') && (await this.deps.handOver?.(job, patch))) return;
     const current = (await this.deps.store.getAttempts(job.taskId)).find((a) => a.index === job.index);
     if (!current) return;
     const clean = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<AttemptRecord>;

@@ -54,8 +54,8 @@ export class Scheduler {
     this.pump();
   }
 
-  /** 'removed' from the queue, 'aborted' while running, or 'unknown'. */
-  cancel(key: string): 'removed' | 'aborted' | 'unknown' {
+  /** 'removed' from the queue, 'aborted' while running, or 'unknown'. `reason`: the run's abort reason (default: the user cancelled). */
+  cancel(key: string, reason = 'cancelled by the user'): 'removed' | 'aborted' | 'unknown' {
     const i = this.queue.findIndex((q) => q.key === key);
     if (i >= 0) {
       this.queue.splice(i, 1);
@@ -63,7 +63,7 @@ export class Scheduler {
     }
     const r = this.running.get(key);
     if (r) {
-      r.controller.abort(new DOMException('cancelled by the user', 'AbortError'));
+      r.controller.abort(new DOMException(reason, 'AbortError'));
       return 'aborted';
     }
     return 'unknown';

@@ -6,6 +6,7 @@ import type { Logger } from '../log';
 import type { AttemptRecord, Store } from '../store/types';
 import type { Workspace } from '../workspace/types';
 import { HttpError } from '../api/http';
+import type { FleetDispatch } from '../fleet/fleet';
 import type { Scheduler } from './scheduler';
 import type { DiffRecorder } from './diffRecorder';
 import type { Questions } from './questions';
@@ -23,6 +24,8 @@ export interface TaskServiceDeps {
   questions: Questions;
   recorder: DiffRecorder;
   log: Logger;
+  /** A fleet node (PostgreSQL): attempts wait in the database's queue, not in `scheduler`'s. */
+  fleet?: FleetDispatch;
 }
 
 export class TaskService {
@@ -80,9 +83,14 @@ export class TaskService {
     const attempts = await this.deps.store.getAttempts(id);
     const { events, store } = this.deps;
     if (task.status === 'waiting_for_input') {
-      const waiting = attempts.filter((a) => this.deps.questions.isWaiting(a.workspaceKey));
+      const { fleet } = this.deps;
+      // In a fleet the waiting attempt may be another node's: the fleet hands the answer over.
+      const waiting = attempts.filter((a) => (fleet ? a.status === 'waiting_for_input' : this.deps.questions.isWaiting(a.workspaceKey)));
       const [answer] = await events.emit(id, 0, [{ type: 'user.message', kind: 'answer', text }]);
-      for (const a of waiting) this.deps.questions.answer(a.workspaceKey, text, answer?.seq);
+      for (const a of waiting) {
+        if (fleet) await fleet.answer(a, text, answer?.seq);
+        else this.deps.questions.answer(a.workspaceKey, text, answer?.seq);
+      }
       return { kind: 'answer', task: await this.get(id) };
     }
     if (!isFinished(task.status)) {
@@ -105,6 +113,10 @@ export class TaskService {
     const task = await this.get(id);
     if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
     this.deps.events.noteCanceller(id, actor);
+    if (this.deps.fleet) {
+      await this.deps.fleet.cancel(id, await this.deps.store.getAttempts(id));
+      return this.get(id);
+    }
     for (const a of await this.deps.store.getAttempts(id)) {
       const r = this.deps.scheduler.cancel(a.workspaceKey);
       if (r === 'removed') await this.deps.events.setAttempt(id, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
@@ -144,6 +156,9 @@ export class TaskService {
 
   /** After a restart: running work becomes interrupted (kept), queued work is queued again. */
   async recover(): Promise<void> {
+    // A fleet node starting finds other nodes' work running: what a dead node left comes back
+    // through its expired leases (fleet/claimer.ts), and queued work is claimed from the database.
+    if (this.deps.fleet) return;
     const { store, events } = this.deps;
     for (const task of await store.listTasks()) {
       for (const a of await store.getAttempts(task.id)) {
@@ -172,6 +187,7 @@ export class TaskService {
   }
 
   private async schedule(job: AttemptJob): Promise<void> {
+    if (this.deps.fleet) return this.deps.fleet.queued();
     const owner = (await this.deps.store.getTask(job.taskId))?.owner ?? null;
     this.deps.scheduler.enqueue(job.key, async (signal, lease) => {
       if (job.followup) await this.deps.store.takeMessages(job.key, 'followup');

@@ -4,6 +4,7 @@
 // opens once closeAll() has begun: a stopped server leaves no view mounted.
 import type { Store } from '../store/types';
 import type { PrepareOptions, Workspace, WorkspaceManager } from '../workspace/types';
+import type { WorkSource } from '../workspace/workTransfer';
 
 export class WorkspaceCache {
   private readonly entries = new Map<string, Promise<Workspace | null>>();
@@ -12,23 +13,39 @@ export class WorkspaceCache {
   constructor(
     private readonly manager: WorkspaceManager,
     private readonly store: Store,
+    /** A fleet's: this disk is only a cache of the work saved in the store (workspace/workTransfer.ts). */
+    private readonly work?: WorkSource,
   ) {}
 
   /** `onView`: see PrepareOptions (only called when the workspace is prepared, not reopened). */
   get(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void, onView?: PrepareOptions['onView']): Promise<Workspace> {
     return this.next(key, async (known) => {
-      if (known?.live) return known;
-      const reopened = await this.manager.open(key);
-      if (reopened) return reopened;
-      const repo = await this.store.getRepoSpec(taskId);
-      if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
-      return this.manager.prepare({ key, repo, signal, onLog, onView });
+      const local = known?.live ? known : await this.manager.open(key);
+      if (local && (!this.work || (await this.work.current(key)))) return local;
+      // Another node worked on it since this copy was made: start again from the saved work.
+      if (local) await local.destroy();
+      return this.prepare(taskId, key, signal, onLog, onView);
     }) as Promise<Workspace>;
   }
 
   /** A workspace prepared earlier, live or answering from its last snapshot; null if none. */
   find(key: string): Promise<Workspace | null> {
-    return this.next(key, async (known) => known ?? this.manager.open(key, { view: false })).catch(() => null);
+    return this.next(key, async (known) => {
+      const local = known ?? (await this.manager.open(key, { view: false }));
+      const { work } = this;
+      if (!work || (await work.current(key))) return local;
+      // A fleet node asked about an attempt another node ran: made here from the saved work.
+      if (local) await local.destroy();
+      return this.prepare(key.length > 36 ? key.slice(0, 36) : key, key);
+    }).catch(() => null);
+  }
+
+  private async prepare(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void, onView?: PrepareOptions['onView']): Promise<Workspace> {
+    const repo = await this.store.getRepoSpec(taskId);
+    if (!repo) throw Object.assign(new Error(`task ${taskId} has no repository spec`), { code: 'repo_error' });
+    const prepared = await this.manager.prepare({ key, repo, signal, onLog, onView });
+    await this.work?.restore(key, prepared);
+    return prepared;
   }
 
   async destroy(key: string): Promise<void> {

@@ -13,5 +13,6 @@ export interface ApiDeps {
   tasks: TaskService;
   pullRequests: PullRequestService;
   workspaces: WorkspaceManager;
-  health: () => Health;
+  /** A fleet node's also lists the live nodes, from the database. */
+  health: () => Health | Promise<Health>;
 }

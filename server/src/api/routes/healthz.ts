@@ -6,6 +6,6 @@ export const healthz = (deps: ApiDeps): Route => ({
   path: '/healthz',
   auth: false,
   async handle({ res }) {
-    sendJson(res, 200, deps.health());
+    sendJson(res, 200, await deps.health());
   },
 });
