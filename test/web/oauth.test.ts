@@ -9,6 +9,7 @@ import { startWebFixture, type WebFixture } from './fixture';
 
 const ALICE = 'gho_' + 'a1ic3'.repeat(7);
 const BOB = 'gho_' + 'b0b0b'.repeat(7);
+const CAROL = 'gho_' + 'c4r01'.repeat(7);
 const CLIENT_ID = 'Iv1.webtest0123';
 const SECRET = 'oauth-secret-' + 'f00d'.repeat(8);
 
@@ -18,7 +19,7 @@ describe('web interface: GitHub sign-in', function () {
 
   before(async () => {
     fx = await startWebFixture({
-      users: { [ALICE]: { login: 'alice', id: 11 }, [BOB]: { login: 'bob', id: 12 } },
+      users: { [ALICE]: { login: 'alice', id: 11 }, [BOB]: { login: 'bob', id: 12 }, [CAROL]: { login: 'carol', id: 13 } },
       serverArgs: (github) => ['--github-allow', 'alice,bob', '--github-oauth-client-id', CLIENT_ID, '--github-web-url', github],
       env: { DELEGATE_GITHUB_OAUTH_CLIENT_SECRET: SECRET },
     });
@@ -63,6 +64,20 @@ describe('web interface: GitHub sign-in', function () {
     const logs = fx.server.logs();
     assert.ok(!logs.includes(SECRET), 'the OAuth secret reached the log');
     assert.ok(!logs.includes(ALICE), 'the user\'s token reached the log');
+  });
+
+  it('tells a GitHub user who is not on --github-allow so, and shows no tasks', async () => {
+    fx.github.oauth.addApp({ clientId: CLIENT_ID, clientSecret: SECRET, callbackUrl: `${fx.server.url}/auth/github/callback`, signedInAs: CAROL });
+    try {
+      const { page, context } = await fx.browser.page();
+      await page.goto(`${fx.server.url}/`);
+      await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await page.locator('[role="alert"]', { hasText: 'GitHub user carol may not use this server' }).waitFor();
+      assert.equal(await page.locator('ul.tasks li').count(), 0);
+      await context.close();
+    } finally {
+      fx.github.oauth.addApp({ clientId: CLIENT_ID, clientSecret: SECRET, callbackUrl: `${fx.server.url}/auth/github/callback`, signedInAs: ALICE });
+    }
   });
 
   it('refuses a callback whose state this browser did not start', async () => {

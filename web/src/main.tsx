@@ -61,6 +61,8 @@ function Signed(props: { credentials: Credentials; onSignOut: (why?: string) => 
     void session.api.list().then((r) => {
       if (r.ok) return session.state.setTasks(r.value.tasks);
       if (r.status === 401) return props.onSignOut(`The server did not accept this sign-in: ${r.message}`);
+      // Not admitted (403): the stream would be refused the same way, again and again.
+      if (r.status === 403) session.stream.stop();
       setRefused(r.message);
     });
     session.stream.start();
