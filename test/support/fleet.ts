@@ -2,8 +2,8 @@
 // one PostgreSQL, each optionally in a network namespace of its own (test/support/netns.ts) so a
 // test can cut one off. A node in a namespace reaches the database and the scripted model through
 // relays on its link's host end, and the test reaches it at its namespace address.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -79,6 +79,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         }),
       );
       for (const ns of spaces) await ns.remove();
+      // A node killed with -9 leaves its task views mounted in its data dir (a restarted node
+      // would release them): unmounted here, by the data dirs this fleet made.
+      for (const n of nodes) unmountBelow(n.dataDir);
     },
   };
   try {
@@ -164,6 +167,21 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
     kill: () => stopWith('SIGKILL'),
     exited: () => child.exitCode !== null || child.signalCode !== null,
   };
+}
+
+function unmountBelow(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    try {
+      execFileSync('/usr/bin/umount', ['-l', p], { stdio: 'ignore' });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
 }
 
 /** Nodes still running when the test process exits are killed (no orphans on the shared box). */

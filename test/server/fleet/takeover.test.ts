@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import type { TaskEvent } from '../../../protocol';
+import { api } from '../../support/serverProcess';
+import { allEvents, getTask, isDone, until, waitForTask } from '../../support/tasks';
+import { createTaskOn, fleetSetting, LEASE_MS, type FleetSetting } from './helpers';
+
+describe('fleet: a node killed mid-task', function () {
+  this.timeout(150_000);
+  let s: FleetSetting;
+  before(async () => {
+    s = await fleetSetting({ nodes: 3 });
+    s.model.setScript('survive', [
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo before > before.txt' } }] },
+      { toolCalls: [{ name: 'shell', arguments: { command: 'sleep 4' } }] },
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo after > after.txt' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'survived' } }] },
+    ]);
+  });
+  after(async () => s?.close());
+
+  it('kill -9: another node completes the task with the work from before and after the kill, once', async () => {
+    const [entry] = s.fleet.nodes;
+    const created = await createTaskOn(entry!, s.repo, 'survive a crash [[script:survive]]');
+    // The work before the kill is saved once a snapshot of it is announced (diff.updated with a version).
+    let events: TaskEvent[] = [];
+    await until(async () => {
+      events = await allEvents(entry!, created.id);
+      return events.some((e) => e.type === 'diff.updated' && e.diffVersion !== undefined && e.changedFiles.some((f) => f.path === 'before.txt'));
+    }, 60_000, 'the first snapshot');
+    const running = await getTask(entry!, created.id);
+    const victim = s.fleet.nodes.find((n) => n.id === running.node);
+    assert.ok(victim, `the task runs on ${running.node}`);
+    const survivor = s.fleet.nodes.find((n) => n !== victim)!;
+    await victim.kill();
+    const killedAt = Date.now();
+
+    const moved = await (async () => {
+      for (;;) {
+        const e = (await allEvents(survivor, created.id)).find((x) => x.type === 'task.moved');
+        if (e) return e;
+        if (Date.now() - killedAt > LEASE_MS + 15_000) assert.fail('no node took the task over within 15 s of the lease running out');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const movedAt = Date.now();
+    assert.ok(moved.type === 'task.moved');
+    assert.equal(moved.from, victim.id);
+    assert.equal(moved.reason, 'lease_expired');
+    assert.notEqual(moved.to, victim.id);
+
+    const done = await waitForTask(survivor, created.id, isDone, 60_000);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.summary, 'survived');
+    assert.equal(done.node, moved.to);
+    assert.deepEqual(done.changedFiles.map((f) => f.path).sort(), ['after.txt', 'before.txt']);
+    const diff = await api<string>(survivor, 'GET', `/v1/tasks/${created.id}/diff`);
+    assert.equal(diff.status, 200);
+    assert.match(diff.body, /\+before/);
+    assert.match(diff.body, /\+after/);
+    const all = await allEvents(survivor, created.id);
+    assert.equal(all.filter((e) => e.type === 'agent.finished').length, 1, 'finished once');
+    assert.equal(all.filter((e) => e.type === 'task.moved').length, 1, 'moved once');
+    // The agent went on from its conversation, told that the files may be further along.
+    const resumed = s.model.requests.filter((r) => JSON.stringify(r.body).includes('survive a crash')).at(-1);
+    assert.ok(JSON.stringify(resumed?.body).includes('echo before > before.txt'), 'the earlier conversation came along');
+    assert.ok(JSON.stringify(resumed?.body).includes('the server stopped during your previous run'));
+    console.log(`      takeover ${movedAt - killedAt} ms after kill -9 (lease ${LEASE_MS} ms)`);
+  });
+});
