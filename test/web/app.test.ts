@@ -192,6 +192,21 @@ describe('web interface', function () {
     await page.context().close();
   });
 
+  it('shows the attempts of a best-of-N task and switches to another', async () => {
+    const res = await api<Task>(fx.server, 'POST', '/v1/tasks', { prompt: 'Two tries\n\n[[script:edit]]', repo: { kind: 'remote', url: fx.remoteUrl }, options: { attempts: 2 } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const done = await waitForTask(fx.server, res.body.id, (t) => t.status === 'completed' && (t.attempts ?? []).every((a) => a.status === 'completed'), 90_000);
+    const shown = done.selectedAttempt ?? 0;
+    const other = 1 - shown;
+    const page = await signedIn();
+    await page.goto(`${fx.server.url}/#/tasks/${done.id}`);
+    await page.locator(`.attempts li[data-attempt="${shown}"][data-selected="true"]`).waitFor();
+    await page.getByRole('button', { name: `Use attempt ${other + 1}` }).click();
+    await page.locator(`.attempts li[data-attempt="${other}"][data-selected="true"]`).waitFor();
+    assert.equal((await waitForTask(fx.server, done.id, () => true)).selectedAttempt, other);
+    await page.context().close();
+  });
+
   it('answers a question with one of its suggested answers', async () => {
     const task = await remoteTask('Paint the button\n\n[[script:ask]]');
     await waitForTask(fx.server, task.id, (t) => t.status === 'waiting_for_input', 60_000);

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { isFinished } from '../../protocol/task';
 import { elapsedMs, formatCost, formatElapsed, formatTokens, lineCounts, statusLabel } from './format';
+import { Attempts } from './Attempts';
 import { useAppState, type Session } from './session';
 import { Review } from './Review';
 import { taskHref } from './router';
@@ -69,6 +70,7 @@ export function TaskPage(props: { session: Session; taskId: string; tab: 'timeli
         {task.pullRequest ? <a href={task.pullRequest.url} target="_blank" rel="noreferrer noopener">PR #{task.pullRequest.number}</a> : null}
       </p>
       {task.error ? <p class="error" role="alert">{task.error.message}</p> : null}
+      <Attempts session={props.session} task={task} />
       <nav class="tabs" aria-label="Task">
         <a href={taskHref(task.id)} aria-current={props.tab === 'timeline' ? 'page' : undefined}>Timeline</a>
         <a href={taskHref(task.id, 'review')} aria-current={props.tab === 'review' ? 'page' : undefined}>Changes{task.changedFiles.length ? ` (${task.changedFiles.length})` : ''}</a>

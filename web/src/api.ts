@@ -45,6 +45,7 @@ export class Api {
   message = (id: string, text: string) => this.call<MessageResponse>('POST', `/v1/tasks/${encodeURIComponent(id)}/messages`, { text });
   cancel = (id: string) => this.call<Task>('POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`);
   events = (id: string, since: number) => this.call<{ events: TaskEvent[]; lastSeq: number }>('GET', `/v1/tasks/${encodeURIComponent(id)}/events?since=${since}&limit=5000`);
+  selectAttempt = (id: string, attempt: number) => this.call<Task>('POST', `/v1/tasks/${encodeURIComponent(id)}/select-attempt`, { attempt });
   diff = (id: string) => this.call<string>('GET', `/v1/tasks/${encodeURIComponent(id)}/diff`, undefined, 'text');
   pullRequest = (id: string, body: { githubToken: string; accept?: AcceptSpec; title?: string; draft?: boolean }) =>
     this.call<PullRequestInfo>('POST', `/v1/tasks/${encodeURIComponent(id)}/pull-request`, body);

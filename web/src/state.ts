@@ -2,6 +2,7 @@
 // task's timeline (folded by the extension's own Timeline, so both show the same items and words)
 // and the connection. Components subscribe and re-render on change.
 import type { Task, TaskEvent } from '../../protocol';
+import { hasAttempts, reduceAttempt } from '../../src/model/attempts';
 import { Timeline } from '../../src/model/timeline';
 import type { StreamState } from './stream';
 
@@ -64,11 +65,18 @@ export class AppState {
         this.changed();
         return;
       case 'usage':
-        if (task && (event.attempt ?? 0) === (task.selectedAttempt ?? 0)) this.tasks.set(task.id, { ...task, usage: event.usage });
-        break;
       case 'diff.updated':
-        if (task && (event.attempt ?? 0) === (task.selectedAttempt ?? 0)) this.tasks.set(task.id, { ...task, changedFiles: event.changedFiles });
+      case 'agent.finished': {
+        if (!task) break;
+        // Best-of-N: the attempt's own entry (and the task's summed usage), as the extension folds it.
+        let next = reduceAttempt(task, event);
+        if ((event.attempt ?? 0) === (task.selectedAttempt ?? 0)) {
+          if (event.type === 'diff.updated') next = { ...next, changedFiles: event.changedFiles };
+          if (event.type === 'usage' && !hasAttempts(task)) next = { ...next, usage: event.usage };
+        }
+        this.tasks.set(task.id, next);
         break;
+      }
       case 'pull_request':
         if (task) this.tasks.set(task.id, { ...task, pullRequest: event.pullRequest });
         break;
