@@ -95,6 +95,10 @@ describe('web interface', function () {
     // Without an OAuth app there is no GitHub sign-in route.
     assert.equal((await fetch(`${fx.server.url}/auth/github/login`, { redirect: 'manual' })).status, 404);
     await anonymous.context.close();
+    // Sign out forgets the token: the tab is back at the sign-in form.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#token').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('delegate.token')), null);
     await page.context().close();
     assert.ok(!fx.server.logs().includes(fx.server.token), 'the token reached the server log');
   });

@@ -4,9 +4,9 @@
 import { useState } from 'preact/hooks';
 import type { AcceptSpec, PullRequestInfo, Task } from '../../protocol';
 import type { PullRequestPreview } from '../../src/commands/pullRequestPreview';
+import { GITHUB_TOKEN_KEY } from './auth';
 import type { Session } from './session';
 
-const GITHUB_TOKEN_KEY = 'delegate.githubToken';
 
 export function PullRequestForm(props: { session: Session; task: Task; preview: PullRequestPreview; accept: AcceptSpec | undefined; onStale: () => void }) {
   const { api, credentials, state } = props.session;

@@ -23,9 +23,10 @@ export function TaskPage(props: { session: Session; taskId: string; tab: 'timeli
 
   useEffect(() => {
     if (task) return;
-    // Not in the list (yet): ask for it, so a link to a task works before the stream is current.
+    // Not in the list (yet, or any more): ask for it, so a link to a task works before the stream
+    // is current and a deleted one says so.
     void api.get(props.taskId).then((r) => (r.ok ? state.upsert(r.value) : setMissing(r.status === 404)));
-  }, [props.taskId]);
+  }, [props.taskId, task === undefined]);
 
   if (!task) return <p class="empty">{missing ? 'No such task (or not yours).' : 'Loading the task…'}</p>;
 

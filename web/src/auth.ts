@@ -5,6 +5,8 @@
 
 const KEY = 'delegate.token';
 const KIND_KEY = 'delegate.tokenKind';
+/** A GitHub token typed in for pull requests (server-token sign-in only). */
+export const GITHUB_TOKEN_KEY = 'delegate.githubToken';
 
 export type TokenKind = 'server' | 'github';
 export interface Credentials {
@@ -45,6 +47,5 @@ function load(): Credentials | null {
 }
 
 export function signOut(): void {
-  sessionStorage.removeItem(KEY);
-  sessionStorage.removeItem(KIND_KEY);
+  for (const key of [KEY, KIND_KEY, GITHUB_TOKEN_KEY]) sessionStorage.removeItem(key);
 }
