@@ -10,6 +10,10 @@ import { PROTOCOL_VERSION } from '../../protocol';
 import { ConfigError, HELP, parseConfig, type Config } from './config';
 import { createLogger, Scrubber, type Logger } from './log';
 import { SqliteStore } from './store/sqlite';
+import { PostgresStore, StoreOpenError } from './store/postgres';
+import { describeUrl } from './store/pgDb';
+import type { Store } from './store/types';
+import { bundleBlobKey } from './store/blobs';
 import { EventBus } from './eventBus';
 import { answerClientError, createRequestHandler } from './api/http';
 import { hostPolicy, isLoopback } from './api/hostPolicy';
@@ -69,7 +73,12 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  await started;
+  await started.catch((err: unknown) => {
+    // A store that cannot open (an unreachable database, a schema of another version): say which, and stop.
+    if (!(err instanceof StoreOpenError)) throw err;
+    process.stderr.write(`delegate-server: ${err.message}\n`);
+    process.exit(1);
+  });
 }
 
 export interface RunningServer {
@@ -92,6 +101,16 @@ function resolveToken(config: Config, log: Logger): string {
   return token;
 }
 
+/** A fleet's shared store (--database-url); its password never reaches a log line. */
+async function openFleetStore(url: string, scrubber: Scrubber, log: Logger): Promise<Store> {
+  const password = URL.canParse(url) ? decodeURIComponent(new URL(url).password) : '';
+  if (password) scrubber.add(password);
+  const slog = log.child({ component: 'store' });
+  const store = await PostgresStore.open(url, { log: (message, err) => slog.warn(message, { err }) });
+  slog.info('fleet store opened', { database: describeUrl(url) });
+  return store;
+}
+
 export async function startServer(config: Config): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
   // The sandbox user must be able to pass through the data dir to its workspace (o+x only: it
@@ -112,7 +131,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // The one choice of how the server starts processes: the launcher (started now, while the rest
   // is set up) unless DELEGATE_NODE_SPAWN=1.
   useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
-  const store = new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
+  const store: Store = config.databaseUrl ? await openFleetStore(config.databaseUrl, scrubber, log) : new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   // The bus hears every committed event through the store (a fleet's store: every node's).
   store.onEvents((committed) => bus.publish(committed));
@@ -122,7 +141,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
   const environments = new Environments({ dataDir: config.dataDir, host: config.hostEnv, uid: config.sandboxUid, driver: sandbox.driver, defaultImage: sandbox.driver?.name === 'docker' ? config.dockerImage : undefined, secrets: config.setupSecrets, cache: config.environmentCache, log: log.child({ component: 'environments' }) });
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, setupLayers: environments });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
   await manager.releaseLeftovers();
   await environments.sweep();
   // A fleet node's disk is only a cache: each attempt's work also lives in the store.

@@ -39,6 +39,8 @@ export interface WorkspaceManagerOptions {
   watches?: RepoWatches;
   /** Set-up layers to put under views (environments/); without it views stack the base alone. */
   setupLayers?: SetupLayerSource;
+  /** Uploaded bundles this node's disk lacks, from the store (a fleet; see sources.ts ensureBundleFile). */
+  fetchBundle?: (bundleId: string) => Promise<Buffer | undefined>;
 }
 
 export const DEFAULT_DISK_BYTES = 1024 ** 3;
@@ -114,7 +116,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const started = Date.now();
       const phases: Record<string, number> = {};
       const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
-        resolveSource(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner }),
+        resolveSource(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle }),
       );
       const commit = source.repo.commit;
       phases.source = Date.now() - started;

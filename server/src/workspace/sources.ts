@@ -21,6 +21,8 @@ export interface SourceContext {
   fetchToken?: string;
   /** Finds the user's uncommitted changes in a local repository. */
   scanner: UncommittedScanner;
+  /** An uploaded bundle this node's disk does not hold (a fleet: uploaded to another node), from the store. */
+  fetchBundle?: (bundleId: string) => Promise<Buffer | undefined>;
 }
 
 export interface ResolvedSource {
@@ -172,6 +174,23 @@ function bundlePath(dataDir: string, bundleId: string): string {
 /** Said of a bundle this server does not hold, or that the asking user did not upload. */
 export const unknownBundle = (bundleId: string) => `bundle ${bundleId} is unknown or not a valid git bundle; upload it again`;
 
+/**
+ * Puts an uploaded bundle on this node's disk (a cache) from the store when it is not there yet;
+ * true when the file is there afterwards. Written whole and renamed: a reader never sees half.
+ */
+export async function ensureBundleFile(dataDir: string, bundleId: string, fetch: ((bundleId: string) => Promise<Buffer | undefined>) | undefined): Promise<boolean> {
+  const file = bundlePath(dataDir, bundleId);
+  if (await stat(file).then((s) => s.isFile(), () => false)) return true;
+  if (!fetch || !/^[0-9a-f]{40}$/.test(bundleId)) return false;
+  const data = await fetch(bundleId);
+  if (!data) return false;
+  await mkdir(join(dataDir, 'bundles'), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, data, { mode: 0o600 });
+  await rename(tmp, file);
+  return true;
+}
+
 /** Why a bundle task cannot start, known before any task exists (POST /v1/tasks answers 422); null when its bundle is here. */
 export async function bundleProblem(spec: Extract<RepoSpec, { kind: 'bundle' }>, dataDir: string): Promise<string | null> {
   const here = await stat(bundlePath(dataDir, spec.bundleId)).then((s) => s.isFile(), () => false);
@@ -194,6 +213,7 @@ export async function bundleHeads(file: string): Promise<{ ref: string; commit: 
 
 export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>, ctx: SourceContext): Promise<ResolvedSource> {
   const file = bundlePath(ctx.dataDir, spec.bundleId);
+  await ensureBundleFile(ctx.dataDir, spec.bundleId, ctx.fetchBundle);
   const heads = await bundleHeads(file);
   if (!heads) throw repoError(unknownBundle(spec.bundleId));
   const identity = spec.remoteUrl ? stripCredentials(spec.remoteUrl) : (spec.name ?? 'default');

@@ -1,5 +1,6 @@
 import { CreateTaskRequest, type RepoSpec } from '../../../../protocol';
-import { bundleProblem, localRepoProblem, unknownBundle } from '../../workspace/sources';
+import { bundleBlobKey } from '../../store/blobs';
+import { bundleProblem, ensureBundleFile, localRepoProblem, unknownBundle } from '../../workspace/sources';
 import { HttpError, readJson, sendJson, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -14,6 +15,8 @@ async function repoProblem(repo: RepoSpec, login: string | null, deps: ApiDeps):
     case 'bundle':
       // A user's bundle is content-addressed: its id alone must not let another user read it.
       if (login !== null && !(await deps.store.bundleOwners(repo.bundleId)).includes(login)) return unknownBundle(repo.bundleId);
+      // Uploaded to another node of a fleet: fetched into this node's cache from the store.
+      await ensureBundleFile(deps.config.dataDir, repo.bundleId, (id) => deps.store.getBlob(bundleBlobKey(id)));
       return bundleProblem(repo, deps.config.dataDir);
     case 'remote':
       return null;

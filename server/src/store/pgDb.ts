@@ -1,0 +1,215 @@
+// The fleet's connection to PostgreSQL: a pool for queries and transactions that rides out the
+// database going away (bounded retries, then the caller's write fails), and exactly-once commits:
+// every write transaction records its id, so a commit whose answer was lost with the connection is
+// looked up instead of being run twice.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+
+/** Where the database is, for messages: never the password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
+    return `${user}${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname || ''}`;
+  } catch {
+    return 'the database URL (unparseable)';
+  }
+}
+
+/** A PostgreSQL or network error after which the statement surely did not take effect, or the connection is gone. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  const code = e?.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) return true;
+  // 08: connection exception; 57P01-03: shutdown / cannot connect now; 40001/40P01: retry the transaction.
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '40001', '40P01', '53300'].includes(code)) return true;
+  return /Connection terminated|connection (is )?closed|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? '');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface DbOptions {
+  /** How long a query or transaction keeps retrying while the database is unreachable (default 60 s). */
+  retryMs?: number;
+  poolSize?: number;
+  onError?: (err: Error) => void;
+}
+
+export class Db {
+  readonly pool: pg.Pool;
+  readonly where: string;
+  private readonly retryMs: number;
+  private closed = false;
+
+  constructor(
+    readonly url: string,
+    options: DbOptions = {},
+  ) {
+    this.where = describeUrl(url);
+    this.retryMs = options.retryMs ?? 60_000;
+    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, keepAlive: true });
+    // An idle client whose server went away: the pool drops it; the next checkout reconnects.
+    this.pool.on('error', (err) => options.onError?.(err));
+  }
+
+  /** One statement, retried (bounded) while the database is unreachable. Reads, and idempotent writes. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.retrying(() => this.pool.query<R>(text, values));
+  }
+
+  /**
+   * `fn` in one transaction, committed exactly once: retried from the start when the database
+   * goes away before COMMIT (it rolled back), looked up by its id when it goes away during COMMIT.
+   * `fn` may run more than once: it must not have effects outside the transaction.
+   */
+  async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const id = randomUUID();
+    const deadline = Date.now() + this.retryMs;
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        await this.backoff(err, deadline, attempt);
+        continue;
+      }
+      let committing = false;
+      let result: T;
+      try {
+        await client.query('BEGIN');
+        await client.query('INSERT INTO delegate_commits (id) VALUES ($1)', [id]);
+        result = await fn(client);
+        committing = true;
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (err) {
+        if (!isTransient(err)) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          client.release();
+          throw err;
+        }
+        client.release(err as Error);
+        if (committing && (await this.committed(id, deadline))) return result!;
+        await this.backoff(err, deadline, attempt);
+      }
+    }
+  }
+
+  /** Whether transaction `id` committed, asked once the database answers again. */
+  private async committed(id: string, deadline: number): Promise<boolean> {
+    const r = await this.retrying(() => this.pool.query('SELECT 1 FROM delegate_commits WHERE id = $1', [id]), deadline);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  private async retrying<T>(run: () => Promise<T>, deadline = Date.now() + this.retryMs): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        await this.backoff(err, deadline, attempt);
+      }
+    }
+  }
+
+  private async backoff(err: unknown, deadline: number, attempt: number): Promise<void> {
+    if (this.closed || Date.now() >= deadline) {
+      throw new Error(`the database at ${this.where} is unreachable: ${scrub((err as Error).message, this.url)}`, { cause: err });
+    }
+    await sleep(Math.min(50 * 2 ** attempt, 1_000));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+/** The password of `url`, wherever an error message might repeat it, replaced. */
+export function scrub(message: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    return message;
+  }
+  return password ? message.split(password).join('***') : message;
+}
+
+/**
+ * A dedicated connection for LISTEN (a pooled one would lose its subscriptions), reconnected with
+ * its channels when the database comes back; `onReconnect` lets the caller read what it missed.
+ */
+export class Listener {
+  private client: pg.Client | undefined;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly onReconnect: () => void,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async listen(channel: string, fn: (payload: string) => void): Promise<() => void> {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch((err: Error) => this.onError(err));
+    }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  private connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000, keepAlive: true });
+      client.on('notification', (n) => {
+        for (const fn of this.handlers.get(n.channel) ?? []) fn(n.payload ?? '');
+      });
+      client.on('error', (err) => {
+        this.onError(err);
+        this.lost(client);
+      });
+      client.on('end', () => this.lost(client));
+      await client.connect();
+      for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      this.client = client;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    void client.end().catch(() => undefined);
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        await this.connect();
+        this.onReconnect();
+        return;
+      } catch (err) {
+        this.onError(err as Error);
+        await sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
