@@ -17,9 +17,10 @@ import { concurrent } from './stages/concurrent';
 import { diffLatency } from './stages/diff';
 import { fourStep } from './stages/fourStep';
 import { plainFourStep } from './stages/plainFourStep';
+import { setupStage } from './stages/setup';
 import { startCold, startWarm } from './stages/start';
 
-const STAGES = ['start', 'plain', 'task', 'diff', 'concurrent', 'docker', 'extension'] as const;
+const STAGES = ['start', 'plain', 'task', 'diff', 'setup', 'concurrent', 'docker', 'extension'] as const;
 type Stage = (typeof STAGES)[number];
 
 interface Plan {
@@ -104,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       log(`generating a ${plan.files.toLocaleString('en')}-file repository`);
       makeLargeRepo(repo, plan.files);
     }
-    const sequential = (['start', 'plain', 'task', 'diff'] as Stage[]).filter((s) => plan.stages.has(s));
+    const sequential = (['start', 'plain', 'task', 'diff', 'setup'] as Stage[]).filter((s) => plan.stages.has(s));
     if (sequential.length) {
       await withServer(model, repo, bundle, { sandbox: 'bwrap', label: 'bwrap' }, async (bench) => {
         if (plan.stages.has('start')) {
@@ -136,6 +137,15 @@ export async function main(argv: string[]): Promise<number> {
           const r = await diffLatency(bench, 1, plan.diffTasks);
           results['diff.bwrap'] = r;
           rows.push({ figure: 'file change → diff event on WebSocket', driver: 'bwrap', unit: 'ms', s: r.diffMs, target: 150, targetOn: 'p95' });
+        }
+        if (plan.stages.has('setup')) {
+          log(`bwrap: environment setup (${plan.coldRuns} first tasks, ${plan.warmup} + ${plan.runs} from the cache and without setup)`);
+          const r = await setupStage(bench, plan.warmup, plan.runs, plan.coldRuns);
+          results['setup.bwrap'] = r;
+          rows.push({ figure: `task with an npm setup (${r.packages} packages): first, setup runs`, driver: 'bwrap', unit: 'ms', s: r.firstMs });
+          rows.push({ figure: '  … its setup step (script + layer)', driver: 'bwrap', unit: 'ms', s: r.setupStepMs });
+          rows.push({ figure: '  … next tasks, set-up layer from the cache', driver: 'bwrap', unit: 'ms', s: r.cachedMs, note: `${r.overheadMs ?? '?'} ms over no setup (target ≤ 50)` });
+          rows.push({ figure: '  … the same without an environment', driver: 'bwrap', unit: 'ms', s: r.plainMs });
         }
       });
     }

@@ -37,7 +37,7 @@ export interface BuildRequest {
 }
 
 export type BuildResult =
-  | { ok: true; tree: string; bytes: number; exitCode: 0 }
+  | { ok: true; tree: string; commit: string | null; exitCode: 0 }
   | { ok: false; message: string; exitCode: number | null };
 
 export async function buildLayer(req: BuildRequest): Promise<BuildResult> {
@@ -63,8 +63,8 @@ export async function buildLayer(req: BuildRequest): Promise<BuildResult> {
     const added = await runGit(['add', '-A'], { host: req.host, gitDir, workTree: view, indexFile: index, signal: req.signal });
     if (added.code !== 0) throw new Error(`recording the setup's changes failed: ${firstLine(added.stderr)}`);
     const tree = await git(['write-tree'], { host: req.host, gitDir, indexFile: index });
-    if (tree !== req.commitTree) await packNewObjects(req, gitDir, tree);
-    return { ok: true, tree, bytes: 0, exitCode: 0 };
+    const commit = tree === req.commitTree ? null : await packNewObjects(req, gitDir, tree);
+    return { ok: true, tree, commit, exitCode: 0 };
   } finally {
     await unmount(view);
   }
@@ -104,17 +104,21 @@ async function runScript(req: BuildRequest, view: string, gitDir: string): Promi
       const why = result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`;
       return { ok: false, exitCode: result.exitCode, message: `the setup script ${why}: ${(result.stderr || result.stdout).slice(-2000)}` };
     }
-    return { ok: true, tree: '', bytes: 0, exitCode: 0 };
+    return { ok: true, tree: '', commit: null, exitCode: 0 };
   } finally {
     await sandbox.dispose();
   }
 }
 
-/** The objects of `tree` the commit lacks, as one pack in tmp/pack (hardlinked into each task's git dir). */
-async function packNewObjects(req: BuildRequest, gitDir: string, tree: string): Promise<void> {
-  const commit = await git(['commit-tree', tree, '-p', req.commit, '-m', 'setup'], { host: req.host, gitDir });
+/**
+ * The objects of `tree` the commit lacks and a commit of it on the user's, as one pack in tmp/pack
+ * (hardlinked into each task's git dir); that commit.
+ */
+async function packNewObjects(req: BuildRequest, gitDir: string, tree: string): Promise<string> {
+  const commit = await git(['commit-tree', tree, '-p', req.commit, '-m', 'Environment set up by Delegate'], { host: req.host, gitDir });
   const packed = await runGit(['pack-objects', '--revs', '-q', join(req.tmp, 'pack', 'setup')], { host: req.host, gitDir, input: `${commit}\n^${req.commit}\n` });
   if (packed.code !== 0) throw new Error(`packing the setup's objects failed: ${firstLine(packed.stderr)}`);
+  return commit;
 }
 
 /** Paths under `dir` whose content holds one of `secrets` (never followed: links, devices). */

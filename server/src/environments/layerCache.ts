@@ -22,6 +22,8 @@ export const LayerMeta = z.object({
   createdAt: z.string(),
   /** The docker image the layer was made in (the task's sandbox uses the same). */
   image: z.string().optional(),
+  /** The commit of `tree` in the pack, by the user's commit it sits on. */
+  commits: z.record(z.string(), z.string()).optional(),
 });
 export type LayerMeta = z.infer<typeof LayerMeta>;
 
@@ -53,7 +55,7 @@ export class LayerCache {
     const now = new Date();
     await utimes(join(entry, 'used'), now, now).catch(() => undefined);
     const packs = (await readdir(join(entry, 'pack')).catch(() => [] as string[])).filter((n) => /\.(pack|idx)$/.test(n)).map((n) => join(entry, 'pack', n));
-    return { id: key, dir: join(entry, 'layer'), index: join(entry, 'index'), tree: meta.tree, packs, meta };
+    return { id: key, dir: join(entry, 'layer'), index: join(entry, 'index'), tree: meta.tree, packs, commits: meta.commits ?? {}, meta };
   }
 
   /** A fresh temp dir for a build (under the cache: the rename into place stays on one filesystem). */

@@ -60,6 +60,7 @@ export class Environments implements SetupLayerSource {
   private readonly builds = new KeyedLock();
   private readonly scrubber: Scrubber;
   private swept: Promise<unknown> | undefined;
+  private readonly trees = new Map<string, string>();
 
   constructor(private readonly options: EnvironmentsOptions) {
     this.cache = new LayerCache(options.dataDir, options.cache, options.log);
@@ -100,7 +101,7 @@ export class Environments implements SetupLayerSource {
     if (!environment) return null;
     const secrets = this.secretsFor(environment.spec);
     if (typeof secrets === 'string') throw setupFailed(secrets);
-    const commitTree = await git(['rev-parse', `${req.commit}^{tree}`], { host: this.options.host, gitDir: req.mirrorDir });
+    const commitTree = await this.treeOf(req.commit, req.mirrorDir);
     const image = driver.name === 'docker' ? environment.spec.image : undefined;
     const key = environmentKey(commitTree, environment, { driver: driver.name, image: this.options.defaultImage });
     const emit = expectation.emit;
@@ -126,7 +127,7 @@ export class Environments implements SetupLayerSource {
         emit({ type: 'setup.finished', cached: false, ms: Date.now() - started, exitCode: result.exitCode });
         if (!result.ok) throw setupFailed(this.scrubber.scrub(result.message));
         const bytes = await settleLayer(tmp);
-        await this.cache.commit(tmp, key, { version: 1, tree: result.tree, bytes, createdAt: new Date().toISOString(), ...(image ? { image } : {}) });
+        await this.cache.commit(tmp, key, { version: 1, tree: result.tree, bytes, createdAt: new Date().toISOString(), ...(image ? { image } : {}), ...(result.commit ? { commits: { [req.commit]: result.commit } } : {}) });
         kept = true;
         expectation.layer = key;
         this.options.log.info('set-up layer built', { key, ms: Date.now() - started, bytes });
@@ -139,6 +140,16 @@ export class Environments implements SetupLayerSource {
         if (!kept) await this.cache.discard(tmp);
       }
     });
+  }
+
+  /** A commit's tree (commits never change: remembered, a git process saved on every later task). */
+  private async treeOf(commit: string, gitDir: string): Promise<string> {
+    const known = this.trees.get(commit);
+    if (known) return known;
+    const tree = await git(['rev-parse', `${commit}^{tree}`], { host: this.options.host, gitDir });
+    if (this.trees.size >= 4096) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(commit, tree);
+    return tree;
   }
 
   /** Removes what servers that died mid-setup left, and layers beyond the cache's bounds. */

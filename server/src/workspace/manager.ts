@@ -231,7 +231,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const to = join(gitDir, 'objects', 'pack', file.slice(file.lastIndexOf('/') + 1));
       return link(file, to).catch(() => copyFile(file, to));
     }));
-    return new TaskGit(this.host, gitDir, dir, commit, snapshotRef(key)).commitTree(layer.tree, commit, 'Environment set up by Delegate');
+    return layer.commits?.[commit] ?? new TaskGit(this.host, gitDir, dir, commit, snapshotRef(key)).commitTree(layer.tree, commit, 'Environment set up by Delegate');
   }
 
   private async checkout(gitDir: string, tree: string, dir: string, indexFile: string, taskDir: string): Promise<void> {

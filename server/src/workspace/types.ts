@@ -144,8 +144,10 @@ export interface SetupLayer {
   index: string;
   /** The set-up tree: the commit's own when setup changed nothing git sees. */
   tree: string;
-  /** Pack files (.pack and .idx) holding the objects of `tree` that the commit lacks. */
+  /** Pack files (.pack and .idx) holding the objects of `tree` that the commit lacks (none: same tree). */
   packs: string[];
+  /** Commits of `tree` already in the packs, by the user's commit they sit on (saves a git process). */
+  commits?: Readonly<Record<string, string>>;
 }
 
 export interface SetupLayerRequest {
