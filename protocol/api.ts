@@ -66,7 +66,8 @@ export const Health = z.object({
   /** The model endpoint: configured, answering, and why not (absent from older servers). */
   model: z.object({ configured: z.boolean(), host: z.string().nullable(), ok: z.boolean(), reason: z.string().optional() }).optional(),
   /** uncapped: what the sandboxes run without (the server was started with --allow-uncapped). */
-  sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional() }),
+  /** toolchains: the commands a bwrap sandbox has (the host's /usr: node, python3, git, …); absent for docker (the image decides). */
+  sandbox: z.object({ driver: z.string().nullable(), ok: z.boolean(), reason: z.string().optional(), uncapped: z.string().optional(), toolchains: z.array(z.string()).optional() }),
   /** github: the server accepts a GitHub token as a user's credential (--github-allow); absent from older servers. */
   auth: z.object({ github: z.boolean() }).optional(),
   /**

@@ -31,6 +31,7 @@ import { WorkTransfer } from './workspace/workTransfer';
 import { Fleet } from './fleet/fleet';
 import { createSandboxDriver } from './sandbox';
 import { Environments } from './environments/service';
+import { hostToolchains } from './environments/toolchains';
 import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
 import { PullRequestService } from './github/pullRequestService';
@@ -144,6 +145,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
   await manager.releaseLeftovers();
   await environments.sweep();
+  // Once, by file: a bwrap sandbox runs the host's /usr, so its toolchains are the host's.
+  const toolchains = sandbox.driver?.name === 'bwrap' ? await hostToolchains() : undefined;
   // A fleet node's disk is only a cache: each attempt's work also lives in the store.
   const transfer = store.kind === 'postgres' ? new WorkTransfer({ store, host: config.hostEnv, sandboxUid: config.sandboxUid, log: log.child({ component: 'work' }) }) : undefined;
   const workspaces = new WorkspaceCache(manager, store, transfer);
@@ -185,7 +188,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     version: VERSION,
     protocolVersion: PROTOCOL_VERSION,
     model: modelHealth.view(),
-    sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}) },
+    sandbox: { driver: sandbox.driver?.name ?? null, ok: Boolean(sandbox.driver), ...(sandbox.reason ? { reason: sandbox.reason } : {}), ...(sandbox.uncapped ? { uncapped: sandbox.uncapped } : {}), ...(toolchains ? { toolchains } : {}) },
     auth: { github: auth.github },
   });
   const auth = new Authenticator({ adminToken: token, allow: config.githubAllow, githubApiUrl: config.githubApiUrl, cacheMs: config.githubAuthCacheMs, log: log.child({ component: 'auth' }) });

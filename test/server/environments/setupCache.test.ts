@@ -116,6 +116,15 @@ describe('environments: setup once per commit and environment, cached as a layer
     assert.deepEqual(setupEvents(again.events).started, [true]);
   });
 
+  it('/healthz lists the toolchains of the bwrap sandbox (the host\'s /usr), and each runs there', async () => {
+    const health = await api<{ sandbox: { toolchains?: string[] } }>(server, 'GET', '/healthz');
+    const toolchains = health.body.sandbox.toolchains ?? [];
+    assert.ok(toolchains.includes('git'), JSON.stringify(health.body));
+    const listed = await task(`for t in ${toolchains.join(' ')}; do command -v "$t" >/dev/null && echo "has $t"; done`);
+    assert.equal(listed.status, 'completed', listed.error);
+    for (const t of toolchains) assert.match(listed.output, new RegExp(`^has ${t.replace(/[+]/g, '\\+')}$`, 'm'));
+  });
+
   it('a failing setup fails the task and leaves no cache entry', async () => {
     const entries = cacheEntries(server.dataDir).length;
     const failed = await task('true', { environment: { setup: 'echo half > node_modules/x; echo broken >&2; exit 3' } });
