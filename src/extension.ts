@@ -13,12 +13,14 @@ import { ReviewCodeLensProvider } from './review/reviewCodeLens';
 import { ReviewContentProvider } from './review/reviewContent';
 import { RejectedLines } from './review/rejectedLines';
 import { ReviewState, type Decision, type ReviewCounts } from './review/reviewState';
-import { Connection } from './server/connection';
+import { Connection, type SignIn } from './server/connection';
+import { Credentials } from './server/credentials';
 import type { StreamState } from './server/eventStream';
 import { LocalServer } from './server/localServer';
 import { TokenSource } from './server/tokenSource';
 import { Submitter } from './submission';
 import { Notifier } from './views/notifier';
+import { SignInPrompt } from './views/signInPrompt';
 import { StatusBar } from './views/statusBar';
 import { NewTaskFocus } from './views/newTaskFocus';
 import { TaskTreeProvider, type TreeNode } from './views/taskTree';
@@ -58,6 +60,8 @@ export interface DelegateApi {
   statusBar(): { text: string; tooltip: string };
   /** The connected server's last /healthz answer. */
   health(): Health | undefined;
+  /** Who the extension is to the server: the server token, a GitHub user, or a sign-in needed or refused. */
+  signIn(): SignIn;
   /** The folder of the extension's log files (the "Delegate" Output channel writes there). */
   logUri: vscode.Uri;
   /** Fires whenever the model, the review or the connection changes. */
@@ -82,14 +86,15 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
   own(log);
   const model = own(new TaskModel());
   const tokens = new TokenSource(context.secrets);
+  const credentials = own(new Credentials(tokens));
   const localServer = own(new LocalServer(log));
   const serverCwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.extensionUri.fsPath;
-  const connection = own(new Connection(model, tokens, localServer, log, serverCwd));
+  const connection = own(new Connection(model, tokens, credentials, localServer, log, serverCwd));
   const api = connection.api;
   const diffs = own(new DiffStore(api));
   const review = own(new ReviewState(context.workspaceState));
   const applied = own(new AppliedState(context.workspaceState));
-  const submitter = new Submitter(api, model, log);
+  const submitter = new Submitter(api, model, log, () => connection.readsLocalPaths());
   const panel = own(new TaskPanel(context.extensionUri, model, diffs, review, applied, connection, submitter, log));
 
   // A changed diff invalidates the parsed copy; the tree, CodeLens and status bar refetch lazily.
@@ -108,6 +113,7 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
   const rejectedLines = own(new RejectedLines(diffs, review));
   const statusBar = own(new StatusBar(model, connection, diffs, review));
   own(new Notifier(model));
+  own(new SignInPrompt(connection));
 
   connection.start();
   log.info('Delegate activated');
@@ -119,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
   own(applied.onDidChange(() => changed.fire()));
   own(connection.onDidChangeState(() => changed.fire()));
   own(connection.onDidChangeHealth(() => changed.fire()));
+  own(connection.onDidChangeSignIn(() => changed.fire()));
 
   const loadDiff = async (taskId: string): Promise<FileDiff[]> => {
     const r = await diffs.get(taskId);
@@ -154,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): DelegateApi {
     struckLines: (uri) => rejectedLines.struckLines(uri),
     statusBar: () => statusBar.view,
     health: () => connection.health,
+    signIn: () => connection.signIn,
     logUri: context.logUri,
     onDidChange: changed.event,
   };

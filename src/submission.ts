@@ -6,7 +6,7 @@ import type { CreateTaskRequest, RepoSpec, Selection, Task, TaskOptions } from '
 import { readSettings } from './config';
 import { bundleRepository, describeRepository, type RepositoryInfo } from './git/repository';
 import type { TaskModel } from './model/taskModel';
-import { isLoopbackUrl, type ApiClient } from './server/apiClient';
+import type { ApiClient } from './server/apiClient';
 import { fail, ok, type Result } from './util/result';
 import { Signal } from './util/signal';
 
@@ -24,6 +24,8 @@ export class Submitter {
     private readonly api: ApiClient,
     private readonly model: TaskModel,
     private readonly log: vscode.LogOutputChannel,
+    /** Whether the server reads repositories on this disk (a loopback server, as its admin). */
+    private readonly readsLocalPaths: () => Promise<boolean>,
   ) {}
 
   /** The repository of the active editor (or the first folder) and the editor's selection. */
@@ -73,8 +75,9 @@ export class Submitter {
   }
 
   private async repoSpec(info: RepositoryInfo, signal?: AbortSignal): Promise<Result<RepoSpec>> {
-    const { serverUrl } = readSettings();
-    if (isLoopbackUrl(serverUrl)) {
+    // A user signed in with GitHub sends a bundle even to this machine's server: it reads local
+    // paths as its own user, so it takes them only from its administrator.
+    if (await this.readsLocalPaths()) {
       return ok({
         kind: 'local',
         path: info.root,

@@ -15,7 +15,7 @@ import { retryTask } from './retryTask';
 import { reviewTask } from './reviewTask';
 import { selectAttempt } from './selectAttempt';
 import { sendRejections } from './sendRejections';
-import { reconnect, setServerToken, startLocalServer, stopLocalServer } from './serverCommands';
+import { reconnect, setServerToken, signIn, startLocalServer, stopLocalServer } from './serverCommands';
 import type { Command, Services } from './types';
 import { undoApply } from './undoApply';
 
@@ -41,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   startLocalServer,
   stopLocalServer,
   setServerToken,
+  signIn,
   reconnect,
 ];
 

@@ -1,4 +1,5 @@
-// Connection commands: start or stop the local server, set the token (SecretStorage), reconnect now.
+// Connection commands: start or stop the local server, set the token (SecretStorage), sign in with
+// GitHub (a server that takes GitHub sign-in), reconnect now.
 import * as vscode from 'vscode';
 import type { Command, Services } from './types';
 
@@ -44,5 +45,16 @@ export const reconnect: Command = {
   id: 'delegate.reconnect',
   run(s: Services): void {
     s.connection.reconnect();
+  },
+};
+
+/** `{switchAccount: true}` asks VS Code for another GitHub account (the server refused this one). */
+export const signIn: Command = {
+  id: 'delegate.signIn',
+  async run(s: Services, opts?: unknown): Promise<boolean> {
+    const switchAccount = typeof opts === 'object' && opts !== null && (opts as { switchAccount?: unknown }).switchAccount === true;
+    const signedIn = await s.connection.signInWithGitHub(switchAccount);
+    if (!signedIn) void vscode.window.showWarningMessage('Delegate: not signed in to GitHub, so this server is not available. Sign in from the Delegate view or the Accounts menu.');
+    return signedIn;
   },
 };

@@ -109,7 +109,14 @@ export class ApiClient {
   }
 
   private async send(method: string, path: string, options: RequestOptions): Promise<Result<Uint8Array> & { headers?: Headers }> {
-    const { url, token } = await this.endpoint();
+    let endpoint: ServerEndpoint;
+    try {
+      endpoint = await this.endpoint();
+    } catch (e) {
+      // No credential to send (the server wants a sign-in that has not happened): nothing to ask.
+      return fail('unauthorized', errorMessage(e), 401);
+    }
+    const { url, token } = endpoint;
     const headers: Record<string, string> = {};
     if (options.auth !== false && token) headers.authorization = `Bearer ${token}`;
     let body: BodyInit | undefined;

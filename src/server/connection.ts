@@ -6,9 +6,21 @@ import { hasAttempts } from '../model/attempts';
 import type { TaskModel } from '../model/taskModel';
 import type { Health } from '../../protocol';
 import { ApiClient, isLoopbackUrl, type ServerEndpoint } from './apiClient';
+import type { Credential, Credentials } from './credentials';
 import { EventStream, type StreamState } from './eventStream';
 import type { LocalServer } from './localServer';
 import type { TokenSource } from './tokenSource';
+
+/** Who the extension is to the server, as far as it knows. */
+export type SignIn =
+  /** The server token (or none): the single-user server, or the admin. */
+  | { kind: 'token' }
+  /** Signed in with the user's GitHub session. */
+  | { kind: 'github'; login: string }
+  /** The server takes GitHub sign-in and the user has not signed in yet. */
+  | { kind: 'needed'; serverUrl: string }
+  /** The server refused the GitHub account (403, its message says who may use it) or GitHub refused the token (401). */
+  | { kind: 'refused'; login: string; status: number; message: string; serverUrl: string };
 
 export class Connection implements vscode.Disposable {
   readonly api: ApiClient;
@@ -20,6 +32,11 @@ export class Connection implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<StreamState>();
   readonly onDidChangeState = this.stateEmitter.event;
   private healthValue: Health | undefined;
+  private credential: Credential = { kind: 'server', token: undefined };
+  private signInValue: SignIn = { kind: 'token' };
+  private readonly signInEmitter = new vscode.EventEmitter<SignIn>();
+  /** The sign-in state moved (signed in, needed, refused). */
+  readonly onDidChangeSignIn = this.signInEmitter.event;
   private readonly healthEmitter = new vscode.EventEmitter<Health | undefined>();
   /** The server's /healthz answer changed (read at every connect and after a task failed on the model). */
   readonly onDidChangeHealth = this.healthEmitter.event;
@@ -27,6 +44,7 @@ export class Connection implements vscode.Disposable {
   constructor(
     private readonly model: TaskModel,
     private readonly tokens: TokenSource,
+    private readonly credentials: Credentials,
     private readonly localServer: LocalServer,
     private readonly log: vscode.LogOutputChannel,
     private readonly serverCwd: string,
@@ -36,6 +54,7 @@ export class Connection implements vscode.Disposable {
     this.disposables.push(
       this.stateEmitter,
       this.healthEmitter,
+      this.signInEmitter,
       model.onDidTransition(({ task }) => {
         if (task.status === 'failed' && task.error?.code.startsWith('model_')) void this.refreshHealth();
       }),
@@ -61,10 +80,12 @@ export class Connection implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('delegate.serverUrl')) {
           model.reset();
+          credentials.forgetModes();
           this.stream.reconnect();
         }
       }),
       tokens.onDidChange(() => this.stream.reconnect()),
+      credentials.onDidChange(() => void this.credentialsChanged()),
     );
   }
 
@@ -96,12 +117,55 @@ export class Connection implements vscode.Disposable {
 
   reconnect(): void {
     this.offeredStart = false;
+    this.credentials.forgetModes();
     this.stream.reconnect();
   }
 
+  /** Who the extension is to the server as far as it knows (see SignIn). */
+  get signIn(): SignIn {
+    return this.signInValue;
+  }
+
+  /** Whether the server may be given paths on this disk: only as the admin of a server on this machine. */
+  async readsLocalPaths(): Promise<boolean> {
+    const settings = readSettings();
+    if (!isLoopbackUrl(settings.serverUrl)) return false;
+    const credential = await this.credentials.resolve(settings.serverUrl, settings.localDataDir);
+    return credential.kind === 'server';
+  }
+
+  /** Signs in to GitHub through VS Code, then connects with that account. */
+  async signInWithGitHub(switchAccount = false): Promise<boolean> {
+    const session = await this.credentials.signIn(switchAccount);
+    if (!session) return false;
+    // Another user sees other tasks: replay from the start as them.
+    this.model.reset();
+    this.reconnect();
+    return true;
+  }
+
+  /** GitHub sessions changed (the Accounts menu, another extension): reconnect only if ours did. */
+  private async credentialsChanged(): Promise<void> {
+    const settings = readSettings();
+    const next = await this.credentials.resolve(settings.serverUrl, settings.localDataDir);
+    const before = this.credential;
+    const same = next.kind === before.kind && (next.kind !== 'github' || (before.kind === 'github' && before.token === next.token));
+    if (same) return;
+    this.model.reset();
+    this.stream.reconnect();
+  }
+
+  /** Throws when the server wants GitHub sign-in and there is none: requests then fail saying so. */
   async endpoint(): Promise<ServerEndpoint> {
     const settings = readSettings();
-    return { url: settings.serverUrl, token: await this.tokens.resolve(settings.serverUrl, settings.localDataDir) };
+    const credential = await this.credentials.resolve(settings.serverUrl, settings.localDataDir);
+    this.credential = credential;
+    if (credential.kind === 'signInNeeded') {
+      this.setSignIn({ kind: 'needed', serverUrl: settings.serverUrl });
+      throw new Error(`the Delegate server at ${settings.serverUrl} takes GitHub sign-in: sign in with GitHub (Delegate: Sign In with GitHub) to use it`);
+    }
+    if (credential.kind === 'server' && this.signInValue.kind !== 'token') this.setSignIn({ kind: 'token' });
+    return { url: settings.serverUrl, token: credential.token };
   }
 
   /** Starts the local server process, on the port of the configured loopback URL. */
@@ -143,7 +207,21 @@ export class Connection implements vscode.Disposable {
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
+  private setSignIn(next: SignIn): void {
+    if (JSON.stringify(next) === JSON.stringify(this.signInValue)) return;
+    this.signInValue = next;
+    void vscode.commands.executeCommand('setContext', 'delegate.signIn', next.kind);
+    this.signInEmitter.fire(next);
+  }
+
   private onState(state: StreamState): void {
+    const credential = this.credential;
+    if (credential.kind === 'github') {
+      if (state.kind === 'connected') this.setSignIn({ kind: 'github', login: credential.login });
+      else if (state.kind === 'offline' && (state.status === 401 || state.status === 403)) {
+        this.setSignIn({ kind: 'refused', login: credential.login, status: state.status, message: state.reason, serverUrl: readSettings().serverUrl });
+      }
+    }
     void vscode.commands.executeCommand('setContext', 'delegate.connection', state.kind);
     this.stateEmitter.fire(state);
     if (state.kind === 'connected') {

@@ -2,7 +2,7 @@
 // then: the stream reconnects with backoff and resumes from the last sequence number the caller
 // holds, so no event is lost and none is applied twice (the caller drops seq <= last).
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, ServerFrame } from '../../protocol';
+import { ErrorBody, PROTOCOL_VERSION, ServerFrame } from '../../protocol';
 import type { ServerEndpoint } from './apiClient';
 import { joinUrl } from './apiClient';
 import { errorMessage } from '../util/result';
@@ -11,7 +11,8 @@ import { Signal, type Disposable } from '../util/signal';
 export type StreamState =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'connected'; serverVersion: string }
-  | { kind: 'offline'; reason: string; retryInMs: number }
+  /** `status`: the HTTP status the server refused the stream with (401, 403), when it did. */
+  | { kind: 'offline'; reason: string; retryInMs: number; status?: number }
   /** The server speaks another protocol version: no retry until the user reconnects. */
   | { kind: 'incompatible'; reason: string; serverVersion: string; serverProtocol: number };
 
@@ -98,9 +99,24 @@ export class EventStream implements Disposable {
     });
     this.socket = socket;
     let closedReason = 'connection closed';
+    let refusedWith: number | undefined;
     socket.on('unexpected-response', (_req, res) => {
-      closedReason = res.statusCode === 401 ? 'the server rejected the token (401)' : `HTTP ${res.statusCode}`;
-      socket.terminate();
+      const status = res.statusCode ?? 0;
+      refusedWith = status;
+      closedReason = status === 401 ? 'the server rejected the token (401)' : `HTTP ${status}`;
+      // The refusal's body says why (a 403 names who may use the server): read a little of it.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < 16_384) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('end', () => {
+        const message = errorBodyMessage(Buffer.concat(chunks).toString('utf8'));
+        if (message) closedReason = `${message} (${status})`;
+        socket.terminate();
+      });
+      res.on('error', () => socket.terminate());
     });
     socket.on('open', () => this.armIdleTimer(socket, generation));
     socket.on('pong', () => this.armIdleTimer(socket, generation));
@@ -111,13 +127,14 @@ export class EventStream implements Disposable {
       this.handleMessage(Buffer.isBuffer(data) ? data.toString('utf8') : '');
     });
     socket.on('error', (e) => {
-      closedReason = errorMessage(e);
+      // After a refusal, ws reports its own terminate() as an error: the refusal says more.
+      if (refusedWith === undefined) closedReason = errorMessage(e);
     });
     socket.on('close', () => {
       if (generation !== this.generation) return;
       clearTimeout(this.pingTimer);
       this.socket = undefined;
-      this.scheduleRetry(generation, closedReason);
+      this.scheduleRetry(generation, closedReason, refusedWith);
     });
   }
 
@@ -165,14 +182,14 @@ export class EventStream implements Disposable {
     }, (idle * 2) / 3);
   }
 
-  private scheduleRetry(generation: number, reason: string): void {
+  private scheduleRetry(generation: number, reason: string, status?: number): void {
     if (this.disposed || generation !== this.generation) return;
     const min = this.options.minDelayMs ?? 250;
     const max = this.options.maxDelayMs ?? 10_000;
     const base = Math.min(max, min * 2 ** this.failures);
     const delay = Math.round(base / 2 + (Math.random() * base) / 2);
     this.failures++;
-    this.setState({ kind: 'offline', reason, retryInMs: delay });
+    this.setState({ kind: 'offline', reason, retryInMs: delay, ...(status ? { status } : {}) });
     this.options.log.info(`event stream: ${reason}; reconnecting in ${delay} ms`);
     this.retryTimer = setTimeout(() => {
       if (generation === this.generation && !this.disposed) void this.open();
@@ -197,4 +214,14 @@ export function describeMismatch(serverProtocol: number, serverVersion: string):
   return serverProtocol < PROTOCOL_VERSION
     ? `The Delegate server (${serverVersion}) is too old for this extension: it speaks protocol ${serverProtocol}, the extension needs ${PROTOCOL_VERSION}. Update the server and restart it.`
     : `The Delegate server (${serverVersion}) is newer than this extension: it speaks protocol ${serverProtocol}, the extension speaks ${PROTOCOL_VERSION}. Update the Delegate extension.`;
+}
+
+/** The message of an `{error: {code, message}}` body; undefined for anything else. */
+function errorBodyMessage(text: string): string | undefined {
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error.message : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -12,8 +12,16 @@ export class TokenSource {
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
   async resolve(serverUrl: string, localDataDir: string): Promise<string | undefined> {
-    const stored = await this.secrets.get(SECRET_KEY);
-    if (stored) return stored;
+    return (await this.stored()) ?? this.fallback(serverUrl, localDataDir);
+  }
+
+  /** The token the user set with Set Server Token, if any. */
+  async stored(): Promise<string | undefined> {
+    return (await this.secrets.get(SECRET_KEY)) || undefined;
+  }
+
+  /** The token found without the user's help: DELEGATE_TOKEN, else a local server's token file. */
+  async fallback(serverUrl: string, localDataDir: string): Promise<string | undefined> {
     const env = process.env.DELEGATE_TOKEN?.trim();
     if (env) return env;
     // A data dir token belongs to the server on this machine; never send it elsewhere.

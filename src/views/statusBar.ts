@@ -25,6 +25,7 @@ export class StatusBar implements vscode.Disposable {
       model.onDidChange(update),
       connection.onDidChangeState(update),
       connection.onDidChangeHealth(update),
+      connection.onDidChangeSignIn(update),
       review.onDidChange(update),
       diffs.onDidChange(update),
       vscode.window.onDidChangeActiveTextEditor(update),
@@ -43,7 +44,9 @@ export class StatusBar implements vscode.Disposable {
     if (state.kind === 'connected') {
       const parts = [running && `${running} running`, waiting && `${waiting} waiting for you`, queued && `${queued} queued`].filter(Boolean);
       text = parts.length ? `${running ? '$(loading~spin)' : '$(bell-dot)'} Delegate: ${parts.join(', ')}` : '$(rocket) Delegate';
-      this.item.tooltip = `Connected to the Delegate server (${state.serverVersion}). Click to open the task panel.`;
+      const signIn = this.connection.signIn;
+      const as = signIn.kind === 'github' ? ` as GitHub user ${signIn.login} (you see your own tasks)` : '';
+      this.item.tooltip = `Connected to the Delegate server (${state.serverVersion})${as}. Click to open the task panel.`;
       this.item.backgroundColor = undefined;
       const model = this.connection.health?.model;
       if (model && !model.ok) {
@@ -52,6 +55,11 @@ export class StatusBar implements vscode.Disposable {
         this.item.tooltip = `The Delegate server (${state.serverVersion}) cannot use a model: ${model.reason ?? 'unknown reason'}.`;
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       }
+    } else if (this.connection.signIn.kind === 'needed' || this.connection.signIn.kind === 'refused') {
+      const signIn = this.connection.signIn;
+      text = signIn.kind === 'needed' ? '$(account) Delegate: sign in with GitHub' : '$(warning) Delegate: not admitted';
+      this.item.tooltip = signIn.kind === 'needed' ? 'This Delegate server signs users in with GitHub. Click to sign in.' : `${signIn.message} Click to sign in with another GitHub account.`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else if (state.kind === 'incompatible') {
       text = '$(warning) Delegate: update needed';
       this.item.tooltip = state.reason;
@@ -67,6 +75,10 @@ export class StatusBar implements vscode.Disposable {
       if (files) text += ` · ${describeCounts(this.review.counts(target.taskId, files))}`;
     }
     this.item.text = text;
+    const signIn = this.connection.signIn.kind;
+    this.item.command = state.kind !== 'connected' && (signIn === 'needed' || signIn === 'refused')
+      ? { command: 'delegate.signIn', title: 'Sign In with GitHub', arguments: [{ switchAccount: signIn === 'refused' }] }
+      : 'delegate.openPanel';
   }
 
   /** For tests: what the item says. */

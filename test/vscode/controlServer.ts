@@ -9,6 +9,10 @@
 //   POST /servers/without-model
 //                         starts another Delegate server, with the same token but no model
 //                         endpoint (as a user who did not set OPENAI_BASE_URL); answers {"url": ...}.
+//   POST /servers/team?allow=LIST
+//                         starts another Delegate server that admits the GitHub users LIST
+//                         (--github-allow, checked against the fake GitHub) and has its own admin
+//                         token; answers {"url": ..., "adminToken": ...}.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BranchSnapshot } from '../support/gitHttpServer';
@@ -19,6 +23,7 @@ export interface ControlActions {
   readBranch(owner: string, repo: string, branch: string): Promise<BranchSnapshot | null>;
   pulls(): FakePull[];
   startServerWithoutModel(): Promise<{ url: string }>;
+  startTeamServer(allow: string): Promise<{ url: string; adminToken: string }>;
 }
 
 export interface ControlServer {
@@ -69,6 +74,12 @@ export async function startControlServer(actions: ControlActions, log: (line: st
     if (route === 'GET /github/pulls') return reply(200, actions.pulls());
     if (route === 'POST /servers/without-model') {
       actions.startServerWithoutModel().then((r) => reply(200, r), failed);
+      return;
+    }
+    if (route === 'POST /servers/team') {
+      const allow = url.searchParams.get('allow') ?? '';
+      if (!allow) return reply(400, { error: { code: 'bad_request', message: 'allow is required' } });
+      actions.startTeamServer(allow).then((r) => reply(200, r), failed);
       return;
     }
     reply(404, { error: { code: 'not_found', message: `${req.method} ${req.url}` } });

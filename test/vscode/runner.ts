@@ -17,6 +17,7 @@ import { startFakeGitHub, type FakeGitHub } from '../support/githubDouble';
 import { startServer, type ServerProcess } from '../support/serverProcess';
 import { startControlServer } from './controlServer';
 import { runSmoke, type TestResult } from './smoke';
+import { runTeamSmoke } from './smokeTeam';
 import { LINE_PREFIX, type SuiteResults } from './suite/index';
 import { makeTestWorkspace } from './testWorkspace';
 import { launchBrowser, openWorkbench, workbenchUrl } from './workbench';
@@ -37,6 +38,7 @@ const DOCS_IMAGES: Readonly<Record<string, string>> = {
   'review-diff.png': 'review-codelens.png',
   'pull-request.png': 'pull-request.png',
   'pull-request-preview.png': 'pull-request-preview.png',
+  'team-queue.png': 'team-sign-in.png',
 };
 
 function parseArgs(argv: string[]): Args {
@@ -99,7 +101,9 @@ async function main(): Promise<number> {
     cleanups.push(() => fakeModel.close());
     // The workspaces' origin is a repository on the fake GitHub, so pull requests have somewhere to go.
     const githubToken = `ghp_${randomBytes(18).toString('hex')}`;
-    const github = await startFakeGitHub({ token: githubToken });
+    // The token VS Code's (stand-in) GitHub sign-in hands out is octo's; hubot is another teammate.
+    const hubotToken = `ghp_${randomBytes(18).toString('hex')}`;
+    const github = await startFakeGitHub({ token: githubToken, users: { [githubToken]: { login: 'octo', id: 1001 }, [hubotToken]: { login: 'hubot', id: 1002 } } });
     cleanups.push(() => github.close());
     await publishToFakeGitHub(github, suiteWorkspace, 'octo', 'demo');
     await publishToFakeGitHub(github, smokeWorkspace, 'octo', 'smoke');
@@ -112,6 +116,16 @@ async function main(): Promise<number> {
     cleanups.push(() => server?.stop());
     log(`server ${server.url} (pid ${server.pid}), model ${fakeModel.baseUrl}`);
 
+    /** A server that admits these GitHub users (--github-allow) beside its own admin token. */
+    const startTeamServer = async (allow: string): Promise<{ url: string; adminToken: string }> => {
+      const team = await startServer({
+        modelBaseUrl: fakeModel.baseUrl,
+        dataDir: mkdtempSync(join(tmp, 'team-server-')),
+        args: ['--github-api-url', github.apiBaseUrl, '--github-allow', allow],
+      });
+      cleanups.push(() => team.stop());
+      return { url: team.url, adminToken: team.token };
+    };
     const control = await startControlServer(
       {
         restartServer: async () => {
@@ -131,6 +145,7 @@ async function main(): Promise<number> {
           cleanups.push(() => other.stop());
           return { url: other.url };
         },
+        startTeamServer,
       },
       log,
     );
@@ -147,6 +162,7 @@ async function main(): Promise<number> {
         DELEGATE_TEST_WORKSPACE: suiteWorkspace,
         DELEGATE_TEST_RESULTS: resultsFile,
         DELEGATE_TEST_GITHUB_TOKEN: githubToken,
+        DELEGATE_TEST_GITHUB_OTHER_TOKEN: hubotToken,
         DELEGATE_TEST_GITHUB_URL: github.url,
         // The Node that runs the server here (code-server's own Node is another major version).
         DELEGATE_TEST_NODE: process.execPath,
@@ -178,6 +194,21 @@ async function main(): Promise<number> {
           githubRepo: { owner: 'octo', repo: 'smoke' },
           delegateInBackground: (prompt) => createLocalTask(server!, smokeWorkspace, prompt),
           removeElsewhere: (prompt) => removeTaskWithPrompt(server!, prompt),
+          log,
+          onConsole: (line) => consoleLines.push(line),
+        })),
+      );
+      results.push(
+        ...(await runTeamSmoke({
+          browser,
+          codeServerUrl: codeServer.url,
+          extensionPath: repoRoot,
+          outDir,
+          workspace: join(tmp, 'team-workspace'),
+          startTeamServer,
+          remoteUrl: `${github.url}/octo/demo.git`,
+          tokens: { octo: githubToken, hubot: hubotToken },
+          fakeModel,
           log,
           onConsole: (line) => consoleLines.push(line),
         })),
