@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
-import { startServer, type ServerProcess } from '../../support/serverProcess';
+import type { TaskEvent } from '../../../protocol';
+import { api, startServer, type ServerProcess } from '../../support/serverProcess';
 import { allEvents, createTask, isDone, until, waitForTask } from '../../support/tasks';
 import { cacheEntries, setupEvents } from './helpers';
 
-describe('environments: a server killed mid-setup leaves no cache entry [bwrap]', function () {
+describe('environments: a server killed mid-setup leaves no cache entry; a restart keeps the layer [bwrap]', function () {
   this.timeout(180_000);
   let model: FakeModel;
   let server: ServerProcess;
@@ -21,6 +22,7 @@ describe('environments: a server killed mid-setup leaves no cache entry [bwrap]'
   let root: string;
   let repo: string;
   let release = false;
+  let lastTask: string | undefined;
   const held: Socket[] = [];
 
   before(async () => {
@@ -74,5 +76,28 @@ describe('environments: a server killed mid-setup leaves no cache entry [bwrap]'
     // Built again (by this task, or by the interrupted one if it was resumed first): one entry.
     assert.ok(setupEvents(events).started.length === 1);
     assert.equal(cacheEntries(server.dataDir).length, 1);
+    lastTask = task.id;
+  });
+
+  it('after a clean restart, a follow-up sees the set-up layer again (the view is rebuilt on it) and runs no setup', async () => {
+    assert.ok(lastTask, 'the previous test left a task');
+    model.setScript('again', [
+      { toolCalls: [{ name: 'shell', arguments: { command: 'cat node_modules/ok' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'done' } }] },
+      { toolCalls: [{ name: 'shell', arguments: { command: 'cat node_modules/ok; git status --porcelain' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'again' } }] },
+    ]);
+    await server.stop();
+    server = await server.restart();
+    const before = (await allEvents(server, lastTask)).length;
+    const res = await api(server, 'POST', `/v1/tasks/${lastTask}/messages`, { text: 'Again' });
+    assert.ok(res.status < 300, JSON.stringify(res.body));
+    let later: TaskEvent[] = [];
+    await until(async () => (later = (await allEvents(server, lastTask!)).slice(before)).some((e) => e.type === 'agent.finished'), 60_000, 'the follow-up to finish');
+    assert.deepEqual(setupEvents(later).started, []);
+    const out = later.find((e) => e.type === 'tool.result');
+    assert.ok(out?.type === 'tool.result');
+    assert.match(out.output, /^ok$/m, 'the layer is under the view again');
+    assert.doesNotMatch(out.output, /^(\?\?|.M|M.|A.|.D|D.) /m, `git sees no change: ${out.output}`);
   });
 });
