@@ -18,9 +18,10 @@ import { diffLatency } from './stages/diff';
 import { fourStep } from './stages/fourStep';
 import { plainFourStep } from './stages/plainFourStep';
 import { setupStage } from './stages/setup';
+import { fleetStage } from './stages/fleet';
 import { startCold, startWarm } from './stages/start';
 
-const STAGES = ['start', 'plain', 'task', 'diff', 'setup', 'concurrent', 'docker', 'extension'] as const;
+const STAGES = ['start', 'plain', 'task', 'diff', 'setup', 'concurrent', 'docker', 'fleet', 'extension'] as const;
 type Stage = (typeof STAGES)[number];
 
 interface Plan {
@@ -180,6 +181,19 @@ export async function main(argv: string[]): Promise<number> {
           rows.push({ figure: '4-step task, submit → completed with diff', driver: 'docker', unit: 'ms', s: task.taskMs, target: 250 });
           rows.push({ figure: 'harness gap per tool call', driver: 'docker', unit: 'ms', s: task.gapMs, target: 40 });
         });
+      }
+    }
+    if (plan.stages.has('fleet')) {
+      const fleetPlan = { runs: plan.runs + plan.warmup * 4, batch: plan.concurrency };
+      try {
+        const r = await fleetStage(bundle, model, repo, fleetPlan, log);
+        results['fleet'] = r;
+        rows.push({ figure: 'fleet: queued → preparing on an idle node', driver: 'bwrap', unit: 'ms', s: r.pickupMs, target: 100 });
+        rows.push({ figure: 'fleet: event on one node → WebSocket client of another', driver: 'bwrap', unit: 'ms', s: r.crossNodeEventMs, target: 50, targetOn: 'p95' });
+        for (const t of r.throughput) rows.push({ figure: `fleet: ${t.tasks} 3-step tasks, ${t.nodes} node(s) × 2 slots`, driver: 'bwrap', unit: '', value: `${t.perMinute} tasks/min`, note: `${t.wallMs} ms wall${t.allCompleted ? '' : ', NOT all completed'}` });
+      } catch (err) {
+        results['fleet'] = { skipped: (err as Error).message.split('\n')[0] };
+        log(`fleet: skipped (${(results['fleet'] as { skipped: string }).skipped})`);
       }
     }
     if (plan.stages.has('extension')) {

@@ -1,5 +1,5 @@
 // `npm run bench`: loads the TypeScript benchmark through tsx (as the tests do) and runs it.
-//   node bench/run.mjs [--quick] [--only=start,plain,task,diff,concurrent,docker,extension] [--no-docker] [--files=N] [--max-load=3]
+//   node bench/run.mjs [--quick] [--only=start,plain,task,diff,concurrent,docker,fleet,extension] [--no-docker] [--files=N] [--max-load=3]
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

@@ -39,6 +39,8 @@ export interface FleetOptions {
   nodeArgs?: (index: number) => string[];
   env?: Record<string, string>;
   token?: string;
+  /** What runs a node (before its arguments); default the built bin, as users run it. */
+  command?: string[];
 }
 
 export interface Fleet {
@@ -118,7 +120,7 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
     ...options.env,
   };
   const args = [
-    SERVER_BIN,
+    ...(options.command ?? [SERVER_BIN]),
     '--host', netns ? netns.address : '127.0.0.1',
     '--port', '0',
     '--data-dir', dataDir,
