@@ -121,9 +121,11 @@ export class Environments implements SetupLayerSource {
       const lines = new LineEmitter((text) => emit({ type: 'setup.log', text: this.scrubber.scrub(text) }));
       const tmp = await this.cache.temp();
       let kept = false;
+      let ended = false;
       try {
         const result = await buildLayer({ tmp, environment, image, commit: req.commit, commitTree, mirrorDir: req.mirrorDir, baseLayers: req.baseLayers, baseIndex: req.baseIndex, host: this.options.host, uid: this.options.uid, driver, secrets, signal: req.signal, onOutput: (chunk) => lines.push(chunk) });
         lines.flush();
+        ended = true;
         emit({ type: 'setup.finished', cached: false, ms: Date.now() - started, exitCode: result.exitCode });
         if (!result.ok) throw setupFailed(this.scrubber.scrub(result.message));
         const bytes = await settleLayer(tmp);
@@ -137,6 +139,8 @@ export class Environments implements SetupLayerSource {
         return layer;
       } finally {
         lines.flush();
+        // Cancelled, or the sandbox broke: the step still ends, without an exit code.
+        if (!ended) emit({ type: 'setup.finished', cached: false, ms: Date.now() - started, exitCode: null });
         if (!kept) await this.cache.discard(tmp);
       }
     });

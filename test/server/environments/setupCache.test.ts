@@ -125,6 +125,19 @@ describe('environments: setup once per commit and environment, cached as a layer
     for (const t of toolchains) assert.match(listed.output, new RegExp(`^has ${t.replace(/[+]/g, '\\+')}$`, 'm'));
   });
 
+  it('a task cancelled during its setup: the step ends, no cache entry, no temp dir', async () => {
+    const entries = cacheEntries(server.dataDir).length;
+    model.setScript('cancel', [{ toolCalls: [{ name: 'finish', arguments: { summary: 'done' } }] }]);
+    const created = await createTask(server, repo, 'Cancel [[script:cancel]]', { environment: { setup: 'mkdir -p node_modules && echo started && sleep 60' } });
+    await until(async () => setupEvents(await allEvents(server, created.id)).log.includes('started'), 60_000, 'the setup to start');
+    assert.ok((await api(server, 'POST', `/v1/tasks/${created.id}/cancel`)).status < 300);
+    const done = await waitForTask(server, created.id, isDone, 30_000);
+    assert.equal(done.status, 'cancelled');
+    assert.deepEqual(setupEvents(await allEvents(server, created.id)).finished, [{ cached: false, exitCode: null }]);
+    assert.equal(cacheEntries(server.dataDir).length, entries);
+    assert.deepEqual(readdirSync(join(server.dataDir, 'environments')).filter((n) => n.startsWith('.')), []);
+  });
+
   it('a failing setup fails the task and leaves no cache entry', async () => {
     const entries = cacheEntries(server.dataDir).length;
     const failed = await task('true', { environment: { setup: 'echo half > node_modules/x; echo broken >&2; exit 3' } });
