@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import type { Task } from '../../protocol';
 import { ConfigError, parseConfig } from '../../server/src/config';
+import { GitHubOAuth } from '../../server/src/api/oauth';
+import { createLogger, Scrubber } from '../../server/src/log';
 import { api } from '../support/serverProcess';
 import { startWebFixture, type WebFixture } from './fixture';
 
@@ -122,5 +124,29 @@ describe('web interface: the OAuth app\'s settings', () => {
     assert.throws(() => parseConfig(['--github-allow', 'alice', '--github-oauth-client-id', CLIENT_ID], {}), (e: Error) => e instanceof ConfigError && /DELEGATE_GITHUB_OAUTH_CLIENT_SECRET/.test(e.message));
     assert.throws(() => parseConfig(['--github-oauth-client-id', CLIENT_ID], env), (e: Error) => e instanceof ConfigError && /--github-allow/.test(e.message));
     assert.throws(() => parseConfig(['--github-web-url', 'javascript:alert(1)'], {}), ConfigError);
+  });
+});
+
+describe('web interface: the sign-in state', () => {
+  const log = createLogger({ level: 'error', scrubber: new Scrubber(), write: () => undefined });
+  const oauth = (secret = SECRET) => new GitHubOAuth({ clientId: CLIENT_ID, clientSecret: secret, webUrl: 'http://127.0.0.1:9', stateTtlMs: 60_000 });
+
+  it('takes only a state signed with this app\'s secret, unexpired, once', async () => {
+    const issuer = oauth();
+    const { state } = issuer.begin(1_000);
+    // Another node with the same secret checks it (the code exchange then fails: nothing listens on port 9).
+    const other = await oauth().finish('code', state, state, log, 2_000);
+    assert.ok(!other.ok && /could not reach/.test(other.message), JSON.stringify(other));
+    const forged = state.replace(/\.[^.]+$/, '.' + 'A'.repeat(43));
+    const bad = await issuer.finish('code', forged, forged, log, 2_000);
+    assert.ok(!bad.ok && /did not start at this server/.test(bad.message));
+    const foreign = oauth('another-secret-0123456789').begin(1_000).state;
+    assert.ok(!(await issuer.finish('code', foreign, foreign, log, 2_000)).ok);
+    const late = await issuer.finish('code', state, state, log, 62_000);
+    assert.ok(!late.ok && /took too long/.test(late.message));
+    const once = issuer.begin(1_000).state;
+    assert.ok(/could not reach/.test(((await issuer.finish('code', once, once, log, 2_000)) as { message: string }).message));
+    const twice = await issuer.finish('code', once, once, log, 2_000);
+    assert.ok(!twice.ok && /already used/.test(twice.message));
   });
 });

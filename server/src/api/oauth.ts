@@ -2,7 +2,7 @@
 // one-use `state`, GitHub sends it back with a code, and the server trades the code (with the app's
 // secret) for the user's token. The token goes to the page only, which then calls the API with it
 // like any GitHub user's token (githubAuth.ts decides who is admitted); the server keeps nothing.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log';
 
 export interface OAuthOptions {
@@ -23,24 +23,27 @@ export const STATE_COOKIE = 'delegate_oauth_state';
  * lets the server check organisation membership for --github-allow's org: entries.
  */
 export const OAUTH_SCOPES = 'repo read:org';
-const MAX_PENDING = 1000;
+const MAX_USED = 10_000;
 
+/**
+ * The state is `nonce.expiry.signature`, signed with a key derived from the app's secret: any node
+ * of a fleet (same secret) can check a state another node issued, and unfinished sign-ins cost no
+ * memory. Used states are remembered until they lapse, so one is good for one callback here.
+ */
 export class GitHubOAuth {
-  /** Issued states and when they lapse: each is good for one callback. */
-  private readonly pending = new Map<string, number>();
+  private readonly key: Buffer;
+  private readonly used = new Map<string, number>();
   private readonly ttl: number;
 
   constructor(private readonly options: OAuthOptions) {
     this.ttl = options.stateTtlMs ?? 10 * 60_000;
+    this.key = createHmac('sha256', options.clientSecret).update('delegate web sign-in state').digest();
   }
 
   /** Where to send the browser, and the state its cookie must carry back. */
   begin(now = Date.now()): { location: string; state: string; maxAgeS: number } {
-    for (const [s, expires] of this.pending) if (expires <= now) this.pending.delete(s);
-    // A flood of unfinished sign-ins forgets the oldest rather than growing without bound.
-    while (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
-    const state = randomBytes(24).toString('base64url');
-    this.pending.set(state, now + this.ttl);
+    const payload = `${randomBytes(18).toString('base64url')}.${now + this.ttl}`;
+    const state = `${payload}.${this.sign(payload)}`;
     const url = new URL(`${this.options.webUrl}/login/oauth/authorize`);
     url.searchParams.set('client_id', this.options.clientId);
     url.searchParams.set('scope', OAUTH_SCOPES);
@@ -57,9 +60,14 @@ export class GitHubOAuth {
     if (!state || !cookieState || !sameString(state, cookieState)) {
       return { ok: false, message: 'the sign-in did not start in this browser (state does not match): start it again' };
     }
-    const expires = this.pending.get(state);
-    this.pending.delete(state);
-    if (expires === undefined || expires <= now) return { ok: false, message: 'the sign-in took too long or was already used: start it again' };
+    const m = /^([A-Za-z0-9_-]+\.(\d{1,15}))\.([A-Za-z0-9_-]+)$/.exec(state);
+    if (!m || !sameString(this.sign(m[1]!), m[3]!)) return { ok: false, message: 'the sign-in did not start at this server: start it again' };
+    const expires = Number(m[2]);
+    for (const [s, until] of this.used) if (until <= now) this.used.delete(s);
+    if (expires <= now || this.used.has(state)) return { ok: false, message: 'the sign-in took too long or was already used: start it again' };
+    // A flood of callbacks forgets the oldest rather than growing without bound.
+    while (this.used.size >= MAX_USED) this.used.delete(this.used.keys().next().value!);
+    this.used.set(state, expires);
     if (!code) return { ok: false, message: 'GitHub sent no code back: start the sign-in again' };
     let res: Response;
     try {
@@ -83,6 +91,10 @@ export class GitHubOAuth {
     const why = typeof body.error_description === 'string' ? body.error_description : typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
     log.warn('GitHub OAuth: the code was not accepted', { status: res.status, error: typeof body.error === 'string' ? body.error : undefined });
     return { ok: false, message: `GitHub did not finish the sign-in: ${why.slice(0, 300)}` };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
 }
 
