@@ -47,7 +47,19 @@ export class Db {
   ) {
     this.where = describeUrl(url);
     this.retryMs = options.retryMs ?? 60_000;
-    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, keepAlive: true });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      // A connection cut without a word (a network partition) is noticed on both sides: here by
+      // keepalives and a bound on every statement, there by ending a transaction left idle, which
+      // frees its locks (a retry waits on them, see tx).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: 120_000,
+      options: '-c idle_in_transaction_session_timeout=30000',
+    });
     // An idle client whose server went away: the pool drops it; the next checkout reconnects.
     this.pool.on('error', (err) => options.onError?.(err));
   }
@@ -58,13 +70,16 @@ export class Db {
   }
 
   /**
-   * `fn` in one transaction, committed exactly once: retried from the start when the database
-   * goes away before COMMIT (it rolled back), looked up by its id when it goes away during COMMIT.
+   * `fn` in one transaction, committed exactly once. The database going away before COMMIT rolled
+   * it back: it runs again from the start. Going away during COMMIT leaves it unknown: the retry's
+   * first statement inserts the same id, which waits for the old transaction to end (its row is
+   * locked until then) and fails as a duplicate exactly when it committed: then its result stands.
    * `fn` may run more than once: it must not have effects outside the transaction.
    */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const id = randomUUID();
     const deadline = Date.now() + this.retryMs;
+    let unknown: { result: T } | undefined;
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -73,33 +88,40 @@ export class Db {
         await this.backoff(err, deadline, attempt);
         continue;
       }
+      // A checked-out client whose connection breaks also emits 'error': the query's own failure
+      // (below) is what counts, so the event must not go unhandled.
+      const ignore = () => undefined;
+      client.on('error', ignore);
+      const release = (err?: Error) => {
+        client.off('error', ignore);
+        client.release(err);
+      };
       let committing = false;
-      let result: T;
+      let result: T | undefined;
       try {
         await client.query('BEGIN');
-        await client.query('INSERT INTO delegate_commits (id) VALUES ($1)', [id]);
+        const marked = await client.query('INSERT INTO delegate_commits (id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+        if (marked.rowCount === 0 && unknown) {
+          await client.query('ROLLBACK');
+          release();
+          return unknown.result;
+        }
         result = await fn(client);
         committing = true;
         await client.query('COMMIT');
-        client.release();
+        release();
         return result;
       } catch (err) {
         if (!isTransient(err)) {
           await client.query('ROLLBACK').catch(() => undefined);
-          client.release();
+          release();
           throw err;
         }
-        client.release(err as Error);
-        if (committing && (await this.committed(id, deadline))) return result!;
+        release(err as Error);
+        if (committing) unknown = { result: result as T };
         await this.backoff(err, deadline, attempt);
       }
     }
-  }
-
-  /** Whether transaction `id` committed, asked once the database answers again. */
-  private async committed(id: string, deadline: number): Promise<boolean> {
-    const r = await this.retrying(() => this.pool.query('SELECT 1 FROM delegate_commits WHERE id = $1', [id]), deadline);
-    return (r.rowCount ?? 0) > 0;
   }
 
   private async retrying<T>(run: () => Promise<T>, deadline = Date.now() + this.retryMs): Promise<T> {

@@ -1,5 +1,6 @@
 // A TCP relay on loopback in front of PostgreSQL that a test can cut (every connection dropped,
 // new ones refused) and restore on the same port: the database "going away" without stopping it.
+// It can also lose the answer to a COMMIT (the connection drops right after the COMMIT went through).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface CutProxy {
@@ -8,6 +9,11 @@ export interface CutProxy {
   cuts: number;
   cut(): void;
   restore(): Promise<void>;
+  /**
+   * The next `count` COMMITs reach the database, but their connection is dropped before the answer
+   * comes back: the client cannot know whether it committed.
+   */
+  loseCommitAnswers(count: number): void;
   close(): Promise<void>;
 }
 
@@ -15,6 +21,7 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let loseCommits = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const s = createServer((client) => {
@@ -24,7 +31,16 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
           sock.on('close', () => sockets.delete(sock));
           sock.on('error', () => sock.destroy());
         }
-        client.pipe(upstream).pipe(client);
+        client.on('data', (chunk: Buffer) => {
+          upstream.write(chunk);
+          if (loseCommits > 0 && chunk.includes('COMMIT\0')) {
+            loseCommits--;
+            client.destroy();
+            // The database gets time to run it before it sees its client go.
+            setTimeout(() => upstream.destroy(), 300);
+          }
+        });
+        upstream.pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });
@@ -55,6 +71,9 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
       void stop();
     },
     restore: listen,
+    loseCommitAnswers(count) {
+      loseCommits = count;
+    },
     close: stop,
   };
   return proxy;

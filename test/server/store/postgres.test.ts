@@ -149,4 +149,25 @@ describe('store (postgres only)', function () {
       await proxy.close();
     }
   });
+
+  it('commits once when the answer to a COMMIT is lost with the connection', async () => {
+    const url = new URL(await database());
+    const proxy = await startCutProxy(Number(url.port));
+    try {
+      url.port = String(proxy.port);
+      const s = await store(url.toString());
+      await seed(s, 'c');
+      for (let k = 0; k < 3; k++) {
+        proxy.loseCommitAnswers(1);
+        const [stored] = await s.appendEvents([{ type: 'setup.log', taskId: 'c', text: `once ${k}` }]);
+        assert.equal(stored!.seq, k + 2);
+        proxy.loseCommitAnswers(1);
+        await s.addMessage('c', 'steer', `m${k}`);
+      }
+      assert.deepEqual((await s.eventsSince(0, 100)).map((e) => (e as { text?: string }).text ?? e.type), ['task.created', 'once 0', 'once 1', 'once 2']);
+      assert.deepEqual((await s.peekMessages('c', 'steer')).map((m) => m.text), ['m0', 'm1', 'm2']);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
