@@ -45,8 +45,8 @@ export type FleetHealth = NonNullable<Health['fleet']>;
 export interface FleetDispatch {
   /** An attempt was left queued in the database: wake the claimers. */
   queued(): Promise<void>;
-  /** Stop the task's unfinished attempts wherever they run; resolves once they are finished. */
-  cancel(taskId: string, attempts: AttemptRecord[]): Promise<void>;
+  /** Stop the task's unfinished attempts wherever they run; resolves once they are finished. `actor`: who asked. */
+  cancel(taskId: string, attempts: AttemptRecord[], actor: string | null): Promise<void>;
   /** Hand an answer to the node whose attempt waits for it (the message is stored first). */
   answer(attempt: AttemptRecord, text: string, cause: number | undefined): Promise<void>;
 }
@@ -85,12 +85,13 @@ export class Fleet implements FleetDispatch {
     await this.deps.store.notify(QUEUE_CHANNEL, '');
   }
 
-  async cancel(taskId: string, attempts: AttemptRecord[]): Promise<void> {
+  async cancel(taskId: string, attempts: AttemptRecord[], actor: string | null): Promise<void> {
     const { store, events, scheduler } = this.deps;
     for (const a of attempts) {
       if (isFinished(a.status)) continue;
       if (scheduler.cancel(a.workspaceKey) !== 'unknown') continue;
-      await store.notify(CANCEL_CHANNEL, a.workspaceKey);
+      // With who asked: the node running it records them on the cancelled status (audit).
+      await store.notify(CANCEL_CHANNEL, JSON.stringify({ key: a.workspaceKey, taskId, actor }));
       // Nobody holds it: it is still in the queue (a claim racing this hears the notification).
       if (a.status === 'queued' && !a.node) await events.setAttempt(taskId, a.index, { status: 'cancelled' }, { finishedAt: new Date().toISOString() });
     }
@@ -210,8 +211,18 @@ export class Fleet implements FleetDispatch {
     this.deps.scheduler.cancel(key, `stopped by the fleet: ${why}`);
   }
 
-  private onCancel(key: string): void {
+  private onCancel(payload: string): void {
+    let parsed: { key?: unknown; taskId?: unknown; actor?: unknown };
+    try {
+      parsed = JSON.parse(payload) as typeof parsed;
+    } catch {
+      return;
+    }
+    const { key, taskId, actor } = parsed;
+    if (typeof key !== 'string') return;
     if (this.deps.scheduler.cancel(key) === 'unknown') this.cancelled.set(key, Date.now());
+    // Before the run records its end (later, asynchronously): the cancelled status names who asked.
+    else if (typeof taskId === 'string') this.deps.events.noteCanceller(taskId, typeof actor === 'string' ? actor : null);
     for (const [k, at] of this.cancelled) if (Date.now() - at > CANCEL_MEMORY_MS) this.cancelled.delete(k);
   }
 

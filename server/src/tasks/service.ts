@@ -114,7 +114,7 @@ export class TaskService {
     if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
     this.deps.events.noteCanceller(id, actor);
     if (this.deps.fleet) {
-      await this.deps.fleet.cancel(id, await this.deps.store.getAttempts(id));
+      await this.deps.fleet.cancel(id, await this.deps.store.getAttempts(id), actor);
       return this.get(id);
     }
     for (const a of await this.deps.store.getAttempts(id)) {

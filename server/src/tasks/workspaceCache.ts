@@ -52,6 +52,7 @@ export class WorkspaceCache {
     const ws = await this.find(key);
     this.entries.delete(key);
     await ws?.destroy();
+    await this.work?.forget(key);
   }
 
   /** Closes every workspace (their views are unmounted); later calls fail. */

@@ -33,6 +33,8 @@ export interface WorkSource {
   current(key: string): Promise<boolean>;
   /** Puts the newest saved work into a workspace just prepared from the repository spec. */
   restore(key: string, workspace: Workspace): Promise<void>;
+  /** The attempt is gone (its task removed): its saved work too. */
+  forget(key: string): Promise<void>;
 }
 
 /** Attempt keys are the task's id (a UUID), with `-INDEX` for best-of-N (tasks/state.ts attemptKey). */
