@@ -26,7 +26,7 @@ export interface SetupResult {
   cachedMs: Summary | null;
   /** Tasks on the bench repository, no environment. */
   plainMs: Summary | null;
-  /** cachedMs − plainMs, medians. */
+  /** Median of (cached − plain) over pairs run back to back. */
   overheadMs: number | null;
   packages: number;
 }
@@ -79,10 +79,6 @@ export async function setupStage(bench: Bench, warmup: number, runs: number, fir
   commitAll(repo, 'an environment with an npm setup');
   const withSetup = new Bench(bench.model, bench.server, bench.feed, repo, `${bench.label}-setup`);
 
-  const plain: number[] = [];
-  for (let i = 0; i < warmup; i++) await bench.run(STEPS);
-  for (let i = 0; i < runs; i++) plain.push(startMs(await bench.run(STEPS)));
-
   const first: number[] = [];
   const setupStep: number[] = [];
   for (let i = 0; i < firstRuns; i++) {
@@ -93,13 +89,21 @@ export async function setupStage(bench: Bench, warmup: number, runs: number, fir
     first.push(startMs(task));
     setupStep.push(finished.ms);
   }
+  // Side by side, a task without setup then one on the cached layer: on a shared machine the load
+  // drifts, and each pair sees about the same.
+  const plain: number[] = [];
   const cached: number[] = [];
+  const paired: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
+    const without = startMs(await bench.run(STEPS));
     const task = await withSetup.run(STEPS);
     const started = task.events.map((r) => r.event).find((e) => e.type === 'setup.started');
     if (started?.type !== 'setup.started' || !started.cached) throw new Error(`task ${task.id}: the setup did not come from the cache`);
     if (!/^\s*5$/m.test(toolResults(task)[0]?.output ?? '')) throw new Error(`task ${task.id}: node_modules is not what the setup installed: ${toolResults(task)[0]?.output}`);
-    if (i >= warmup) cached.push(startMs(task));
+    if (i < warmup) continue;
+    plain.push(without);
+    cached.push(startMs(task));
+    paired.push(startMs(task) - without);
   }
   const plainS = summarize(plain);
   const cachedS = summarize(cached);
@@ -108,7 +112,7 @@ export async function setupStage(bench: Bench, warmup: number, runs: number, fir
     setupStepMs: summarize(setupStep),
     cachedMs: cachedS,
     plainMs: plainS,
-    overheadMs: plainS && cachedS ? Math.round((cachedS.median - plainS.median) * 10) / 10 : null,
+    overheadMs: summarize(paired)?.median ?? null,
     packages,
   };
 }
