@@ -29,13 +29,15 @@ export async function jobFor(store: Store, events: TaskEvents, claim: Claim, nod
     log?.info('attempt moved to this node', { key: claim.key, from });
   }
   if (followup && !previousNode) return { job: { ...base, prompt: followup.text, followup: true }, owner: task.owner ?? null };
+  // An answer given while nobody ran the attempt (its node had died) goes to the agent now.
+  const answer = (await store.takeMessages(claim.key, 'answer')).at(-1)?.text;
+  const answered = answer === undefined ? '' : `The user answered your question: ${answer}`;
   if (attempt.history.length === 0) {
     // Stopped before its first model request: it starts over (a follow-up's text, if it was one).
-    return { job: { ...base, prompt: followup?.text ?? task.prompt, followup: Boolean(followup) }, owner: task.owner ?? null };
+    const prompt = followup?.text ?? task.prompt;
+    return { job: { ...base, prompt: answered ? `${prompt}\n\n${answered}` : prompt, followup: Boolean(followup) }, owner: task.owner ?? null };
   }
-  const answers = await store.takeMessages(claim.key, 'answer');
-  const answer = answers.at(-1)?.text;
-  const prompt = answer !== undefined ? `The user answered your question: ${answer}` : followup ? followup.text : 'Go on with the task from where you were.';
+  const prompt = answered || (followup ? followup.text : 'Go on with the task from where you were.');
   if (followup) await store.takeMessages(claim.key, 'followup');
   return { job: { ...base, prompt, followup: true, resumed: true }, owner: task.owner ?? null };
 }

@@ -15,6 +15,10 @@ describe('fleet: a node killed mid-task', function () {
       { toolCalls: [{ name: 'shell', arguments: { command: 'echo after > after.txt' } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'survived' } }] },
     ]);
+    // Asks until the answer is in the conversation, then finishes saying so.
+    s.model.setScript('ask-die', [
+      (req) => (JSON.stringify(req.body).includes('teal') ? { toolCalls: [{ name: 'finish', arguments: { summary: 'answered: teal' } }] } : { toolCalls: [{ name: 'ask_user', arguments: { question: 'Which color?' } }] }),
+    ]);
   });
   after(async () => s?.close());
 
@@ -65,5 +69,28 @@ describe('fleet: a node killed mid-task', function () {
     assert.ok(JSON.stringify(resumed?.body).includes('echo before > before.txt'), 'the earlier conversation came along');
     assert.ok(JSON.stringify(resumed?.body).includes('the server stopped during your previous run'));
     console.log(`      takeover ${movedAt - killedAt} ms after kill -9 (lease ${LEASE_MS} ms)`);
+  });
+
+  it('a question open on a node that dies keeps waiting; answered through another node, the task goes on with the answer', async () => {
+    const alive = s.fleet.nodes.filter((n) => !n.exited());
+    const created = await createTaskOn(alive[0]!, s.repo, 'ask then die [[script:ask-die]]');
+    await until(async () => (await getTask(alive[0]!, created.id)).status === 'waiting_for_input', 60_000, 'the question');
+    const holder = (await getTask(alive[0]!, created.id)).node;
+    const asking = alive.find((n) => n.id === holder)!;
+    const other = alive.find((n) => n !== asking)!;
+    await asking.kill();
+    // Nobody runs it now: the question stays open, and the answer is taken and kept.
+    const waiting = await getTask(other, created.id);
+    assert.equal(waiting.status, 'waiting_for_input');
+    assert.equal(waiting.question?.text, 'Which color?');
+    const res = await api<{ kind: string }>(other, 'POST', `/v1/tasks/${created.id}/messages`, { text: 'teal' });
+    assert.equal(res.body.kind, 'answer');
+    const done = await waitForTask(other, created.id, isDone, LEASE_MS + 30_000);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.summary, 'answered: teal');
+    assert.equal(done.node, other.id);
+    const events = await allEvents(other, created.id);
+    assert.ok(events.some((e) => e.type === 'task.moved' && e.from === asking.id && e.to === other.id));
+    assert.ok(events.some((e) => e.type === 'user.message' && e.kind === 'answer' && e.text === 'teal'));
   });
 });
