@@ -189,7 +189,9 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         const apply = ['apply', '--binary', '--whitespace=nowarn'];
         const cached = await runGit([...apply, '--cached', patchFile], { host: this.host, gitDir, indexFile });
         const r = cached.code === 0 ? await runGit([...apply, patchFile], { host: this.host, gitDir, workTree: paths.dir, cwd: paths.dir, asUid: uid }) : cached;
-        if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${repo.commit.slice(0, 12)}: ${firstLine(r.stderr)}`);
+        // On a set-up layer they apply to what the setup left, which may have changed the same files.
+        const onto = layer ? `${repo.commit.slice(0, 12)} as the environment's setup left it (it changed the same files; commit them, or set them aside)` : repo.commit.slice(0, 12);
+        if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${onto}: ${firstLine(r.stderr)}`);
       } finally {
         await rm(patchFile, { force: true });
       }

@@ -138,6 +138,27 @@ describe('environments: setup once per commit and environment, cached as a layer
     assert.deepEqual(readdirSync(join(server.dataDir, 'environments')).filter((n) => n.startsWith('.')), []);
   });
 
+  it('uncommitted changes to a file the setup also changed: the task fails saying so (they apply on top of the setup)', async () => {
+    writeFileSync(join(repo, 'tracked.txt'), 'edited by the user\n');
+    try {
+      const clash = await task('cat tracked.txt');
+      assert.equal(clash.status, 'failed');
+      assert.match(clash.error ?? '', /uncommitted changes do not apply .* as the environment's setup left it/);
+    } finally {
+      writeFileSync(join(repo, 'tracked.txt'), 'original\n');
+    }
+    writeFileSync(join(repo, 'README.md'), '# env, edited\n');
+    try {
+      const other = await task('cat README.md tracked.txt; git status --porcelain');
+      assert.equal(other.status, 'completed', other.error);
+      assert.deepEqual(setupEvents(other.events).started, [true], 'uncommitted changes do not change the key');
+      assert.match(other.output, /# env, edited\s+generated/);
+      assert.doesNotMatch(other.output, /^.. \S/m, `the task starts clean (the user's changes are in its base): ${other.output}`);
+    } finally {
+      writeFileSync(join(repo, 'README.md'), '# env\n');
+    }
+  });
+
   it('a failing setup fails the task and leaves no cache entry', async () => {
     const entries = cacheEntries(server.dataDir).length;
     const failed = await task('true', { environment: { setup: 'echo half > node_modules/x; echo broken >&2; exit 3' } });
