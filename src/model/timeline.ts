@@ -110,7 +110,9 @@ export class Timeline {
       }
       case 'setup.started':
       case 'setup.finished': {
-        // The setup step's start and end join its log block, saying whether it came from the cache.
+        // The setup step's start and end join its log block, saying whether it came from the cache
+        // (a cached step's end adds nothing to its start).
+        if (event.type === 'setup.finished' && event.cached) return false;
         const text = setupLine(event);
         const block = this.openSetup(attempt);
         if (block) block.text = cap(`${block.text}\n${text}`);
@@ -196,7 +198,6 @@ function cap(text: string): string {
 }
 
 function setupLine(event: Extract<TaskEvent, { type: 'setup.started' | 'setup.finished' }>): string {
-  if (event.type === 'setup.started') return event.cached ? 'Setup: from the cache' : 'Setup: running';
-  if (event.cached) return 'Setup: restored from the cache';
+  if (event.type === 'setup.started') return event.cached ? 'Setup: from the cache (its script ran for an earlier task on this commit)' : 'Setup: running';
   return event.exitCode === 0 ? `Setup: done in ${(event.ms / 1000).toFixed(1)} s` : `Setup: failed (${event.exitCode === null ? 'killed' : `exit ${event.exitCode}`}) after ${(event.ms / 1000).toFixed(1)} s`;
 }
