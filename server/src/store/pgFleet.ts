@@ -5,8 +5,12 @@ import type { Claim, Guard, NodeInfo } from './types';
 import type { Db } from './pgDb';
 import { LOCK_CLAIM } from './pgSchema';
 
-/** An attempt that holds a slot on its node (waiting for the user, it gives the slot back). */
-const RUNNING = `('preparing', 'running')`;
+/**
+ * An attempt that holds a slot on its node (waiting for the user, it gives the slot back). A held
+ * attempt still 'queued' is one just claimed, before its node says 'preparing' (or answered and
+ * waiting for its node's slot): it counts, or two nodes claiming at once both see room under the cap.
+ */
+const RUNNING = `('preparing', 'running', 'queued')`;
 /** An attempt in the middle of a run; queued while held: answered, waiting for its node's slot. */
 const MID_RUN = `('preparing', 'running', 'waiting_for_input', 'queued')`;
 
