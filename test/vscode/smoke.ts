@@ -106,28 +106,6 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
       },
     },
     {
-      title: 'a running command streams its output into the panel, open, with a running timer; it folds when done',
-      run: async (page) => {
-        const command = panel(page).locator('.item.tool', { hasText: 'node test.js' }).first();
-        const live = command.locator('details[open] pre.output.live');
-        // Lines show while the command still runs: seen with the first line and without the last.
-        const seen: string[] = [];
-        await waitFor(async () => {
-          const text = await live.innerText({ timeout: 1_000 }).catch(() => '');
-          if (text) seen.push(text);
-          return text.includes(script.liveLines[0]!) && !text.includes(script.liveLines.at(-1)!);
-        }, 60_000, 'part of the output while the command runs');
-        const timer = await command.locator('.timer').innerText();
-        if (!/^\s*\d+s$/.test(timer)) throw new Error(`the running command's timer says "${timer}"`);
-        await live.filter({ hasText: script.liveLines[1]! }).waitFor({ timeout: 30_000 });
-        await shot(page, 'panel-live-output.png');
-        // Finished, it folds away and says how long it took.
-        await command.locator('.tool-state.ok').waitFor({ timeout: 60_000 });
-        await command.locator('details:not([open])').waitFor({ timeout: 10_000 });
-        if (await command.locator('.timer').count()) throw new Error('a finished command still shows a running timer');
-      },
-    },
-    {
       title: 'the task runs in the queue next to two others',
       run: async (page) => {
         for (const t of script.backgroundTasks) await opts.delegateInBackground(t.prompt);

@@ -9,11 +9,6 @@ export const question = 'Should sub get the same check?';
 /** The agent's suggested answers; the smoke answers with the first one's button. */
 export const choices = ['No, only add and mul.', 'Yes, sub too.'];
 export const answer = choices[0]!;
-/**
- * Lines the first command prints 1.5 s apart, so the panel shows them while it runs. (Longer, and
- * the run time in the queue's screenshot grows to two digits, for which the row has no room.)
- */
-export const liveLines = ['checking add', 'checking sub', 'checking mul', 'checking greet'];
 export const summary = 'add and mul now throw a TypeError when an argument is not a number; sub is unchanged, as you asked. node test.js passes.';
 export const addCheck = "  if (typeof a !== 'number' || typeof b !== 'number') throw new TypeError('add expects two numbers');";
 export const mulCheck = "  if (typeof a !== 'number' || typeof b !== 'number') throw new TypeError('mul expects two numbers');";
@@ -59,11 +54,8 @@ const twoHunks = [
 ].join('\n');
 
 const mainSteps: StepObject[] = [
-  // Slow enough that the panel shows its output streaming and the queue screenshot catches it running.
-  {
-    text: 'Running the tests first to see where things stand.',
-    toolCalls: [{ name: 'shell', arguments: { command: `for w in ${liveLines.map((l) => `'${l}'`).join(' ')}; do echo "$w"; sleep 1.5; done; node test.js` } }],
-  },
+  // Slow enough that the queue screenshot catches it running.
+  { text: 'Running the tests first to see where things stand.', toolCalls: [{ name: 'shell', arguments: { command: 'sleep 3; node test.js' } }] },
   { text: 'Adding a type check to add and mul.', toolCalls: [{ name: 'apply_patch', arguments: { patch: twoHunks } }] },
   { toolCalls: [{ name: 'ask_user', arguments: { question, choices } }] },
   { toolCalls: [{ name: 'finish', arguments: { summary, test_command: 'node test.js', tests_passed: true, test_output: 'ok' } }] },

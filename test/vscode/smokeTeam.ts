@@ -1,5 +1,6 @@
 // UI smoke of a team server (#16): a workspace whose settings point the extension at a server
-// started with --github-allow. The extension signs in with VS Code's GitHub account (the stand-in
+// started with --github-allow. (It also watches a command's output stream in, #19, on a task of
+// its own: the main smoke's queue screenshot has no room for a long first command's run time.) The extension signs in with VS Code's GitHub account (the stand-in
 // provider of fakeGitHubAuth hands out octo's token; VS Code's own consent dialog is clicked as a
 // person would — dialogs are refused while extension tests run, so this lives here, not in the
 // suite), the queue shows only octo's task although the server holds the admin's and hubot's, and
@@ -8,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import type { FakeModel } from '../support/fakeModel';
+import { inspectRequest, type FakeModel, type Step, type StepObject } from '../support/fakeModel';
 import type { TestResult } from './smoke';
-import { openPanelOf, showNotifications } from './smokeUi';
+import { openPanelOf, showNotifications, waitFor } from './smokeUi';
 import { makeTestWorkspace } from './testWorkspace';
 import { openWorkbench, workbenchUrl } from './workbench';
 
@@ -32,6 +33,18 @@ export interface TeamSmokeOptions {
 }
 
 const TASKS = { admin: 'Rotate the server logs', hubot: 'Bump the package version', octo: 'Document greet with JSDoc' };
+/** A task whose command prints these lines 1.5 s apart, so the panel shows them while it runs. */
+const LIVE = { prompt: 'Run the checks and report', lines: ['checking add', 'checking sub', 'checking mul', 'checking greet', 'checking the exports', 'all checked'] };
+
+/** What the model plays here: the live task runs its command; every task then just finishes. */
+function teamScript(): Step[] {
+  const finish: StepObject = { toolCalls: [{ name: 'finish', arguments: { summary: 'Done.' } }] };
+  const command = `for w in ${LIVE.lines.map((l) => `'${l}'`).join(' ')}; do echo "$w"; sleep 1.5; done; node test.js`;
+  return [
+    (request) => (inspectRequest(request.api, request.body).firstUser.includes(LIVE.prompt) ? { text: 'Running the checks.', toolCalls: [{ name: 'shell', arguments: { command } }] } : finish),
+    finish,
+  ];
+}
 
 async function post(url: string, token: string, body: unknown): Promise<void> {
   const res = await fetch(`${url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -67,8 +80,7 @@ const DARK_THEME_CHECK = `(${readFileSync(join(__dirname, 'darkThemeCheck.js'), 
 
 export async function runTeamSmoke(opts: TeamSmokeOptions): Promise<TestResult[]> {
   opts.log('smoke: a team server with GitHub sign-in');
-  // Every task here just finishes: what matters is whose it is.
-  opts.fakeModel.setScript('default', [{ toolCalls: [{ name: 'finish', arguments: { summary: 'Done.' } }] }]);
+  opts.fakeModel.setScript('default', teamScript());
   const team = await opts.startTeamServer('octo,hubot');
   makeTestWorkspace(opts.workspace);
   await post(team.url, team.adminToken, { prompt: TASKS.admin, repo: { kind: 'local', path: opts.workspace } });
@@ -106,6 +118,29 @@ export async function runTeamSmoke(opts: TeamSmokeOptions): Promise<TestResult[]
         await statusItem(page, /^\S*\s*Delegate/).hover();
         await page.locator('.monaco-hover', { hasText: 'as GitHub user octo' }).first().waitFor({ timeout: 10_000 });
         await shot(page, 'team-queue.png');
+      },
+    },
+    {
+      title: 'a running command streams its output into the panel, open, with a running timer; it folds when done',
+      run: async (page) => {
+        await postBundleTask(team.url, opts.tokens.octo, LIVE.prompt, opts.workspace);
+        await openPanelOf(page, sidebar(page).locator('.monaco-list-row', { hasText: LIVE.prompt.slice(0, 16) }).first(), LIVE.prompt);
+        const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+        const command = panel.locator('.item.tool', { hasText: 'node test.js' }).first();
+        const live = command.locator('details[open] pre.output.live');
+        // Lines show while the command still runs: seen with the first line and without the last.
+        await waitFor(async () => {
+          const text = await live.innerText({ timeout: 1_000 }).catch(() => '');
+          return text.includes(LIVE.lines[0]!) && !text.includes(LIVE.lines.at(-1)!);
+        }, 60_000, 'part of the output while the command runs');
+        const timer = await command.locator('.timer').innerText();
+        if (!/^\s*\d+s$/.test(timer)) throw new Error(`the running command's timer says "${timer}"`);
+        await live.filter({ hasText: LIVE.lines[2]! }).waitFor({ timeout: 30_000 });
+        await shot(page, 'panel-live-output.png');
+        // Finished, it folds away and says how long it took.
+        await command.locator('.tool-state.ok').waitFor({ timeout: 60_000 });
+        await command.locator('details:not([open])').waitFor({ timeout: 10_000 });
+        if (await command.locator('.timer').count()) throw new Error('a finished command still shows a running timer');
       },
     },
     {
