@@ -25,6 +25,13 @@ describe('fleet: dispatch', function () {
     const nodes = new Set(done.map((t) => t.node));
     assert.equal(nodes.size, 3, `ran on ${[...nodes].join(', ')}`);
     for (const t of done) assert.ok(s.fleet.nodes.some((n) => n.id === t.node));
+    // Any node serves any task's diff: one that did not run it makes the workspace from the saved work.
+    for (const t of done) {
+      const elsewhere = s.fleet.nodes.find((n) => n.id !== t.node)!;
+      const diff = await api<string>(elsewhere, 'GET', `/v1/tasks/${t.id}/diff`);
+      assert.equal(diff.status, 200, JSON.stringify(diff.body));
+      assert.match(diff.body, /\+\+\+ b\/done\.txt[\s\S]*\+done/);
+    }
     // Every task's model conversation started once: no attempt ran twice.
     for (let i = 0; i < 3; i++) assert.equal(s.model.requests.filter((r) => r.turn === 0 && JSON.stringify(r.body).includes(`task ${i} `)).length, 1);
     // The nodes' rows say how many slots are free as of their last heartbeat (a third of the lease).
