@@ -97,6 +97,8 @@ export class Environments implements SetupLayerSource {
     if (!expectation || !driver || driver.name === 'none') return null;
     const resolved = (expectation.resolved = await resolveEnvironment(expectation.options, readFromLayers(req.baseLayers)));
     if (!resolved.ok) throw setupFailed(resolved.message);
+    // bwrap has no image: it runs the host's /usr. Said, so a repository's image is not assumed.
+    if (resolved.image && driver.name !== 'docker') expectation.emit({ type: 'setup.log', text: `(the image ${resolved.image} is for the docker sandbox; this server's ${driver.name} sandbox runs the host's /usr)` });
     const environment = resolved.environment;
     if (!environment) return null;
     const secrets = this.secretsFor(environment.spec);

@@ -159,6 +159,12 @@ describe('environments: setup once per commit and environment, cached as a layer
     }
   });
 
+  it('an environment naming a docker image on a bwrap server: said in the setup log, and the task runs on the host\'s /usr', async () => {
+    const run = await task('cat node_modules/dep/index.txt', { environment: { image: 'delegate-sandbox:universal', setup: SETUP } });
+    assert.equal(run.status, 'completed', run.error);
+    assert.match(setupEvents(run.events).log, /image delegate-sandbox:universal is for the docker sandbox/);
+  });
+
   it('a failing setup fails the task and leaves no cache entry', async () => {
     const entries = cacheEntries(server.dataDir).length;
     const failed = await task('true', { environment: { setup: 'echo half > node_modules/x; echo broken >&2; exit 3' } });
