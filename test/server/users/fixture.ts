@@ -41,8 +41,8 @@ export async function createBundleTask(who: As, bundle: Bundle, prompt: string):
 }
 
 /** Opens the event stream as `who`; resolves once the replay is done. */
-export function stream(who: As, since = 0): Promise<{ ws: WebSocket; frames: ServerFrame[] }> {
-  const ws = new WebSocket(`${who.url.replace(/^http/, 'ws')}/v1/events?since=${since}`, { headers: { authorization: `Bearer ${who.token}` } });
+export function stream(who: As, since = 0, query = ''): Promise<{ ws: WebSocket; frames: ServerFrame[] }> {
+  const ws = new WebSocket(`${who.url.replace(/^http/, 'ws')}/v1/events?since=${since}${query}`, { headers: { authorization: `Bearer ${who.token}` } });
   const frames: ServerFrame[] = [];
   return new Promise((resolve, reject) => {
     ws.on('message', (data) => {

@@ -105,6 +105,10 @@ describe('users: in a fleet on PostgreSQL', function () {
     ];
     for (const node of nodes) {
       assert.ok(!(await ids(user('bob', node))).includes(task.id), `${node.id} lists Alice's task to Bob`);
+      // Asking the stream for her task by id gives him nothing of it either.
+      const named = await stream(user('bob', node), 0, `&taskId=${task.id}`);
+      named.ws.close();
+      assert.deepEqual(eventsOf(named.frames), [], `${node.id} streams Alice's task to Bob`);
       for (const [method, path, body] of routes) {
         const theirs = await api<unknown>(user('bob', node), method, path.replace('ID', task.id), body);
         const none = await api<unknown>(user('bob', node), method, path.replace('ID', missing), body);
