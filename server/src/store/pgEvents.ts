@@ -30,11 +30,12 @@ export async function insertEvents(client: pg.ClientBase, events: NewEvent[]): P
     const event = { ...e, ...batchCause(e.cause, stored) };
     stored.push({ ...event, seq, at });
   });
+  // The rows and the notification in one statement: the counter's lock is held for one round trip less.
   await client.query(
-    'INSERT INTO events (seq, task_id, type, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])',
-    [stored.map((e) => e.seq), stored.map((e) => e.taskId), stored.map((e) => e.type), stored.map(({ seq: _seq, ...rest }) => JSON.stringify(rest))],
+    `WITH rows AS (INSERT INTO events (seq, task_id, type, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]))
+     SELECT pg_notify($5, $6)`,
+    [stored.map((e) => e.seq), stored.map((e) => e.taskId), stored.map((e) => e.type), stored.map(({ seq: _seq, ...rest }) => JSON.stringify(rest)), EVENTS_CHANNEL, String(last)],
   );
-  await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(last)]);
   return stored;
 }
 
