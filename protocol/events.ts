@@ -31,6 +31,8 @@ export const TaskEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('task.status'), status: TaskStatus, task: Task, actor }),
   /** The task was removed by the user. */
   z.object({ ...base, type: z.literal('task.deleted'), actor }),
+  /** The user asked to cancel the task; the task.status that makes it `cancelled` names this event (`cause`). */
+  z.object({ ...base, type: z.literal('task.cancel_requested'), actor }),
   /** A streamed piece of the agent's visible text. */
   z.object({ ...base, type: z.literal('agent.delta'), messageId: z.string(), text: z.string() }),
   /** The agent's complete message for one turn. */

@@ -131,13 +131,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   // The one choice of how the server starts processes: the launcher (started now, while the rest
   // is set up) unless DELEGATE_NODE_SPAWN=1.
-  useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
+  const processes = useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
   const store: Store = config.databaseUrl ? await openFleetStore(config.databaseUrl, scrubber, log) : new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   // The bus hears every committed event through the store (a fleet's store: every node's).
   store.onEvents((committed) => bus.publish(committed));
   const events = new TaskEvents(store);
-  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: log.child({ component: 'sandbox' }), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped, uid: config.sandboxUid });
+  const sandbox = await createSandboxDriver(config.sandbox, { dataDir: config.dataDir, dockerImage: config.dockerImage, dockerSocket: config.dockerHost, log: log.child({ component: 'sandbox' }), spares: config.spares ? 2 : 0, allowUncapped: config.allowUncapped, uid: config.sandboxUid, runner: processes });
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
@@ -233,7 +233,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await scheduler.close('server shutting down');
       fleet?.close();
       await runner.drain();
-      await recorder.drain();
       await workspaces.closeAll();
       await watches?.close();
       await sandbox.driver?.close?.();

@@ -133,6 +133,9 @@ export class Timeline {
       case 'pull_request':
         this.push({ kind: 'pullRequest', id: `p${event.seq}`, url: event.pullRequest.url, number: event.pullRequest.number });
         return true;
+      case 'task.cancel_requested':
+        // The cancelled status that follows says it.
+        return false;
       case 'task.moved':
         // A fleet's node went away (or shut down) and another took the task over.
         this.push({ kind: 'warning', id: `m${event.seq}`, text: `Moved from ${event.from} to ${event.to}: ${event.reason === 'drained' ? 'the node shut down' : 'the node stopped answering'}`, attempt });

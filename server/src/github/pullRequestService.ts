@@ -5,7 +5,7 @@ import { acceptedHunks, isFinished, parseUnifiedDiff, selectHunks, type PullRequ
 import { HttpError } from '../api/http';
 import type { Logger, Scrubber } from '../log';
 import type { Store } from '../store/types';
-import { DIFF_VERSION_HEADER, diffVersionOf } from '../tasks/diffRecorder';
+import { DIFF_VERSION_HEADER } from '../tasks/diffRecorder';
 import type { TaskEvents } from '../tasks/taskEvents';
 import type { Workspace } from '../workspace/types';
 import { tokenForms } from './git';
@@ -43,10 +43,9 @@ export class PullRequestService {
     let result: Awaited<ReturnType<typeof openPullRequest>>;
     try {
       const workspace = await this.deps.workspaceOf(taskId);
-      const diff = await workspace.diff();
       // Decisions are positions in one diff: on another (a follow-up, a late snapshot) they could
       // land on the wrong hunk, so they are refused and the client reviews the current diff.
-      const current = diffVersionOf(diff);
+      const { diff, version: current } = await workspace.versionedDiff();
       const made = request.accept?.diffVersion;
       if (made !== undefined && made !== current) {
         throw new HttpError('conflict', `stale_diff: the decisions were made on diff ${made}, but the task's diff is now ${current}; fetch the diff again and review the changed hunks`, { [DIFF_VERSION_HEADER]: current });

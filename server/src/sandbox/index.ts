@@ -8,6 +8,7 @@ import { DockerDriver } from './docker';
 import { NoneDriver } from './none';
 import { DEFAULT_LIMITS, SANDBOX_UID, type SandboxDriver } from './types';
 import { NO_LOG, type Logger } from '../log';
+import { SpawnRunner, type ProcessRunner } from '../util/processRunner';
 
 export type SandboxKind = 'auto' | 'bwrap' | 'docker' | 'none';
 
@@ -32,6 +33,8 @@ export interface SandboxDriverOptions {
   allowUncapped?: boolean;
   /** The host uid sandboxed commands run as (default SANDBOX_UID). */
   uid?: number;
+  /** How the server starts processes (main.ts chooses it; default the plain SpawnRunner). */
+  runner?: ProcessRunner;
 }
 
 export interface SandboxDriverChoice {
@@ -108,7 +111,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
     case 'bwrap':
       return bwrap();
     case 'none':
-      return { driver: new NoneDriver(log) };
+      return { driver: new NoneDriver(options.runner ?? new SpawnRunner(), log) };
     case 'auto': {
       const viaDocker = await docker();
       if (viaDocker.driver) return viaDocker;

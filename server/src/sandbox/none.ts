@@ -4,6 +4,7 @@ import { posix, resolve, sep } from 'node:path';
 import { emptyResult, runProcessGroup, type GroupRun } from './processGroup';
 import type { ExecOptions, ExecResult, ProbeResult, Sandbox, SandboxDriver, SandboxSpec } from './types';
 import { NO_LOG, type Logger } from '../log';
+import type { ProcessRunner } from '../util/processRunner';
 
 const WARNING = 'sandbox driver "none": agent commands run UNSANDBOXED on the host with the server\'s privileges';
 
@@ -11,7 +12,11 @@ export class NoneDriver implements SandboxDriver {
   readonly name = 'none' as const;
   private readonly log: Logger;
 
-  constructor(log?: Logger) {
+  /** `runner`: the server's ProcessRunner; every command goes through it. */
+  constructor(
+    private readonly runner: ProcessRunner,
+    log?: Logger,
+  ) {
     this.log = log ?? NO_LOG;
     this.log.warn(WARNING);
   }
@@ -22,7 +27,7 @@ export class NoneDriver implements SandboxDriver {
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     this.log.warn(WARNING, { id: spec.id });
-    return new HostSandbox(spec);
+    return new HostSandbox(spec, this.runner);
   }
 }
 
@@ -33,7 +38,10 @@ class HostSandbox implements Sandbox {
   private readonly running = new Set<GroupRun>();
   private disposed: Promise<void> | undefined;
 
-  constructor(spec: SandboxSpec) {
+  constructor(
+    spec: SandboxSpec,
+    private readonly runner: ProcessRunner,
+  ) {
     this.id = spec.id;
     this.workspaceDir = spec.workspaceDir;
   }
@@ -48,7 +56,7 @@ class HostSandbox implements Sandbox {
       return emptyResult(started, { sandboxError: `cwd must stay inside the workspace: ${options.cwd}` });
     }
     const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: this.workspaceDir, LANG: 'C.UTF-8', ...options.env };
-    const run = runProcessGroup({ file: argv[0]!, args: argv.slice(1), env, cwd }, options);
+    const run = runProcessGroup(this.runner, { argv, env, cwd }, options);
     this.running.add(run);
     const { spawnError, ...result } = await run.result;
     this.running.delete(run);

@@ -1,26 +1,14 @@
 // Runs one host process as the leader of its own process group and reports how it ended as a
 // value. Timeout, abort and dispose SIGKILL the whole group; whatever the command left behind in
 // the group (background jobs) is killed when the leader exits, so nothing outlives an exec.
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import type { ProcessRunner, SpawnRequest } from '../util/processRunner';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCapture } from './output';
 import type { ExecOptions, ExecResult } from './types';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
-/** How long to wait for the pipes to drain after the leader died before giving up on them. */
-const DRAIN_AFTER_EXIT_MS = 2_000;
-
-export interface GroupSpawn {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  /** Extra pipes handed to the child as fds 3, 4, ... */
-  extraPipes?: number;
-  /** Called once the child exists, to feed / read the extra pipes. */
-  onSpawn?: (child: ChildProcess) => void;
-}
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
 
 export interface GroupRun {
   result: Promise<ExecResult & { spawnError?: string }>;
@@ -51,7 +39,12 @@ export function emptyResult(started: number, fields: Partial<ExecResult>): ExecR
   };
 }
 
-export function runProcessGroup(spawnSpec: GroupSpawn, options: ExecOptions = {}): GroupRun {
+/**
+ * Runs one command through the server's ProcessRunner (the one exec path of a driver that starts
+ * commands on the host), with the timeout, abort, output caps and streaming of ExecOptions. The
+ * runner ends the command's whole group when it exits or is killed.
+ */
+export function runProcessGroup(runner: ProcessRunner, request: SpawnRequest, options: ExecOptions = {}): GroupRun {
   const started = Date.now();
   if (options.signal?.aborted) {
     return { result: Promise.resolve(emptyResult(started, { aborted: true })), kill: () => {} };
@@ -59,75 +52,44 @@ export function runProcessGroup(spawnSpec: GroupSpawn, options: ExecOptions = {}
   const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const stdout = new OutputCapture(maxBytes, options.onStdout);
   const stderr = new OutputCapture(maxBytes, options.onStderr);
-  const extra = Array.from({ length: spawnSpec.extraPipes ?? 0 }, () => 'pipe' as const);
-  const child = spawn(spawnSpec.file, spawnSpec.args, {
-    env: spawnSpec.env,
-    cwd: spawnSpec.cwd,
-    detached: true,
-    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra],
-  });
-
   let timedOut = false;
   let aborted = false;
-  const kill = (): void => killGroup(child.pid);
-  const onAbort = (): void => {
-    aborted = true;
-    kill();
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => {};
   const result = new Promise<ExecResult & { spawnError?: string }>((resolve) => {
-    let spawnError: string | undefined;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let drainTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(drainTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      stdout.end();
-      stderr.end();
-      resolve({
-        exitCode: exit?.code ?? null,
-        signal: exit?.signal ?? null,
-        timedOut,
-        aborted,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        truncated: stdout.truncated || stderr.truncated,
-        durationMs: Date.now() - started,
-        ...(spawnError ? { spawnError } : {}),
-      });
+    const handle = runner.run(
+      { ...request, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) },
+      {
+        stdout: (chunk) => stdout.push(chunk),
+        stderr: (chunk) => stderr.push(chunk),
+        end: ({ code, signal, failure }) => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          stdout.end();
+          stderr.end();
+          resolve({
+            exitCode: code,
+            signal: signal ? (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`) : null,
+            timedOut,
+            aborted,
+            stdout: stdout.text(),
+            stderr: stderr.text(),
+            truncated: stdout.truncated || stderr.truncated,
+            durationMs: Date.now() - started,
+            ...(failure !== undefined ? { spawnError: failure } : {}),
+          });
+        },
+      },
+    );
+    onAbort = (): void => {
+      aborted = true;
+      handle.kill(9);
     };
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (err) => {
-      spawnError = err.message;
-      if (child.pid === undefined) finish();
-    });
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      // Background jobs of the command still hold the group (and maybe our pipes): end them.
-      kill();
-      drainTimer = setTimeout(() => {
-        for (const stream of child.stdio) (stream as Readable | Writable | null)?.destroy();
-        finish();
-      }, DRAIN_AFTER_EXIT_MS);
-    });
-    child.on('close', finish);
+    timer = setTimeout(() => {
+      timedOut = true;
+      handle.kill(9);
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
-
-  if (options.stdin !== undefined && child.stdin) {
-    // A command that exits without reading its input closes the pipe under us: not an error.
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.stdin);
-  }
-  if (child.pid !== undefined) spawnSpec.onSpawn?.(child);
-  return { result, kill: onAbort };
+  return { result, kill: () => onAbort() };
 }

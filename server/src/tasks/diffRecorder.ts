@@ -1,9 +1,8 @@
 // The agent's work made visible and durable while it runs. After each file-changing tool call the
 // changed files are refreshed (clients hear of them at once: diff.updated) and the work is
 // snapshotted (it survives a crash), in the background and coalesced over a burst of edits. Each
-// snapshot also names the diff it makes (diffVersion), so review decisions can say which diff they
-// were made on.
-import { createHash } from 'node:crypto';
+// snapshot also names the diff it makes (diffVersion, from its tree), so review decisions can say
+// which diff they were made on.
 import type { ChangedFile } from '../../../protocol';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
@@ -19,13 +18,8 @@ import type { TaskEvents } from './taskEvents';
  */
 export const SNAPSHOT_EVERY_MS = 1000;
 
-/** The response header of GET /v1/tasks/{id}/diff that carries the diff's version. */
+/** The response header of GET /v1/tasks/{id}/diff that carries the diff's version (Workspace.versionedDiff). */
 export const DIFF_VERSION_HEADER = 'x-delegate-diff-version';
-
-/** Names a diff by its content: the same text, the same version, whenever and wherever it is computed. */
-export function diffVersionOf(diff: string): string {
-  return createHash('sha256').update(diff).digest('hex').slice(0, 16);
-}
 
 interface RecordState {
   pending: boolean;
@@ -47,8 +41,6 @@ export class DiffRecorder {
   private readonly records = new Map<string, RecordState>();
   /** The diff version last announced per attempt key (kept until the task is deleted). */
   private readonly versions = new Map<string, string>();
-  /** The announcement in flight per attempt key (see announce). */
-  private readonly announcing = new Map<string, Promise<void>>();
 
   /** `transfer`: a fleet's; each snapshot's work also goes to the store (workspace/workTransfer.ts). */
   constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger; transfer?: WorkTransfer }) {}
@@ -95,8 +87,8 @@ export class DiffRecorder {
   }
 
   /**
-   * Refreshes the changed files (diff.updated when they changed) and snapshots the work (then
-   * diff.updated with the new diff version when the diff changed). Also used after a restart for
+   * Refreshes the changed files and snapshots the work: one diff.updated when the files or the
+   * diff's version (known when a snapshot is taken) changed. Also used after a restart for
    * attempts that were interrupted.
    */
   async record(
@@ -106,54 +98,32 @@ export class DiffRecorder {
     options: { skipSnapshot?: () => boolean; onRecorded?: (snapshot: string | null) => void; cause?: number } = {},
   ): Promise<ChangedFile[]> {
     const { store, events } = this.deps;
-    const { taskId, index, guard } = attempt;
+    const { taskId, index, key, guard } = attempt;
     const cause = options.cause === undefined ? {} : { cause: options.cause };
+    const announce = async (files: ChangedFile[], version: string | null): Promise<void> => {
+      const newVersion = version !== null && this.versions.get(key) !== version;
+      if (version !== null) this.versions.set(key, version);
+      const previous = (await store.getAttempts(taskId)).find((a) => a.index === index)?.changedFiles ?? [];
+      if (!newVersion && JSON.stringify(previous) === JSON.stringify(files)) return;
+      await events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...(version === null ? {} : { diffVersion: version }), ...cause }], undefined, guard);
+    };
+    // A fleet node's disk is only a cache: a version is announced once its work is in the store.
+    const transfer = guard && this.deps.transfer;
     // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
     let announced: Promise<void> = Promise.resolve();
+    let held: [ChangedFile[], string] | null = null;
     const { changedFiles, snapshot } = await workspace.record(why, {
       skipSnapshot: options.skipSnapshot,
-      onChanges: (files) => {
-        announced = (async () => {
-          const previous = (await store.getAttempts(taskId)).find((a) => a.index === index)?.changedFiles ?? [];
-          if (JSON.stringify(previous) !== JSON.stringify(files)) await events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...cause }], undefined, guard);
-        })();
-        announced.catch(() => undefined); // awaited below
+      onChanges: (files, version) => {
+        if (transfer && version !== null) held = [files, version];
+        else (announced = announce(files, version)).catch(() => undefined); // awaited below
       },
     });
     await announced;
-    // A fleet node's disk is only a cache: the record is done once its work is in the store.
-    if (snapshot !== null && guard && this.deps.transfer) await this.deps.transfer.save(guard, workspace);
+    if (snapshot !== null && transfer) await transfer.save(guard, workspace);
+    if (held) await announce(...(held as [ChangedFile[], string]));
     options.onRecorded?.(snapshot);
-    if (snapshot !== null) this.announce(attempt, workspace, changedFiles, options.cause);
     return changedFiles;
-  }
-
-  /** Waits for the diff versions being computed (before the store closes). */
-  async drain(): Promise<void> {
-    while (this.announcing.size > 0) await Promise.all([...this.announcing.values()]);
-  }
-
-  /**
-   * Names the snapshotted diff (diff.updated with diffVersion) when it changed. Off the run's path:
-   * the whole diff is one more git process (30-40 ms on 5,000 files), and GET /diff and the pull
-   * request compute the version from the diff they serve anyway. One at a time per attempt, in order.
-   */
-  private announce(attempt: AttemptRef, workspace: Workspace, changedFiles: ChangedFile[], cause: number | undefined): void {
-    const { taskId, index, key } = attempt;
-    const previous = this.announcing.get(key) ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .then(async () => {
-        // The version changes with any content change, even one that keeps the line counts.
-        const version = diffVersionOf(await workspace.diff());
-        if (this.versions.get(key) === version) return;
-        this.versions.set(key, version);
-        await this.deps.events.setAttempt(taskId, index, {}, {}, [{ type: 'diff.updated', changedFiles, diffVersion: version, ...(cause === undefined ? {} : { cause }) }], undefined, attempt.guard);
-      })
-      .catch((err: unknown) => this.deps.log.warn('could not name the diff', { taskId, err: err as Error }))
-      .finally(() => {
-        if (this.announcing.get(key) === next) this.announcing.delete(key);
-      });
-    this.announcing.set(key, next);
   }
 
   private state(key: string): RecordState {

@@ -112,7 +112,9 @@ export class TaskService {
   async cancel(id: string, actor: string | null = null): Promise<Task> {
     const task = await this.get(id);
     if (isFinished(task.status)) throw new HttpError('conflict', `task ${id} is already ${task.status}`);
-    this.deps.events.noteCanceller(id, actor);
+    // The request is an event of its own: the cancelled status names it as its cause.
+    const [request] = await this.deps.events.emit(id, 0, [{ type: 'task.cancel_requested', actor }]);
+    this.deps.events.noteCanceller(id, actor, request?.seq);
     if (this.deps.fleet) {
       await this.deps.fleet.cancel(id, await this.deps.store.getAttempts(id), actor);
       return this.get(id);

@@ -16,11 +16,14 @@ export class TaskEvents {
     await this.store.deleteTask(taskId, actor);
   }
 
-  /** Who asked to cancel a task (audit): the task.status that makes it `cancelled` carries them. */
-  private readonly cancellers = new Map<string, string | null>();
+  /**
+   * Who asked to cancel a task (audit) and the event of that request: the task.status that makes
+   * it `cancelled` carries the actor and names the request as its cause.
+   */
+  private readonly cancellers = new Map<string, { actor: string | null; cause?: number }>();
 
-  noteCanceller(taskId: string, actor: string | null): void {
-    this.cancellers.set(taskId, actor);
+  noteCanceller(taskId: string, actor: string | null, request?: number): void {
+    this.cancellers.set(taskId, { actor, ...(request !== undefined ? { cause: request } : {}) });
   }
 
   /** Returns the stored events: their seq is what later events name as their `cause`. */
@@ -55,7 +58,7 @@ export class TaskEvents {
     cause?: number | 'last event',
     guard?: Guard,
   ): Promise<Task> {
-    const canceller = this.cancellers.has(taskId) ? { actor: this.cancellers.get(taskId)! } : undefined;
+    const canceller = this.cancellers.get(taskId);
     const { task } = await this.store.updateAttemptAndTask(
       taskId,
       index,

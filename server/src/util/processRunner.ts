@@ -103,6 +103,9 @@ export class SpawnRunner implements ProcessRunner {
     child.stdout?.on('data', (chunk: Buffer) => handlers.stdout?.(chunk));
     child.stderr?.on('data', (chunk: Buffer) => handlers.stderr?.(chunk));
     child.on('error', (err) => (failure = err.message));
+    // As the launcher's supervisor does: what it left running in its group (background jobs
+    // holding its pipes) ends with it, so nothing outlives the process.
+    child.on('exit', () => killGroup(child.pid));
     child.on('close', (code, signal) => {
       handlers.end({ code, signal: signal ? (osConstants.signals[signal] ?? 9) : 0, ...(failure !== undefined ? { failure } : {}) });
     });

@@ -1,6 +1,7 @@
 // The trusted per-task git dir: outside the agent's reach, mounted read-only at /workspace/.git.
 // It holds the task's base commit, a persistent index that `git add -A` refreshes cheaply after
 // every agent command, and the snapshot ref.
+import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChangedFile } from '../../../protocol';
@@ -159,21 +160,35 @@ export class TaskGit {
     return (await gitMaybe(['rev-parse', '--verify', '-q', `${this.snapshotRef}^{commit}`], this.run())) || null;
   }
 
-  /** The last snapshot (null: none yet) and its tree (the base's then), remembered between calls. */
-  private last: { commit: string | null; tree: string } | null = null;
+  /** The last snapshot (null: none yet) and its tree (the base's then), and the base's tree, remembered between calls. */
+  private last: { commit: string | null; tree: string; baseTree: string } | null = null;
 
   /** Reads what snapshotTree() compares against, if not known yet (to run beside other work). */
   async loadSnapshotState(): Promise<void> {
     this.last ??= await this.askLast();
   }
 
+  /**
+   * Names the diff from the base to `tree` (as diff() makes it) without making it: the diff is a
+   * function of the two trees, and any change of content changes the tree.
+   */
+  async diffVersion(tree: string): Promise<string> {
+    this.last ??= await this.askLast();
+    return diffVersionOf(this.last.baseTree, tree);
+  }
+
+  /** The tree of a commit. */
+  treeOf(rev: string): Promise<string> {
+    return git(['rev-parse', '--verify', `${rev}^{tree}`], this.run());
+  }
+
   /** The snapshot ref's commit and tree (if any) and the base's tree, in one process. */
-  private async askLast(): Promise<{ commit: string | null; tree: string }> {
+  private async askLast(): Promise<{ commit: string | null; tree: string; baseTree: string }> {
     const input = `${this.snapshotRef}^{commit}\n${this.snapshotRef}^{tree}\n${this.baseRef}^{tree}\n`;
     const out = await git(['cat-file', '--batch-check=%(objectname)'], this.run({ input }));
     const [commit, tree, baseTree] = out.split('\n').map((line) => (/^[0-9a-f]{40,64}$/.test(line) ? line : null));
     if (!baseTree) throw new Error(`base ${this.baseRef} has no tree in the task's git dir`);
-    return commit && tree ? { commit, tree } : { commit: null, tree: baseTree };
+    return commit && tree ? { commit, tree, baseTree } : { commit: null, tree: baseTree, baseTree };
   }
 
   /**
@@ -192,13 +207,13 @@ export class TaskGit {
     if (this.last.tree === tree) {
       if (!previous) {
         await this.moveSnapshotRef(parent, null);
-        this.last = { commit: parent, tree };
+        this.last = { ...this.last, commit: parent, tree };
       }
       return parent;
     }
     const commit = await this.commitTree(tree, parent, message);
     await this.moveSnapshotRef(commit, previous);
-    this.last = { commit, tree };
+    this.last = { ...this.last, commit, tree };
     return commit;
   }
 
@@ -223,4 +238,12 @@ export class TaskGit {
     const size = Number(header[2]);
     return r.stdout.subarray(nl + 1, nl + 1 + size);
   }
+}
+
+/**
+ * A diff's version: the same base and tree, the same diff (fixed options), wherever it is computed;
+ * a change of content is a new tree. 64 bits are plenty within one task.
+ */
+export function diffVersionOf(baseTree: string, tree: string): string {
+  return createHash('sha256').update(`${baseTree} ${tree}`).digest('hex').slice(0, 16);
 }

@@ -98,16 +98,19 @@ export interface Workspace {
    * files come as `GIT binary patch` (so the patch applies) unless `binary: false`.
    */
   diff(paths?: string[], options?: { binary?: boolean }): Promise<string>;
+  /** The whole diff (as diff()) and its version: the same content, the same version, wherever computed. */
+  versionedDiff(): Promise<{ diff: string; version: string }>;
   /** A file's content at the base or in the agent's current version; null if it does not exist. */
   readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null>;
   /** Record the current state as a commit on refs/delegate/<key>; returns the commit id. */
   snapshot(message: string): Promise<string>;
   /**
    * changedFiles() and snapshot() with one look at the view. `onChanges` gets the changed files
-   * as soon as they are known, before the snapshot is written; when `skipSnapshot` then says so
-   * (newer changes are already waiting to be recorded) no snapshot is made and `snapshot` is null.
+   * as soon as they are known, before the snapshot is written, with the diff's version when a
+   * snapshot was wanted (its tree names it); when `skipSnapshot` then says so (newer changes are
+   * already waiting to be recorded) no snapshot is made and `snapshot` is null.
    */
-  record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }>;
+  record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }>;
   /** Unmount / release. The task's changes stay on disk (and in its snapshot ref) for review. */
   close(): Promise<void>;
   /** Remove everything for this workspace (the user removed the task). */
@@ -172,6 +175,6 @@ export interface SetupLayerSource {
 }
 
 export interface RecordHooks {
-  onChanges?: (changedFiles: ChangedFile[]) => void;
+  onChanges?: (changedFiles: ChangedFile[], version: string | null) => void;
   skipSnapshot?: () => boolean;
 }

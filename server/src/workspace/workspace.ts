@@ -171,44 +171,47 @@ export class TaskWorkspace implements Workspace {
   }
 
   /** The last record() and the index it was made from (git leaves an unchanged index unwritten). */
-  private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string } | null = null;
+  private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string; version: string } | null = null;
   /** The changed files of the last record(), with or without a snapshot, and their index. */
   private lastChanges: { index: string; changedFiles: ChangedFile[] } | null = null;
 
-  record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null }> {
+  record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }> {
     return this.exclusive(async () => {
       if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
       if (this.state.closed) {
         // Closed: its current state is its last snapshot, recorded when it was closed.
         const snapshot = await this.closedHead();
-        const changedFiles = await this.git.changes(this.baseRef, snapshot);
-        hooks.onChanges?.(changedFiles);
-        return { changedFiles, snapshot };
+        const [changedFiles, version] = await Promise.all([this.git.changes(this.baseRef, snapshot), this.git.treeOf(snapshot).then((tree) => this.git.diffVersion(tree))]);
+        hooks.onChanges?.(changedFiles, version);
+        return { changedFiles, snapshot, version };
       }
       await this.refresh();
       const index = await fileVersion(this.git.indexFile);
       if (this.lastRecord?.index === index) {
-        hooks.onChanges?.(this.lastRecord.changedFiles);
-        return { changedFiles: this.lastRecord.changedFiles, snapshot: this.lastRecord.snapshot };
+        const { changedFiles, snapshot, version } = this.lastRecord;
+        hooks.onChanges?.(changedFiles, version);
+        return { changedFiles, snapshot, version };
       }
-      // These only read the index's entries (write-tree adds its tree cache): side by side, and
-      // the changed files go out as soon as they are known (known already when an earlier record
-      // that took no snapshot saw this index). No tree when no snapshot will be taken.
+      // These only read the index's entries (write-tree adds its tree cache): side by side. The
+      // snapshot's tree also names the diff, so no diff is made for its version. No tree when no
+      // snapshot will be taken: the changed files go out as soon as they are known.
       const wantsSnapshot = !hooks.skipSnapshot?.();
       const known = this.lastChanges?.index === index ? this.lastChanges.changedFiles : null;
       const [changedFiles, tree] = await Promise.all([
-        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (hooks.onChanges?.(files), files)),
+        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (wantsSnapshot ? files : (hooks.onChanges?.(files, null), files))),
         wantsSnapshot ? this.git.writeTree() : null,
         wantsSnapshot ? this.git.loadSnapshotState() : null,
       ]);
+      const version = tree === null ? null : await this.git.diffVersion(tree);
+      if (wantsSnapshot) hooks.onChanges?.(changedFiles, version);
       this.lastChanges = { index, changedFiles };
-      if (tree === null || hooks.skipSnapshot?.()) {
+      if (tree === null || version === null || hooks.skipSnapshot?.()) {
         this.lastRecord = null;
-        return { changedFiles, snapshot: null };
+        return { changedFiles, snapshot: null, version };
       }
       const snapshot = await this.git.snapshotTree(tree, message);
-      this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot };
-      return { changedFiles, snapshot };
+      this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot, version };
+      return { changedFiles, snapshot, version };
     });
   }
 
@@ -220,6 +223,21 @@ export class TaskWorkspace implements Workspace {
       if (this.state.closed) return this.git.diff(this.baseRef, await this.closedHead(), clean, binary);
       await this.refresh();
       return this.git.diff(this.baseRef, undefined, clean, binary);
+    });
+  }
+
+  versionedDiff(): Promise<{ diff: string; version: string }> {
+    return this.exclusive(async () => {
+      if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+      if (this.state.closed) {
+        const head = await this.closedHead();
+        const [diff, tree] = await Promise.all([this.git.diff(this.baseRef, head, undefined, true), this.git.treeOf(head)]);
+        return { diff, version: await this.git.diffVersion(tree) };
+      }
+      await this.refresh();
+      // Both read the index as refresh() left it (write-tree only adds its tree cache).
+      const [diff, tree] = await Promise.all([this.git.diff(this.baseRef, undefined, undefined, true), this.git.writeTree()]);
+      return { diff, version: await this.git.diffVersion(tree) };
     });
   }
 

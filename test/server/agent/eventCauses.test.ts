@@ -8,7 +8,7 @@ import type { TaskEvent } from '../../../protocol';
 import { startFakeModel, type FakeModel } from '../../support/fakeModel';
 import { makeRepo } from '../../support/gitRepo';
 import { api, startServer, type ServerProcess } from '../../support/serverProcess';
-import { allEvents, createTask, isDone, waitForTask } from '../../support/tasks';
+import { allEvents, createTask, isDone, until, waitForTask } from '../../support/tasks';
 
 type Of<T extends TaskEvent['type']> = Extract<TaskEvent, { type: T }>;
 const ofType = <T extends TaskEvent['type']>(events: TaskEvent[], type: T): Array<Of<T>> => events.filter((e): e is Of<T> => e.type === type);
@@ -82,5 +82,20 @@ describe('event causes', function () {
     const requeued = statuses.find((s) => s.seq > followup.seq)!;
     assert.equal(requeued.status, 'queued');
     assert.equal(requeued.cause, followup.seq, 'the follow-up names the message');
+  });
+
+  it('links the cancelled status to the cancel request', async () => {
+    model.setScript('cancel-cause', [{ toolCalls: [{ name: 'shell', arguments: { command: 'sleep 30' } }] }]);
+    const t = await createTask(server, repo, 'Wait [[script:cancel-cause]]');
+    await until(async () => (await allEvents(server, t.id)).some((e) => e.type === 'tool.call'), 30_000, 'the command started');
+    assert.equal((await api(server, 'POST', `/v1/tasks/${t.id}/cancel`)).status, 200);
+    assert.equal((await waitForTask(server, t.id, isDone)).status, 'cancelled');
+    const events = await allEvents(server, t.id);
+    const requests = ofType(events, 'task.cancel_requested');
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]!.actor, null, 'the admin asked');
+    const cancelled = ofType(events, 'task.status').find((s) => s.status === 'cancelled')!;
+    assert.equal(cancelled.cause, requests[0]!.seq, 'the cancelled status names the request');
+    assert.equal(cancelled.actor, null);
   });
 });

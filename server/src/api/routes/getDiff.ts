@@ -1,5 +1,5 @@
 import { RelativePath } from '../../../../protocol';
-import { DIFF_VERSION_HEADER, diffVersionOf } from '../../tasks/diffRecorder';
+import { DIFF_VERSION_HEADER } from '../../tasks/diffRecorder';
 import { HttpError, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -15,14 +15,19 @@ export const getDiff = (deps: ApiDeps): Route => ({
     if (bad !== undefined) throw new HttpError('validation_failed', `path: ${JSON.stringify(bad)} is not a relative path inside the repository`);
     const workspace = await deps.tasks.workspace(params.id!);
     let diff: string;
+    let version: Record<string, string> = {};
     try {
-      diff = await workspace.diff(paths.length ? paths : undefined);
+      // The whole diff's version: review decisions name it (a pull request's accept.diffVersion).
+      if (paths.length) diff = await workspace.diff(paths);
+      else {
+        const whole = await workspace.versionedDiff();
+        diff = whole.diff;
+        version = { [DIFF_VERSION_HEADER]: whole.version };
+      }
     } catch (err) {
       if ((err as Error).name === 'WorkspacePathError') throw new HttpError('validation_failed', `path: ${(err as Error).message}`);
       throw err;
     }
-    // The whole diff's version: review decisions name it (a pull request's accept.diffVersion).
-    const version = paths.length ? {} : { [DIFF_VERSION_HEADER]: diffVersionOf(diff) };
     res.writeHead(200, { 'content-type': 'text/x-diff; charset=utf-8', 'content-length': Buffer.byteLength(diff), 'cache-control': 'no-store', ...version });
     res.end(diff);
   },
