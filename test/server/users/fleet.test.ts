@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ServerFrame, Task, TaskEvent } from '../../../protocol';
 import type { FleetNode } from '../../support/fleet';
 import { startFakeGitHub, type FakeGitHub } from '../../support/githubDouble';
+import type { TestPostgres } from '../../support/postgres';
 import { api } from '../../support/serverProcess';
 import { allEvents, isDone, until, waitForTask } from '../../support/tasks';
 import { fleetSetting, type FleetSetting } from '../fleet/helpers';
@@ -38,6 +39,25 @@ async function dumpDatabase(url: string): Promise<{ tables: string[]; values: (s
   } finally {
     await client.end();
   }
+}
+
+/** The cluster's data directory's files (its server's -D), once a checkpoint wrote its pages out. */
+async function clusterFiles(cluster: TestPostgres): Promise<string[]> {
+  const client = new pg.Client({ connectionString: cluster.url('postgres') });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+  const argv = readFileSync(`/proc/${cluster.pid}/cmdline`, 'utf8').split('\0');
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((n) => {
+      const p = join(d, n);
+      const st = statSync(p, { throwIfNoEntry: false });
+      return !st ? [] : st.isDirectory() ? walk(p) : st.isFile() ? [p] : [];
+    });
+  return walk(argv[argv.indexOf('-D') + 1]!);
 }
 
 describe('users: in a fleet on PostgreSQL', function () {
@@ -249,5 +269,14 @@ describe('users: in a fleet on PostgreSQL', function () {
     assert.ok(db.tables.includes('events') && db.values.length > 100, `the dump read the store: ${db.tables.join(', ')}`);
     for (const v of db.values) for (const t of tokens) assert.ok(!(Buffer.isBuffer(v) ? v.includes(Buffer.from(t)) : v.includes(t)), 'a GitHub token is in PostgreSQL');
     for (const n of nodes) for (const t of tokens) assert.ok(!n.logs().includes(t), `a GitHub token is in ${n.id}'s log`);
+    // And not in the cluster's files either (write-ahead log included), where a row written and
+    // later overwritten or deleted would still show.
+    const files = await clusterFiles(s.pg);
+    assert.ok(files.some((f) => f.includes('/pg_wal/')), 'the walk found the write-ahead log');
+    assert.ok(files.some((f) => readFileSync(f).includes(Buffer.from('alice turn 3'))), 'the walk reads what the store wrote (a prompt)');
+    for (const f of files) {
+      const data = readFileSync(f);
+      for (const t of tokens) assert.ok(!data.includes(Buffer.from(t)), `${f} holds a GitHub token`);
+    }
   });
 });
