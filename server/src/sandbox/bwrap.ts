@@ -14,7 +14,7 @@ import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
 import { limitReached, readCounts } from './limits';
 import { encodeSeccompFilter } from './seccomp';
 import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
-import { launchChild } from '../util/launcher';
+import { SpawnRunner, type ProcessRunner } from '../util/processRunner';
 import { attachSlot, checkReachable, processesSettle, releaseSlot, resetSpare, type Keeper, type SlotDriver, type Slot, type Spare, type SpareSandbox } from './spares';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type ProbeResult, type Sandbox, type SandboxLimits, type SandboxSpec } from './types';
 import { NO_LOG, type Logger } from '../log';
@@ -26,6 +26,8 @@ export interface BwrapDriverOptions {
   uid?: number;
   /** The supervisor's interpreter (default: perl, which must be under /usr: only /usr is seen inside). */
   perl?: string;
+  /** How the server starts processes (main.ts chooses it; default the plain SpawnRunner). */
+  runner?: ProcessRunner;
 }
 
 const WORKSPACE = '/workspace';
@@ -75,10 +77,12 @@ export class BwrapDriver implements SlotDriver {
    * there is no other uid to drop to, and no cgroup to join unless one was delegated to us.
    */
   private readonly unprivileged = process.getuid?.() !== 0;
+  private readonly runner: ProcessRunner;
 
   constructor(private readonly options: BwrapDriverOptions) {
     this.uid = options.uid ?? SANDBOX_UID;
     this.log = options.log ?? NO_LOG;
+    this.runner = options.runner ?? new SpawnRunner();
     if (this.uid === 0) throw new Error('the sandbox uid must not be 0');
     this.passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${this.uid}:${this.uid}:Delegate sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
     this.group = `root:x:0:\nsandbox:x:${this.uid}:\nnogroup:x:65534:\n`;
@@ -200,7 +204,7 @@ export class BwrapDriver implements SlotDriver {
       cgroups: cgroup?.procsFiles ?? [],
       fds: [this.seccomp, Buffer.from(this.passwd), Buffer.from(this.group)],
     };
-    const sandbox = new BwrapSandbox(spec, base, { launch, perl: bins.perl, log: this.log }, cgroup, slot, keeper);
+    const sandbox = new BwrapSandbox(spec, base, { launch, perl: bins.perl, log: this.log, runner: this.runner }, cgroup, slot, keeper);
     // Started now so that it is up by the time the first command comes (a model turn later).
     sandbox.warm();
     return sandbox;
@@ -220,6 +224,7 @@ interface FixedInputs {
   launch: { argv: string[]; uid: number | undefined; cgroups: string[]; fds: Buffer[] };
   perl: string;
   log: Logger;
+  runner: ProcessRunner;
 }
 
 class BwrapSandbox implements Sandbox, SpareSandbox {
@@ -298,7 +303,7 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     // sends it, and when it exits everything in the sandbox dies with it.
     const args = [...this.baseArgs, ...(network ? SHARE_NET : []), '--as-pid-1', '--remount-ro', '/', '--chdir', WORKSPACE, '--', this.inputs.perl, '-e', supervisorScript(), ...supervisorArgs({ sweep: true })];
     const { argv, uid, cgroups, fds } = this.inputs.launch;
-    const started = launchChild({ argv: [...argv, ...args], cwd: '/', env: {}, fds, cgroups, uid, noNewPrivs: true });
+    const started = this.inputs.runner.start({ argv: [...argv, ...args], cwd: '/', env: {}, fds, cgroups, uid, noNewPrivs: true });
     return { client: new SupervisorClient(started.child, { kill: () => started.kill() }), closed: started.closed };
   }
 

@@ -73,6 +73,7 @@ function gate(choice: SandboxDriverChoice, cgroups: CgroupDetection | undefined,
 
 export async function createSandboxDriver(kind: SandboxKind, options: SandboxDriverOptions): Promise<SandboxDriverChoice> {
   const log = options.log ?? NO_LOG;
+  const runner = options.runner ?? new SpawnRunner();
   // Sandboxes started ahead of their tasks are a layer around the driver (spares.ts), where it can
   // bind a slot; the slots are in DATA/sandboxes, and what a server that is gone left there is
   // released first.
@@ -81,10 +82,10 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
   const withSpares = async (driver: SlotDriver): Promise<SandboxDriver> => {
     if (spares === 0 || !driver.slotsReachable) return driver;
     const dir = join(options.dataDir, 'sandboxes');
-    await (slotsSwept ??= sweepStaleSlots(dir).then((swept) => {
+    await (slotsSwept ??= sweepStaleSlots(dir, runner).then((swept) => {
       if (swept) log.info('released sandbox mount slots left by a stopped server', { count: swept });
     }));
-    return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: options.uid ?? SANDBOX_UID, log });
+    return new SparingDriver(driver, { dir, count: spares, limits: DEFAULT_LIMITS, uid: options.uid ?? SANDBOX_UID, runner, log });
   };
   const docker = async (): Promise<SandboxDriverChoice> => {
     const driver = await withSpares(new DockerDriver({ socket: options.dockerSocket, image: options.dockerImage, log, uid: options.uid }));
@@ -98,7 +99,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
       const swept = await sweepStaleCgroups(cgroups.layout);
       if (swept) log.info('removed sandbox cgroups left by a stopped server', { count: swept });
     }
-    const driver = await withSpares(new BwrapDriver({ cgroups, log, uid: options.uid }));
+    const driver = await withSpares(new BwrapDriver({ cgroups, log, uid: options.uid, runner }));
     const probe = await driver.probe();
     if (!probe.ok) return { driver: null, reason: probe.reason };
     log.info('sandbox driver bwrap', { detail: probe.detail });
@@ -111,7 +112,7 @@ export async function createSandboxDriver(kind: SandboxKind, options: SandboxDri
     case 'bwrap':
       return bwrap();
     case 'none':
-      return { driver: new NoneDriver(options.runner ?? new SpawnRunner(), log) };
+      return { driver: new NoneDriver(runner, log) };
     case 'auto': {
       const viaDocker = await docker();
       if (viaDocker.driver) return viaDocker;

@@ -7,7 +7,7 @@
 // bwrap here, ~700 ms for docker).
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, mountSyscall, umountSyscall } from '../util/launcher';
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MS_SHARED, type ProcessRunner } from '../util/processRunner';
 import { parseMountInfo } from '../workspace/parse';
 import { processAlive } from './cgroups';
 import { perlScript } from './perl';
@@ -20,6 +20,8 @@ import type { Logger } from '../log';
 export interface Slot {
   dir: string;
   stage: string;
+  /** The server's ProcessRunner, which mounts onto the slot and unmounts from it. */
+  runner: ProcessRunner;
 }
 
 /** What the pool needs of a driver's sandbox. */
@@ -44,6 +46,8 @@ export interface SparePoolOptions<S extends SpareSandbox> {
   limits: SandboxLimits;
   /** The sandbox uid, which must reach the slot. */
   uid: number;
+  /** The server's ProcessRunner: it mounts the slots. */
+  runner: ProcessRunner;
   /** Starts a sandbox that binds `slot.dir` at /workspace, with its copy a slave of it. */
   start(slot: Slot, limits: SandboxLimits): Promise<S>;
   log: Logger;
@@ -162,7 +166,7 @@ export class SparePool<S extends SpareSandbox> implements Keeper<S> {
     if (this.filling || this.closing || this.off !== undefined) return;
     this.filling = (async () => {
       while (this.spares.length + this.onLoan < this.options.count && this.off === undefined && !this.closing) {
-        const slot = await makeSlot(this.options.dir, `${process.pid}-${++this.slots}`, this.options.uid);
+        const slot = await makeSlot(this.options.dir, `${process.pid}-${++this.slots}`, this.options.uid, this.options.runner);
         if (typeof slot === 'string') {
           this.off = slot;
           this.options.log.info('no sandbox is started ahead of tasks', { reason: slot });
@@ -241,20 +245,20 @@ export async function attachSlot(slot: Slot, spec: SandboxSpec): Promise<string 
       [slot.stage, join(slot.dir, '.git'), MS_BIND],
     ];
     for (const [source, target, flags] of steps) {
-      const r = await mountSyscall(source, target, '', flags, '');
+      const r = await slot.runner.mount(source, target, '', flags, '');
       if (!r?.ok) return `mounting ${target}: ${r ? r.reason : 'no process launcher'}`;
     }
     return null;
   } catch (err) {
     return (err as Error).message;
   } finally {
-    await umountSyscall(slot.stage, MNT_DETACH);
+    await slot.runner.umount(slot.stage, MNT_DETACH);
   }
 }
 
 /** `SPARE_DIR/<name>`, bound onto itself and made shared; or why it cannot be. */
-async function makeSlot(spareDir: string, name: string, uid: number): Promise<Slot | string> {
-  const slot = { dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) };
+async function makeSlot(spareDir: string, name: string, uid: number, runner: ProcessRunner): Promise<Slot | string> {
+  const slot = { dir: join(spareDir, name), stage: join(spareDir, `${name}.git`), runner };
   try {
     await fs.mkdir(spareDir, { recursive: true, mode: 0o755 });
     await fs.mkdir(slot.dir, { mode: 0o755 });
@@ -262,7 +266,7 @@ async function makeSlot(spareDir: string, name: string, uid: number): Promise<Sl
     const problem = await checkReachable(slot.dir, uid);
     if (problem) throw new Error(problem);
     for (const flags of [MS_BIND, MS_SHARED]) {
-      const r = await mountSyscall(flags === MS_BIND ? slot.dir : '', slot.dir, '', flags, '');
+      const r = await runner.mount(flags === MS_BIND ? slot.dir : '', slot.dir, '', flags, '');
       if (!r) throw new Error('mount(2) needs the process launcher (perl)');
       if (!r.ok) throw new Error(`mount ${slot.dir}: ${r.reason}`);
     }
@@ -298,7 +302,7 @@ export async function checkReachable(path: string, uid: number): Promise<string 
 export async function releaseSlot(slot: Slot): Promise<void> {
   for (const path of [slot.stage, slot.dir]) {
     for (let i = 0; i < 8; i++) {
-      const r = await umountSyscall(path, MNT_DETACH);
+      const r = await slot.runner.umount(path, MNT_DETACH);
       if (!r?.ok) break;
     }
     await fs.rmdir(path).catch(() => {});
@@ -346,7 +350,7 @@ export async function detachSlot(slot: Slot): Promise<boolean> {
   const below = before.filter((m) => m.startsWith(`${slot.dir}/`)).reverse();
   const onTop = before.filter((m) => m === slot.dir).length - 1;
   for (const target of [...below, ...Array<string>(Math.max(0, onTop)).fill(slot.dir)]) {
-    const r = await umountSyscall(target, MNT_DETACH);
+    const r = await slot.runner.umount(target, MNT_DETACH);
     if (!r?.ok) return false;
   }
   const after = await mounts();
@@ -354,12 +358,12 @@ export async function detachSlot(slot: Slot): Promise<boolean> {
 }
 
 /** Slots a server that is gone left in `spareDir` (named `<pid>-<n>`). */
-export async function sweepStaleSlots(spareDir: string): Promise<number> {
+export async function sweepStaleSlots(spareDir: string, runner: ProcessRunner): Promise<number> {
   let swept = 0;
   for (const name of await fs.readdir(spareDir).catch(() => [] as string[])) {
     const m = /^(\d+)-\d+$/.exec(name);
     if (!m || processAlive(Number(m[1]))) continue;
-    await releaseSlot({ dir: join(spareDir, name), stage: join(spareDir, `${name}.git`) });
+    await releaseSlot({ dir: join(spareDir, name), stage: join(spareDir, `${name}.git`), runner });
     swept++;
   }
   return swept;

@@ -14,6 +14,7 @@ import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
 import { until } from '../../support/tasks';
 import { leftovers, LEAVE_BEHIND, mountsUnder, NOTHING_LEFT, testDockerd, TEST_LIMITS } from './drivers';
 import { loggerFrom } from '../../../server/src/log';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 
 
 
@@ -36,7 +37,7 @@ describe('docker containers started ahead of their tasks, and kept for the next'
     await fs.chmod(root, 0o755);
     logged.length = 0;
     const log = loggerFrom((level, msg) => void logged.push(`${level} ${msg}`));
-    driver = new SparingDriver(new DockerDriver({ socket: (await testDockerd()).socket, log }), { dir: join(root, 'sandboxes'), count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, log });
+    driver = new SparingDriver(new DockerDriver({ socket: (await testDockerd()).socket, log }), { dir: join(root, 'sandboxes'), count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, runner: new SpawnRunner(), log });
     const probe = await driver.probe();
     assert.ok(probe.ok, JSON.stringify(probe));
   });

@@ -14,6 +14,7 @@ import { SANDBOX_UID, type Sandbox } from '../../../server/src/sandbox/types';
 import { until } from '../../support/tasks';
 import { leftovers, LEAVE_BEHIND, mountsUnder, NOTHING_LEFT, TEST_LIMITS } from './drivers';
 import { NO_LOG } from '../../../server/src/log';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 
 
 
@@ -31,7 +32,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
     spareDir = join(root, 'sandboxes');
     const cgroups = await detectCgroups();
     if (!cgroups.ok) throw new Error(`cgroups are needed for the sandbox tests: ${cgroups.reason}`);
-    driver = new SparingDriver(new BwrapDriver({ cgroups }), { dir: spareDir, count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, log: NO_LOG });
+    driver = new SparingDriver(new BwrapDriver({ cgroups }), { dir: spareDir, count: 1, limits: TEST_LIMITS, uid: SANDBOX_UID, runner: new SpawnRunner(), log: NO_LOG });
     const probe = await driver.probe();
     assert.ok(probe.ok, JSON.stringify(probe));
   });
@@ -107,7 +108,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
 
   it('back-to-back short tasks use the same two sandboxes: none is started while one is only on loan', async () => {
     await driver.close();
-    driver = new SparingDriver(new BwrapDriver({ cgroups: await detectCgroups() }), { dir: spareDir, count: 2, limits: TEST_LIMITS, uid: SANDBOX_UID, log: NO_LOG });
+    driver = new SparingDriver(new BwrapDriver({ cgroups: await detectCgroups() }), { dir: spareDir, count: 2, limits: TEST_LIMITS, uid: SANDBOX_UID, runner: new SpawnRunner(), log: NO_LOG });
     assert.ok((await driver.probe()).ok);
     await until(async () => (await fs.readdir(spareDir)).filter((n) => /^\d+-\d+$/.test(n)).length === 2, 15_000, 'two spare slots');
     // Each task's sandbox is disposed while the next one starts, as the runner does.
@@ -164,7 +165,7 @@ describe('bwrap sandboxes started ahead of their tasks', function () {
       await fs.mkdir(dir, { recursive: true });
       execFileSync('mount', ['--bind', dir, dir]);
     }
-    assert.equal(await sweepStaleSlots(spareDir), 1);
+    assert.equal(await sweepStaleSlots(spareDir, new SpawnRunner()), 1);
     assert.ok(!mountsUnder(root).some((m) => m.mountPoint === dead));
     await assert.rejects(fs.stat(dead));
     assert.ok(mountsUnder(root).some((m) => m.mountPoint === live), 'a live server keeps its slot');
