@@ -42,8 +42,10 @@ describe('the whole flow: delegate → steer → question → review → pull re
     api = await delegateApi();
     original = readFileSync(join(env('DELEGATE_TEST_WORKSPACE'), 'src', 'math.js'), 'utf8');
     await setScript(SCRIPT, [
-      // Slow enough that the steering message arrives while the command still runs.
-      { text: 'Checking the tests first.', toolCalls: [{ name: 'shell', arguments: { command: 'sleep 3; node test.js' } }] },
+      // Slow enough that the steering message arrives while the command still runs: the extension
+      // sees the command start through the event stream, which lagged ~3 s behind under a load
+      // average of 12 (the steer then came after the question and was taken as its answer).
+      { text: 'Checking the tests first.', toolCalls: [{ name: 'shell', arguments: { command: 'sleep 8; node test.js' } }] },
       { text: 'Adding parentheses to add and mul.', toolCalls: [{ name: 'apply_patch', arguments: { patch: TWO_HUNKS } }] },
       { toolCalls: [{ name: 'ask_user', arguments: { question: QUESTION } }] },
       {
