@@ -149,7 +149,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const toolchains = sandbox.driver?.name === 'bwrap' ? await hostToolchains() : undefined;
   // A fleet node's disk is only a cache: each attempt's work also lives in the store.
   const transfer = store.kind === 'postgres' ? new WorkTransfer({ store, host: config.hostEnv, sandboxUid: config.sandboxUid, log: log.child({ component: 'work' }) }) : undefined;
-  const workspaces = new WorkspaceCache(manager, store, transfer);
+  const workspaces = new WorkspaceCache(manager, store, transfer, environments);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
     : null;

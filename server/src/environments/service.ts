@@ -83,6 +83,20 @@ export class Environments implements SetupLayerSource {
     };
   }
 
+  /**
+   * A workspace prepared with no run of it here (a fleet node serving the diff of an attempt another
+   * node ran): its layer is found or built as for a run, so the saved work applies on the same tree;
+   * the setup's events are only logged. An attempt begun on this node keeps its own expectation.
+   */
+  reading(key: string, options: TaskOptions): () => void {
+    if (this.expected.has(key)) return () => undefined;
+    const log = this.options.log;
+    const attempt = this.begin(key, options, (event) => {
+      if (event.type === 'setup.finished') log.info('set-up layer for a workspace prepared to read', { key, cached: event.cached, exitCode: event.exitCode });
+    });
+    return () => attempt.end();
+  }
+
   dirOf(id: string): string {
     return this.cache.dirOf(id);
   }

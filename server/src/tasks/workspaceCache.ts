@@ -2,6 +2,7 @@
 // prepared); `find` one to read from, which mounts nothing when its view is gone. Calls for one
 // key run one after another, so no two callers prepare or mount the same workspace, and nothing
 // opens once closeAll() has begun: a stopped server leaves no view mounted.
+import type { Environments } from '../environments/service';
 import type { Store } from '../store/types';
 import type { PrepareOptions, Workspace, WorkspaceManager } from '../workspace/types';
 import type { WorkSource } from '../workspace/workTransfer';
@@ -15,6 +16,8 @@ export class WorkspaceCache {
     private readonly store: Store,
     /** A fleet's: this disk is only a cache of the work saved in the store (workspace/workTransfer.ts). */
     private readonly work?: WorkSource,
+    /** For a workspace prepared to read: its environment's set-up layer, as a run would have it. */
+    private readonly environments?: Pick<Environments, 'reading'>,
   ) {}
 
   /** `onView`: see PrepareOptions (only called when the workspace is prepared, not reopened). */
@@ -36,7 +39,14 @@ export class WorkspaceCache {
       if (!work || (await work.current(key))) return local;
       // A fleet node asked about an attempt another node ran: made here from the saved work.
       if (local) await local.destroy();
-      return this.prepare(key.length > 36 ? key.slice(0, 36) : key, key);
+      const taskId = key.length > 36 ? key.slice(0, 36) : key;
+      const task = await this.store.getTask(taskId);
+      const end = task ? this.environments?.reading(key, task.options) : undefined;
+      try {
+        return await this.prepare(taskId, key);
+      } finally {
+        end?.();
+      }
     }).catch(() => null);
   }
 
