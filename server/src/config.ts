@@ -114,7 +114,8 @@ Options:
   --max-parallel N       Agents running at once (default: number of cores, at least 2)
   --max-parallel-per-user N
                          Slots one signed-in user's tasks may hold at once (default: half of
-                         --max-parallel, at least 1); users' queues take turns for free slots
+                         --max-parallel, at least 1); users' queues take turns for free slots.
+                         In a fleet (--database-url) it counts across every node
   --model NAME           Default model (default gpt-5-codex); tasks may choose another
   --wire-api API         responses | chat (default responses; chat for OpenAI-compatible servers
                          that only speak Chat Completions)
@@ -219,8 +220,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`--max-parallel: expected 1..256, got ${str('max-parallel')}`);
   }
   const maxParallelPerUser = Number(str('max-parallel-per-user') ?? Math.max(1, Math.floor(maxParallel / 2)));
-  if (!Number.isInteger(maxParallelPerUser) || maxParallelPerUser < 1 || maxParallelPerUser > maxParallel) {
-    throw new ConfigError(`--max-parallel-per-user: expected 1..${maxParallel} (--max-parallel), got ${str('max-parallel-per-user')}`);
+  // In a fleet the cap counts a user's attempts on every node (store claimQueued), so it may exceed
+  // one node's slots; alone it cannot usefully.
+  const perUserMax = databaseUrl === undefined ? maxParallel : 256;
+  if (!Number.isInteger(maxParallelPerUser) || maxParallelPerUser < 1 || maxParallelPerUser > perUserMax) {
+    throw new ConfigError(`--max-parallel-per-user: expected 1..${perUserMax}${databaseUrl === undefined ? ' (--max-parallel)' : ''}, got ${str('max-parallel-per-user')}`);
   }
   const sandbox = str('sandbox') ?? 'auto';
   if (!['auto', 'bwrap', 'docker', 'none'].includes(sandbox)) throw new ConfigError(`--sandbox: expected auto|bwrap|docker|none, got ${sandbox}`);

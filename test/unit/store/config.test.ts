@@ -24,6 +24,12 @@ describe('fleet flags', () => {
     assert.throws(() => parse(['--node-id', '-dash']), ConfigError);
   });
 
+  it('lets the per-user cap exceed one node\'s slots in a fleet only (there it counts across nodes)', () => {
+    assert.throws(() => parse(['--max-parallel', '4', '--max-parallel-per-user', '6']), /expected 1\.\.4 \(--max-parallel\)/);
+    assert.equal(parse(['--max-parallel', '4', '--max-parallel-per-user', '6', '--database-url', 'postgres://a@db/d']).maxParallelPerUser, 6);
+    assert.match(HELP, /counts across every node/);
+  });
+
   it('documents both in --help', () => {
     assert.match(HELP, /--database-url URL/);
     assert.match(HELP, /--node-id NAME/);
