@@ -177,6 +177,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     workspaceOf: (taskId) => tasks.workspace(taskId),
     githubApiUrl: config.githubApiUrl,
     hostEnv: config.hostEnv,
+    runner: processes,
     scrubber,
     log: log.child({ component: 'github' }),
   });

@@ -10,7 +10,7 @@ export type TreeResult =
   | { ok: true; tree: string; baseTree: string }
   | { ok: false; reason: 'does_not_apply' | 'empty'; message: string };
 
-type Ctx = Pick<GitOptions, 'gitDir' | 'hostEnv' | 'signal' | 'log'>;
+type Ctx = Pick<GitOptions, 'gitDir' | 'runner' | 'hostEnv' | 'signal' | 'log'>;
 
 export async function commitExists(ctx: Ctx, rev: string): Promise<boolean> {
   const r = await runGit(['cat-file', '-e', `${rev}^{commit}`], ctx);

@@ -1,8 +1,8 @@
 // Runs git for the pull-request flow: in its own process group (killed whole on abort), with the
 // token only in the child's environment, and with output scrubbed of secrets before anyone sees it.
-// Locale fixed to C so git's messages can be matched.
-import { spawn } from 'node:child_process';
+// Locale fixed to C so git's messages can be matched. Started through the server's ProcessRunner.
 import type { Logger, Scrubber } from '../log';
+import type { ProcessRunner } from '../util/processRunner';
 
 export interface GitOutput {
   code: number | null;
@@ -13,6 +13,8 @@ export interface GitOutput {
 
 export interface GitOptions {
   gitDir: string;
+  /** The server's ProcessRunner (main.ts chooses it). */
+  runner: ProcessRunner;
   /**
    * What git may see of the server's environment (Config.hostEnv: PATH, HOME, proxy and CA
    * settings), so nothing like GIT_DIR leaks in from it.
@@ -60,48 +62,38 @@ export function runGit(args: readonly string[], opts: GitOptions): Promise<GitOu
       resolve({ code: null, stdout: Buffer.alloc(0), stderr: 'aborted', aborted: true });
       return;
     }
-    const child = spawn('git', ['--git-dir', opts.gitDir, ...args], {
-      env: { ...opts.hostEnv, LC_ALL: 'C', LANG: 'C', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
     let aborted = false;
-    // git's helpers (remote-https, pack-objects) share the group, so an abort ends them all.
-    const killGroup = (): void => {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    };
+    // git's helpers (remote-https, pack-objects) share its process group: the kill ends them all.
     const onAbort = (): void => {
       aborted = true;
-      killGroup();
+      handle.kill(9);
     };
+    const handle = opts.runner.run(
+      { argv: ['git', '--git-dir', opts.gitDir, ...args], cwd: opts.gitDir, env: { ...opts.hostEnv, LC_ALL: 'C', LANG: 'C', ...opts.env }, stdin: opts.input ?? '' },
+      {
+        stdout: (d) => {
+          size += d.length;
+          if (size > MAX_OUTPUT) handle.kill(9);
+          else out.push(d);
+        },
+        stderr: (d) => err.push(d),
+        end: ({ code, failure }) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (failure !== undefined) err.push(Buffer.from(failure));
+          const raw = Buffer.concat(err).toString('utf8');
+          const stderr = opts.scrubber ? opts.scrubber.scrub(raw) : raw;
+          if (opts.log && stderr.trim()) {
+            const cmd = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
+            opts.log.info(`git ${cmd}`, { stderr: stderr.trim() });
+          }
+          resolve({ code: aborted ? null : code, stdout: Buffer.concat(out), stderr, aborted });
+        },
+      },
+    );
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > MAX_OUTPUT) killGroup();
-      else out.push(d);
-    });
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-    child.on('error', (e) => err.push(Buffer.from(String(e.message))));
-    child.on('close', (code) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      const raw = Buffer.concat(err).toString('utf8');
-      const stderr = opts.scrubber ? opts.scrubber.scrub(raw) : raw;
-      if (opts.log && stderr.trim()) {
-        const cmd = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
-        opts.log.info(`git ${cmd}`, { stderr: stderr.trim() });
-      }
-      resolve({ code: aborted ? null : code, stdout: Buffer.concat(out), stderr, aborted });
-    });
   });
 }
 

@@ -7,6 +7,7 @@ import { commitMessage, defaultTitle, filesOfPatch, hasTaskTrailer, pullRequestB
 import { applyToTree, commitExists, commitTree, messageOf, parentsOf, treeOf } from './commit';
 import { NO_LOG, Scrubber, scrubbing, type Logger } from '../log';
 import { remoteEnv, runGit, tokenForms } from './git';
+import type { ProcessRunner } from '../util/processRunner';
 import { branchName, gitOriginForApi, parseGitHubRemote, remoteHost, type GitHubRemote } from './remote';
 import { fetchBranch, lsRemote, pushCommit, type RemoteCtx } from './transport';
 
@@ -43,6 +44,8 @@ export interface PullRequestParams {
   signal?: AbortSignal;
   /** What git may see of the server's environment (Config.hostEnv). */
   hostEnv: Readonly<Record<string, string>>;
+  /** How the server starts processes (git here). */
+  runner: ProcessRunner;
   /** Progress and git's stderr, scrubbed of the token. */
   log?: Logger;
 }
@@ -65,7 +68,7 @@ interface Run {
   log: Logger;
   remote: RemoteCtx;
   api: ApiCtx;
-  local: { gitDir: string; hostEnv: Readonly<Record<string, string>>; signal?: AbortSignal; log: Logger };
+  local: { gitDir: string; runner: ProcessRunner; hostEnv: Readonly<Record<string, string>>; signal?: AbortSignal; log: Logger };
   /** Private refs written to the mirror by this run; removed at the end. */
   tempRefs: string[];
 }
@@ -123,9 +126,9 @@ function prepare(
       title: p.title?.trim() || defaultTitle(p.prompt),
       scrubber,
       log,
-      remote: { gitDir: p.mirrorDir, url: gh.httpsUrl, env: remoteEnv(origin, p.githubToken), hostEnv: p.hostEnv, scrubber, signal: p.signal, log },
+      remote: { gitDir: p.mirrorDir, url: gh.httpsUrl, env: remoteEnv(origin, p.githubToken), hostEnv: p.hostEnv, runner: p.runner, scrubber, signal: p.signal, log },
       api: { token: p.githubToken, apiBaseUrl: p.apiBaseUrl, owner: gh.owner, repo: gh.repo, signal: p.signal, log },
-      local: { gitDir: p.mirrorDir, hostEnv: p.hostEnv, signal: p.signal, log },
+      local: { gitDir: p.mirrorDir, runner: p.runner, hostEnv: p.hostEnv, signal: p.signal, log },
       tempRefs: [],
     },
   };

@@ -8,6 +8,7 @@ import type { Store } from '../store/types';
 import { DIFF_VERSION_HEADER } from '../tasks/diffRecorder';
 import type { TaskEvents } from '../tasks/taskEvents';
 import type { Workspace } from '../workspace/types';
+import type { ProcessRunner } from '../util/processRunner';
 import { tokenForms } from './git';
 import { openPullRequest } from './index';
 
@@ -18,6 +19,8 @@ export interface PullRequestServiceDeps {
   workspaceOf: (taskId: string) => Promise<Workspace>;
   githubApiUrl: string;
   hostEnv: Readonly<Record<string, string>>;
+  /** How the server starts processes (main.ts chooses it). */
+  runner: ProcessRunner;
   /** The server's scrubber: the request's token is added to it while the request runs. */
   scrubber: Scrubber;
   log: Logger;
@@ -69,6 +72,7 @@ export class PullRequestService {
         githubToken: request.githubToken,
         apiBaseUrl: this.deps.githubApiUrl,
         hostEnv: this.deps.hostEnv,
+        runner: this.deps.runner,
         existing: task.pullRequest,
         log: this.deps.log.child({ taskId }),
       });

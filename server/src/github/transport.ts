@@ -4,6 +4,7 @@
 import type { ErrorCode } from '../../../protocol';
 import type { Logger, Scrubber } from '../log';
 import { runGit, type GitOptions } from './git';
+import type { ProcessRunner } from '../util/processRunner';
 
 export interface RemoteCtx {
   gitDir: string;
@@ -12,6 +13,7 @@ export interface RemoteCtx {
   /** Env from remoteEnv(): the auth header and prompt/helper switches. */
   env: Record<string, string>;
   hostEnv: Readonly<Record<string, string>>;
+  runner: ProcessRunner;
   scrubber: Scrubber;
   signal?: AbortSignal;
   log?: Logger;
@@ -20,7 +22,7 @@ export interface RemoteCtx {
 export type RemoteFailure = { ok: false; code: ErrorCode; message: string };
 
 function gitOpts(ctx: RemoteCtx, extra?: Partial<GitOptions>): GitOptions {
-  return { gitDir: ctx.gitDir, hostEnv: ctx.hostEnv, env: ctx.env, scrubber: ctx.scrubber, signal: ctx.signal, log: ctx.log, ...extra };
+  return { gitDir: ctx.gitDir, runner: ctx.runner, hostEnv: ctx.hostEnv, env: ctx.env, scrubber: ctx.scrubber, signal: ctx.signal, log: ctx.log, ...extra };
 }
 
 /** Maps git's complaint about a remote to one of our error codes with a message a user can act on. */

@@ -8,6 +8,7 @@ import { EMPTY_USAGE, parseUnifiedDiff, selectHunks, type ChangedFile, type File
 import { hostEnvOf } from '../../../server/src/config';
 import type { PullRequestParams } from '../../../server/src/github';
 import { createLogger, Scrubber, type Logger } from '../../../server/src/log';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 import { git } from '../../support/gitHttpServer';
 import { startFakeGitHub, type FakeGitHub } from '../../support/githubDouble';
 
@@ -109,6 +110,8 @@ export function changedFilesOf(files: FileDiff[]): ChangedFile[] {
   }));
 }
 
+const RUNNER = new SpawnRunner();
+
 export function baseParams(s: Scenario, patch: string, extra: Partial<PullRequestParams> = {}): PullRequestParams {
   return {
     mirrorDir: s.mirrorDir,
@@ -125,6 +128,7 @@ export function baseParams(s: Scenario, patch: string, extra: Partial<PullReques
     githubToken: s.token,
     apiBaseUrl: s.fake.apiBaseUrl,
     hostEnv: hostEnvOf(process.env),
+    runner: RUNNER,
     ...extra,
   };
 }
