@@ -136,16 +136,23 @@ export class TaskGit {
   }
 
   async diff(from: string, to: string | undefined, paths: string[] | undefined, binary: boolean): Promise<string> {
+    if (paths?.length === 0) return '';
+    return (await this.diffBytes(from, to, paths, binary)).toString('utf8');
+  }
+
+  /** The binary-safe patch from `from` to `to` (or the index), as git wrote it. */
+  patch(from: string, to: string | undefined): Promise<Buffer> {
+    return this.diffBytes(from, to, undefined, true);
+  }
+
+  private async diffBytes(from: string, to: string | undefined, paths: string[] | undefined, binary: boolean): Promise<Buffer> {
     const args = ['diff', '-M', '-U3', '--no-ext-diff', '--no-textconv', '--no-color', '--no-relative', '--src-prefix=a/', '--dst-prefix=b/'];
     if (binary) args.push('--binary');
     args.push(...(to ? [from, to] : ['--cached', from]), '--');
-    if (paths) {
-      if (paths.length === 0) return '';
-      args.push(...paths.map(pathspec));
-    }
+    if (paths) args.push(...paths.map(pathspec));
     const r = await runGit(args, this.run());
     if (r.code !== 0) throw new Error(`git diff failed: ${firstLine(r.stderr)}`);
-    return r.stdout.toString('utf8');
+    return r.stdout;
   }
 
   async writeTree(): Promise<string> {

@@ -98,6 +98,12 @@ export interface Workspace {
    * files come as `GIT binary patch` (so the patch applies) unless `binary: false`.
    */
   diff(paths?: string[], options?: { binary?: boolean }): Promise<string>;
+  /**
+   * The whole work as a patch from the base, as bytes: `git apply --binary` of it on the base gives
+   * the work back exactly. Not diff(): a text file that is not UTF-8 (Latin-1, say) has its raw
+   * bytes in the patch, and a string would replace them.
+   */
+  patch(): Promise<Buffer>;
   /** The whole diff (as diff()) and its version: the same content, the same version, wherever computed. */
   versionedDiff(): Promise<{ diff: string; version: string }>;
   /** A file's content at the base or in the agent's current version; null if it does not exist. */

@@ -226,6 +226,15 @@ export class TaskWorkspace implements Workspace {
     });
   }
 
+  patch(): Promise<Buffer> {
+    return this.exclusive(async () => {
+      if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+      if (this.state.closed) return this.git.patch(this.baseRef, await this.closedHead());
+      await this.refresh();
+      return this.git.patch(this.baseRef, undefined);
+    });
+  }
+
   versionedDiff(): Promise<{ diff: string; version: string }> {
     return this.exclusive(async () => {
       if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);

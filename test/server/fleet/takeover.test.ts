@@ -10,9 +10,10 @@ describe('fleet: a node killed mid-task', function () {
   before(async () => {
     s = await fleetSetting({ nodes: 3 });
     s.model.setScript('survive', [
-      { toolCalls: [{ name: 'shell', arguments: { command: 'echo before > before.txt' } }] },
+      // latin1.txt is text that is not UTF-8: its byte 0xe9 must cross nodes as it is.
+      { toolCalls: [{ name: 'shell', arguments: { command: "echo before > before.txt; printf 'caf\\351\\n' > latin1.txt" } }] },
       { toolCalls: [{ name: 'shell', arguments: { command: 'sleep 4' } }] },
-      { toolCalls: [{ name: 'shell', arguments: { command: 'echo after > after.txt' } }] },
+      { toolCalls: [{ name: 'shell', arguments: { command: 'echo after > after.txt; od -An -tx1 latin1.txt' } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'survived' } }] },
     ]);
     // Asks until the answer is in the conversation, then finishes saying so.
@@ -56,12 +57,14 @@ describe('fleet: a node killed mid-task', function () {
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal(done.summary, 'survived');
     assert.equal(done.node, moved.to);
-    assert.deepEqual(done.changedFiles.map((f) => f.path).sort(), ['after.txt', 'before.txt']);
+    assert.deepEqual(done.changedFiles.map((f) => f.path).sort(), ['after.txt', 'before.txt', 'latin1.txt']);
     const diff = await api<string>(survivor, 'GET', `/v1/tasks/${created.id}/diff`);
     assert.equal(diff.status, 200);
     assert.match(diff.body, /\+before/);
     assert.match(diff.body, /\+after/);
     const all = await allEvents(survivor, created.id);
+    const bytes = all.find((e) => e.type === 'tool.result' && e.output.includes('63 61 66'));
+    assert.ok(bytes?.type === 'tool.result' && /63 61 66 e9 0a/.test(bytes.output), `latin1.txt after the move: ${bytes?.type === 'tool.result' ? bytes.output : 'not read'}`);
     assert.equal(all.filter((e) => e.type === 'agent.finished').length, 1, 'finished once');
     assert.equal(all.filter((e) => e.type === 'task.moved').length, 1, 'moved once');
     // The agent went on from its conversation, told that the files may be further along.
