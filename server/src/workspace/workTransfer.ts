@@ -56,7 +56,7 @@ export class WorkTransfer implements WorkSource {
 
   /** Saves the work as the snapshot just taken left it (the view is what the snapshot holds). */
   async save(guard: Guard, workspace: Workspace): Promise<void> {
-    const patch = Buffer.from(await workspace.diff(), 'utf8');
+    const patch = await workspace.patch();
     await this.deps.store.putBlob(workBlobKey(guard.key, guard.fence), patch);
     this.local.set(guard.key, digest(patch));
   }
