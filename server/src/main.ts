@@ -35,7 +35,7 @@ import { hostToolchains } from './environments/toolchains';
 import { createWorkspaceManager, RepoWatches } from './workspace';
 import { runAgent } from './agent';
 import { PullRequestService } from './github/pullRequestService';
-import { useProcessRunner } from './util/launcher';
+import { processRunnerFor } from './util/launcher';
 
 export const VERSION = '0.1.0';
 
@@ -131,7 +131,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   // The one choice of how the server starts processes: the launcher (started now, while the rest
   // is set up) unless DELEGATE_NODE_SPAWN=1.
-  const processes = useProcessRunner(config.nodeSpawn ? 'spawn' : 'launcher');
+  const processes = processRunnerFor(config.nodeSpawn ? 'spawn' : 'launcher');
+  const processHost = { runner: processes, env: config.hostEnv };
   const store: Store = config.databaseUrl ? await openFleetStore(config.databaseUrl, scrubber, log) : new SqliteStore(join(config.dataDir, 'delegate.sqlite'));
   const bus = new EventBus();
   // The bus hears every committed event through the store (a fleet's store: every node's).
@@ -141,14 +142,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (!sandbox.driver) log.error('no sandbox can run here; tasks will fail until this is fixed', { reason: sandbox.reason });
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
-  const environments = new Environments({ dataDir: config.dataDir, host: config.hostEnv, uid: config.sandboxUid, driver: sandbox.driver, defaultImage: sandbox.driver?.name === 'docker' ? config.dockerImage : undefined, secrets: config.setupSecrets, cache: config.environmentCache, log: log.child({ component: 'environments' }) });
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, hostEnv: config.hostEnv, log: log.child({ component: 'workspace' }), watches, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
+  const environments = new Environments({ dataDir: config.dataDir, host: processHost, uid: config.sandboxUid, driver: sandbox.driver, defaultImage: sandbox.driver?.name === 'docker' ? config.dockerImage : undefined, secrets: config.setupSecrets, cache: config.environmentCache, log: log.child({ component: 'environments' }) });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, host: processHost, log: log.child({ component: 'workspace' }), watches, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
   await manager.releaseLeftovers();
   await environments.sweep();
   // Once, by file: a bwrap sandbox runs the host's /usr, so its toolchains are the host's.
   const toolchains = sandbox.driver?.name === 'bwrap' ? await hostToolchains() : undefined;
   // A fleet node's disk is only a cache: each attempt's work also lives in the store.
-  const transfer = store.kind === 'postgres' ? new WorkTransfer({ store, host: config.hostEnv, sandboxUid: config.sandboxUid, log: log.child({ component: 'work' }) }) : undefined;
+  const transfer = store.kind === 'postgres' ? new WorkTransfer({ store, host: processHost, sandboxUid: config.sandboxUid, log: log.child({ component: 'work' }) }) : undefined;
   const workspaces = new WorkspaceCache(manager, store, transfer, environments);
   const client = config.openaiApiKey || config.openaiBaseUrl
     ? new OpenAI({ apiKey: config.openaiApiKey ?? 'not-needed', baseURL: config.openaiBaseUrl, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
@@ -195,7 +196,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const auth = new Authenticator({ adminToken: token, allow: config.githubAllow, githubApiUrl: config.githubApiUrl, cacheMs: config.githubAuthCacheMs, log: log.child({ component: 'auth' }) });
   const hosts = hostPolicy(config.host, config.allowedHosts);
   const handler = createRequestHandler({
-    routes: routes({ config, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
+    routes: routes({ config, host: processHost, version: VERSION, store, tasks, pullRequests, workspaces: manager, health }),
     auth,
     ownerOf: async (id) => ((await store.getTask(id)) ? store.taskOwner(id) : undefined),
     hosts,

@@ -6,7 +6,7 @@
 // against. Secrets reach the setup command's environment only; a layer that holds one is refused.
 import { chown, copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git, runGit, firstLine, type HostEnv } from '../workspace/git';
+import { git, runGit, firstLine, type Host } from '../workspace/git';
 import { createTaskGitDir, writeRef } from '../workspace/taskGit';
 import { mountLayers, unmount } from '../workspace/view';
 import { DEFAULT_LIMITS, type SandboxDriver } from '../sandbox/types';
@@ -27,7 +27,7 @@ export interface BuildRequest {
   mirrorDir: string;
   baseLayers: string[];
   baseIndex: string;
-  host: HostEnv;
+  host: Host;
   uid: number;
   driver: SandboxDriver;
   /** The secrets this environment asks for, by name. */
@@ -50,7 +50,7 @@ export async function buildLayer(req: BuildRequest): Promise<BuildResult> {
   await createTaskGitDir(req.host, gitDir, req.mirrorDir, req.commit);
   const index = join(gitDir, 'index');
   await Promise.all([copyFile(req.baseIndex, index), writeRef(gitDir, 'refs/heads/delegate', req.commit)]);
-  const mounted = await mountLayers({ target: view, lower: req.baseLayers, upper, work: join(tmp, 'work') });
+  const mounted = await mountLayers({ runner: req.host.runner, target: view, lower: req.baseLayers, upper, work: join(tmp, 'work') });
   if (mounted) throw new Error(`mounting the setup's view failed: ${mounted}`);
   try {
     const ran = await runScript(req, view, gitDir);
@@ -66,7 +66,7 @@ export async function buildLayer(req: BuildRequest): Promise<BuildResult> {
     const commit = tree === req.commitTree ? null : await packNewObjects(req, gitDir, tree);
     return { ok: true, tree, commit, exitCode: 0 };
   } finally {
-    await unmount(view);
+    await unmount(req.host.runner, view);
   }
 }
 

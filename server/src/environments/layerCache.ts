@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../log';
 import type { SetupLayer } from '../workspace/types';
+import type { ProcessRunner } from '../util/processRunner';
 import { run, unmount } from '../workspace/view';
 
 export const LayerMeta = z.object({
@@ -37,6 +38,7 @@ export class LayerCache {
 
   constructor(
     dataDir: string,
+    private readonly runner: ProcessRunner,
     private readonly bounds: CacheBounds,
     private readonly log: Logger,
   ) {
@@ -74,7 +76,7 @@ export class LayerCache {
   async commit(tmp: string, key: string, meta: LayerMeta): Promise<void> {
     await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta));
     await writeFile(join(tmp, 'used'), '');
-    const synced = await run('sync', ['-f', tmp]);
+    const synced = await run(this.runner, 'sync', ['-f', tmp]);
     if (synced.code !== 0) throw new Error(`syncing the set-up layer failed: ${synced.stderr.trim()}`);
     try {
       await rename(tmp, join(this.root, key));
@@ -93,7 +95,7 @@ export class LayerCache {
 
   /** Removes a temp dir (its view unmounted first, if a build left it mounted). */
   async discard(tmp: string): Promise<void> {
-    await unmount(join(tmp, 'view'));
+    await unmount(this.runner, join(tmp, 'view'));
     await rm(tmp, { recursive: true, force: true });
   }
 

@@ -7,7 +7,7 @@ import type { EnvironmentSpec, EventInput, TaskError, TaskOptions } from '../../
 import { Scrubber, type Logger } from '../log';
 import type { SandboxDriver } from '../sandbox/types';
 import { DEFAULT_LIMITS } from '../sandbox/types';
-import { git, type HostEnv } from '../workspace/git';
+import { git, type Host } from '../workspace/git';
 import { KeyedLock } from '../workspace/keyedLock';
 import type { SetupLayer, SetupLayerRequest, SetupLayerSource, Workspace } from '../workspace/types';
 import { readState } from '../workspace/workspace';
@@ -19,7 +19,7 @@ import { environmentKey, resolveEnvironment, readFromLayers, type Environment, t
 
 export interface EnvironmentsOptions {
   dataDir: string;
-  host: HostEnv;
+  host: Host;
   uid: number;
   driver: SandboxDriver | null;
   /** The docker driver's own image (part of the cache key); undefined for bwrap. */
@@ -63,7 +63,7 @@ export class Environments implements SetupLayerSource {
   private readonly trees = new Map<string, string>();
 
   constructor(private readonly options: EnvironmentsOptions) {
-    this.cache = new LayerCache(options.dataDir, options.cache, options.log);
+    this.cache = new LayerCache(options.dataDir, options.host.runner, options.cache, options.log);
     this.scrubber = new Scrubber(Object.values(options.secrets));
   }
 

@@ -93,7 +93,7 @@ const NO_UID = 0xffffffff;
  * starts the supervisor process (inside a sandbox, or on the host) and hands it over; once it dies
  * (`dead`) every process in flight has ended with a failure and a new supervisor is needed.
  */
-/** What SupervisorClient needs of the supervisor's process: a ChildProcess, or launchChild()'s. */
+/** What SupervisorClient needs of the supervisor's process: a ChildProcess, or a LauncherRunner's start(). */
 export interface SupervisorChild {
   readonly stdin: { readonly writable: boolean; write(data: Buffer): unknown; on(event: 'error', listener: (err: Error) => void): unknown } | null;
   readonly stdout: { on(event: 'data', listener: (chunk: Buffer) => void): unknown } | null;

@@ -7,8 +7,8 @@
 // closes its stdin, and keeps the server alive only while a process runs. Where it cannot start,
 // the plain SpawnRunner does the work.
 //
-// Which runner the server uses is chosen in one place, useProcessRunner() (main.ts: the launcher
-// unless DELEGATE_NODE_SPAWN=1); without a choice it is the plain one.
+// Which runner the server uses is chosen in one place, main.ts (processRunnerFor: the launcher
+// unless DELEGATE_NODE_SPAWN=1), and passed to everything that starts a process.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -172,34 +172,10 @@ function answer(errno: number): MountResult {
   return errno === 0 ? { ok: true } : { ok: false, reason: ERRNO_NAMES.get(errno) ?? `errno ${errno}` };
 }
 
-let selected: ProcessRunner | undefined;
-
-/** The one place the server's ProcessRunner is chosen: 'launcher' where perl is, else the plain one. */
-export function useProcessRunner(kind: 'spawn' | 'launcher'): ProcessRunner {
-  const runner = kind === 'launcher' && PERL ? new LauncherRunner(PERL) : new SpawnRunner();
-  if (runner instanceof LauncherRunner) runner.warm();
-  selected = runner;
+/** The server's ProcessRunner: 'launcher' (started now) where perl is, else the plain one. */
+export function processRunnerFor(kind: 'spawn' | 'launcher'): ProcessRunner {
+  if (kind !== 'launcher' || !PERL) return new SpawnRunner();
+  const runner = new LauncherRunner(PERL);
+  runner.warm();
   return runner;
-}
-
-/** The runner chosen (the plain one when none was). */
-export function processRunner(): ProcessRunner {
-  return (selected ??= new SpawnRunner());
-}
-
-// The server's callers (workspace/git.ts, view.ts, spares.ts) use these: the chosen runner's.
-export function launch(request: SpawnRequest & { stdin?: string | Buffer }, handlers: SpawnHandlers): SpawnHandle {
-  return processRunner().run(request, handlers);
-}
-
-export function launchChild(request: Omit<SpawnRequest, 'stdin'>): StartedProcess {
-  return processRunner().start(request);
-}
-
-export function mountSyscall(source: string, target: string, fstype: string, flags: number, data: string): Promise<MountResult> {
-  return processRunner().mount(source, target, fstype, flags, data);
-}
-
-export function umountSyscall(target: string, flags: number): Promise<MountResult> {
-  return processRunner().umount(target, flags);
 }

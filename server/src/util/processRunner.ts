@@ -1,6 +1,6 @@
 // One interface for every process the server starts: its own git and mount processes (run) and a
 // sandbox's long-lived supervisor (start). SpawnRunner is the plain one, node's child_process;
-// the process launcher (launcher.ts) is the fast one, chosen in one place (useProcessRunner).
+// the process launcher (launcher.ts) is the fast one, chosen in one place (main.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';

@@ -15,7 +15,8 @@
 // differ, the whole tree is checked out again and starts a new stack.
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { firstLine, runGit, type HostEnv } from './git';
+import { firstLine, runGit, type Host } from './git';
+import type { ProcessRunner } from '../util/processRunner';
 import { checkoutTree, run } from './view';
 
 /** Layers under a view at most (overlay lookups walk them; the mount options must hold them). */
@@ -33,7 +34,7 @@ export interface Base {
 }
 
 export interface BaseOptions {
-  host: HostEnv;
+  host: Host;
   dataDir: string;
   /** A git dir holding the commit (the mirror, or a task's own git dir). */
   gitDir: string;
@@ -135,7 +136,7 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
   // git writes the changed files, as the sandbox user, and records theirs.
   const r = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, workTree: tree, indexFile: index, asUid: uid });
   if (r.code !== 0) throw new Error(`building the base of ${commit} on ${previous} failed: ${firstLine(r.stderr)}`);
-  await whiteout(await vanished(deleted, opts), tree, uid);
+  await whiteout(opts.host.runner, await vanished(deleted, opts), tree, uid);
   return [commit, ...below];
 }
 
@@ -155,7 +156,7 @@ async function vanished(deleted: string[], opts: BaseOptions): Promise<string[]>
 }
 
 /** Overlay whiteouts (0/0 character devices) for `paths` in the layer at `tree`. */
-async function whiteout(paths: string[], tree: string, uid: number): Promise<void> {
+async function whiteout(runner: ProcessRunner, paths: string[], tree: string, uid: number): Promise<void> {
   const targets: string[] = [];
   for (const path of paths) {
     const target = join(tree, path);
@@ -165,7 +166,7 @@ async function whiteout(paths: string[], tree: string, uid: number): Promise<voi
     targets.push(target);
   }
   if (targets.length === 0) return;
-  const r = await run('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...targets]);
+  const r = await run(runner, 'sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...targets]);
   if (r.code !== 0) throw new Error(`making overlay whiteouts failed: ${firstLine(r.stderr)}`);
 }
 

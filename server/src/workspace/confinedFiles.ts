@@ -4,12 +4,12 @@
 // symlink between a check and a use cannot redirect us outside.
 import { constants as C, type Stats } from 'node:fs';
 import { lchown, lstat, mkdir, open, readlink, unlink, type FileHandle } from 'node:fs/promises';
-import { runGit, firstLine, type HostEnv } from './git';
+import { runGit, firstLine, type Host } from './git';
 import { directChildren, parseGrep, parseLsFiles, pathspec, splitRelativePath } from './parse';
 import { WorkspacePathError, type ConfinedFiles, type ListOptions, type SearchMatch, type SearchOptions } from './types';
 
 export interface ConfinedFilesOptions {
-  host: HostEnv;
+  host: Host;
   root: string;
   uid: number;
   gitDir: string;

@@ -1,7 +1,7 @@
 // Host-side git for workspaces. The agent controls the workspace files, so every invocation runs
 // with an explicit git dir, no system or global config, hooks and fsmonitor off and a minimal
 // environment: nothing the agent can write is ever read as configuration or run as a program.
-import { launch } from '../util/launcher';
+import type { ProcessRunner } from '../util/processRunner';
 
 /**
  * The server's environment as its own processes may see it (Config.hostEnv: PATH, HOME,
@@ -9,9 +9,18 @@ import { launch } from '../util/launcher';
  */
 export type HostEnv = Readonly<Record<string, string>>;
 
+/**
+ * The host side of the server's own processes: how they start (the server's one ProcessRunner,
+ * built in main.ts) and what of its environment they see.
+ */
+export interface Host {
+  runner: ProcessRunner;
+  env: HostEnv;
+}
+
 export interface GitRun {
-  /** PATH, proxy and CA settings (and HOME for `userRepo`); without it, the system's PATH alone. */
-  host?: HostEnv;
+  /** The runner that starts git, and PATH, proxy and CA settings (and HOME for `userRepo`). */
+  host: Host;
   /** Trusted git dir; omitted only for commands on the user's own repository (`cwd`). */
   gitDir?: string;
   workTree?: string;
@@ -60,8 +69,7 @@ const SAFETY = [
 ];
 
 function environment(run: GitRun): Record<string, string> {
-  if (run.userRepo && !run.host) throw new Error('bug: a git command in the user\'s repository needs the host environment');
-  const { HOME, XDG_CONFIG_HOME, ...rest } = run.host ?? {};
+  const { HOME, XDG_CONFIG_HOME, ...rest } = run.host.env;
   const env: Record<string, string | undefined> = {
     ...rest,
     PATH: rest.PATH ?? '/usr/bin:/bin',
@@ -100,7 +108,7 @@ export function gitArgs(run: GitRun, args: string[]): string[] {
 }
 
 /** Runs git; failure is a value (exit code + stderr). Killed as a process group on abort. */
-export function runGit(args: string[], run: GitRun = {}): Promise<GitResult> {
+export function runGit(args: string[], run: GitRun): Promise<GitResult> {
   return new Promise((resolve) => {
     if (run.signal?.aborted) {
       resolve({ code: null, stdout: Buffer.alloc(0), stderr: 'aborted', truncated: false });
@@ -112,7 +120,7 @@ export function runGit(args: string[], run: GitRun = {}): Promise<GitResult> {
     let truncated = false;
     let stderr = '';
     const onAbort = (): void => handle.kill();
-    const handle = launch(
+    const handle = run.host.runner.run(
       {
         argv: ['git', ...gitArgs(run, args)],
         cwd: run.cwd ?? run.workTree ?? run.gitDir ?? '/',
@@ -158,7 +166,7 @@ export class GitError extends Error {
 }
 
 /** Runs git and returns trimmed stdout; throws GitError when git fails. */
-export async function git(args: string[], run: GitRun = {}): Promise<string> {
+export async function git(args: string[], run: GitRun): Promise<string> {
   const r = await runGit(args, run);
   if (r.code !== 0) throw new GitError(`git ${args[0]} failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, r.stderr);
   return r.stdout.toString('utf8').trim();
@@ -177,7 +185,7 @@ export function addPaths(paths: string[], run: GitRun): Promise<GitResult> {
 }
 
 /** stdout when git succeeds, else null (for questions like "does this ref exist?"). */
-export async function gitMaybe(args: string[], run: GitRun = {}): Promise<string | null> {
+export async function gitMaybe(args: string[], run: GitRun): Promise<string | null> {
   const r = await runGit(args, run);
   return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
 }

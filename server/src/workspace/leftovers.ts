@@ -4,6 +4,7 @@
 // survives as a snapshot (its git dir is on disk, the live view's changes are recorded first).
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ProcessRunner } from '../util/processRunner';
 import { parseMountInfo } from './parse';
 import type { Workspace } from './types';
 import { isOverlayMounted, unmount, unmountView, viewPaths } from './view';
@@ -12,6 +13,8 @@ import type { Logger } from '../log';
 
 export interface LeftoverDeps {
   dataDir: string;
+  /** Unmounts what a stopped server left mounted. */
+  runner: ProcessRunner;
   /** A workspace over a task dir with the given state (the manager's instance()). */
   instance: (taskDir: string, state: WorkspaceState) => Workspace;
   log: Logger;
@@ -39,8 +42,8 @@ export async function releaseLeftovers(deps: LeftoverDeps): Promise<{ recorded: 
     const state = await readState(taskDir);
     if (!state) {
       // A prepare that never finished: nothing in it is the user's or the agent's work yet.
-      await unmountView(viewPaths(taskDir));
-      await Promise.all((await mountsBelow(taskDir)).map((m) => unmount(m)));
+      await unmountView(deps.runner, viewPaths(taskDir));
+      await Promise.all((await mountsBelow(taskDir)).map((m) => unmount(deps.runner, m)));
       await rm(taskDir, { recursive: true, force: true });
       removed++;
       continue;
@@ -58,7 +61,7 @@ export async function releaseLeftovers(deps: LeftoverDeps): Promise<{ recorded: 
   }
   // Whatever is still mounted below tasks/ (a close that failed, a mount nothing records).
   const stale = await mountsBelow(tasks);
-  for (const m of stale) await unmount(m);
+  for (const m of stale) await unmount(deps.runner, m);
   await removeHalfBuiltBases(join(deps.dataDir, 'bases'));
   const tmp = join(deps.dataDir, 'tmp');
   for (const name of await readdir(tmp).catch(() => [] as string[])) await rm(join(tmp, name), { recursive: true, force: true });

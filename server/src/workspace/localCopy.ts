@@ -8,7 +8,7 @@
 // to `git fetch`.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runGit, type HostEnv } from './git';
+import { runGit, type Host } from './git';
 import { OBJECT_ID } from './repoFiles';
 import { writeRef } from './taskGit';
 
@@ -22,7 +22,7 @@ export async function noteCopied(mirrorDir: string, commit: string): Promise<voi
 }
 
 /** Copies `commit` from the repository at `top` into the mirror; false: fetch it instead. */
-export async function copyCommit(opts: { host: HostEnv; top: string; mirrorDir: string; commit: string; signal?: AbortSignal }): Promise<boolean> {
+export async function copyCommit(opts: { host: Host; top: string; mirrorDir: string; commit: string; signal?: AbortSignal }): Promise<boolean> {
   const { host, top, mirrorDir, commit, signal } = opts;
   const last = (await readFile(lastCopiedFile(mirrorDir), 'utf8').catch(() => '')).trim();
   if (!OBJECT_ID.test(last) || !OBJECT_ID.test(commit)) return false;

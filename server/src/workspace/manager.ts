@@ -10,7 +10,7 @@
 import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { firstLine, runGit, repoError, type HostEnv } from './git';
+import { firstLine, runGit, repoError, type Host } from './git';
 import { KeyedLock } from './keyedLock';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
@@ -29,8 +29,8 @@ import { NO_LOG, type Logger } from '../log';
 export interface WorkspaceManagerOptions {
   dataDir: string;
   sandboxUid: number;
-  /** What git may see of the server's environment (Config.hostEnv). */
-  hostEnv: HostEnv;
+  /** How git, mount and umount start (the server's ProcessRunner) and what they see of its environment (Config.hostEnv). */
+  host: Host;
   log?: Logger;
   /**
    * A cache in front of the scan for uncommitted changes (watchedScanner.ts); without it every
@@ -55,12 +55,12 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   /** Bases a prepare or open is mounting right now (not yet visible in any state.json). */
   private readonly basesInUse = new Map<string, number>();
   private readonly log: Logger;
-  private readonly host: HostEnv;
+  private readonly host: Host;
   private readonly scanner: UncommittedScanner;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.log = options.log ?? NO_LOG;
-    this.host = options.hostEnv;
+    this.host = options.host;
     const plain = new PlainScanner();
     this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
   }
@@ -103,7 +103,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 
   importBundle(data: Buffer): Promise<string> {
-    return storeBundle(this.options.dataDir, data);
+    return storeBundle(this.options.dataDir, data, this.host.runner);
   }
 
   async prepare(options: PrepareOptions): Promise<Workspace> {
@@ -156,7 +156,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         phases.base = Date.now() - t;
         const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, signal: options.signal })) ?? null;
         phases.setup = Date.now() - t - phases.base;
-        const failure = await mountOverlay({ paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
+        const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
         phases.mount = Date.now() - t - phases.base - phases.setup;
         return { base, layer, failure };
       })(),
@@ -275,7 +275,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     const paths = viewPaths(taskDir);
     const uid = this.options.sandboxUid;
     const commit = state.repo.commit;
-    await unmountView(paths);
+    await unmountView(this.host.runner, paths);
     if (state.mode === 'overlay') {
       this.useBase(commit, +1);
       try {
@@ -284,7 +284,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         // The set-up layer it had (kept while a task records it); without it, the base alone.
         const layer = state.setupLayer ? ((await this.options.setupLayers?.find(state.setupLayer.id)) ?? null) : null;
         if (state.setupLayer && !layer) this.log.warn('the set-up layer of this workspace is gone; its view is rebuilt without it', { key: state.key, layer: state.setupLayer.id });
-        const failure = await mountOverlay({ paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes: state.diskBytes, uid });
+        const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes: state.diskBytes, uid });
         if (failure === null) {
           await copyFile(layer?.index ?? base.index, indexFile);
           const from = layer && state.setupLayer ? state.setupLayer.start : commit;
@@ -303,7 +303,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 
   async releaseLeftovers(): Promise<void> {
-    const released = await releaseLeftovers({ dataDir: this.options.dataDir, instance: (dir, state) => this.instance(dir, state), log: this.log });
+    const released = await releaseLeftovers({ dataDir: this.options.dataDir, runner: this.host.runner, instance: (dir, state) => this.instance(dir, state), log: this.log });
     if (released.recorded + released.removed + released.unmounted > 0) this.log.info('released workspaces left by a stopped server', released);
   }
 
@@ -340,7 +340,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
 
   private async removeTaskDir(taskDir: string): Promise<void> {
     if (!(await exists(taskDir))) return;
-    await unmountView(viewPaths(taskDir));
+    await unmountView(this.host.runner, viewPaths(taskDir));
     await rm(taskDir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
 // in front of it, switched on by the server's --repo-watch option.
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addPaths, firstLine, repoError, runGit, type GitResult, type GitRun, type HostEnv } from './git';
+import { addPaths, firstLine, repoError, runGit, type GitResult, type GitRun, type Host } from './git';
 
 /** Where the repository's pieces are, once known (readRepoFacts, or git when that cannot tell). */
 export interface ScanTarget {
@@ -17,7 +17,7 @@ export interface ScanTarget {
 }
 
 export interface ScanContext {
-  host: HostEnv;
+  host: Host;
   /** DATA: scratch space in DATA/tmp. */
   dataDir: string;
   signal?: AbortSignal;

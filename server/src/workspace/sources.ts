@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun, type HostEnv } from './git';
+import { git, gitMaybe, runGit, firstLine, repoError, NEUTRAL_ATTRIBUTES, type GitRun, type Host } from './git';
+import type { ProcessRunner } from '../util/processRunner';
 import { bundlePackProblem } from './bundleCheck';
 import { copyCommit, noteCopied } from './localCopy';
 import { mirrorName, stripCredentials } from './parse';
@@ -14,7 +15,7 @@ import type { ScanTarget, UncommittedScanner } from './scanner';
 import type { ResolvedRepo } from './types';
 
 export interface SourceContext {
-  host: HostEnv;
+  host: Host;
   dataDir: string;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
@@ -40,7 +41,7 @@ function resolved(repo: ResolvedRepo): ResolvedRepo {
   return Object.fromEntries(Object.entries(repo).filter(([, v]) => v !== undefined)) as unknown as ResolvedRepo;
 }
 
-export async function ensureMirror(host: HostEnv, mirrorDir: string): Promise<void> {
+export async function ensureMirror(host: Host, mirrorDir: string): Promise<void> {
   try {
     await stat(join(mirrorDir, 'HEAD'));
     return;
@@ -67,13 +68,13 @@ export async function ensureMirror(host: HostEnv, mirrorDir: string): Promise<vo
   }
 }
 
-export async function hasCommit(host: HostEnv, gitDir: string, commit: string): Promise<boolean> {
+export async function hasCommit(host: Host, gitDir: string, commit: string): Promise<boolean> {
   // Pinned commits are loose refs (mirrors are never packed): a stat instead of a process.
   if (OBJECT_ID.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
   return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { host, gitDir })).code === 0;
 }
 
-async function pin(host: HostEnv, mirrorDir: string, commit: string): Promise<void> {
+async function pin(host: Host, mirrorDir: string, commit: string): Promise<void> {
   await git(['update-ref', `refs/pins/${commit}`, commit], { host, gitDir: mirrorDir });
 }
 
@@ -137,7 +138,7 @@ const noCommits = (path: string) => repoError(`${path} has no commits yet; commi
  * Why a local repository cannot work, known before any task exists (POST /v1/tasks answers 422 with
  * it); null when it can. The first checks of resolveLocal, with the same messages.
  */
-export async function localRepoProblem(spec: Extract<RepoSpec, { kind: 'local' }>, host: HostEnv): Promise<string | null> {
+export async function localRepoProblem(spec: Extract<RepoSpec, { kind: 'local' }>, host: Host): Promise<string | null> {
   try {
     const path = await realpath(spec.path).catch(() => Promise.reject(missingRepo(spec.path)));
     const facts = (await readRepoFacts(path)) ?? (await askGit(path, spec, { host, cwd: path, userRepo: true }));
@@ -198,8 +199,8 @@ export async function bundleProblem(spec: Extract<RepoSpec, { kind: 'bundle' }>,
 }
 
 /** The refs a bundle carries (`git bundle list-heads`), which also checks its format. */
-export async function bundleHeads(file: string): Promise<{ ref: string; commit: string }[] | null> {
-  const r = await runGit(['bundle', 'list-heads', file], { cwd: '/' });
+export async function bundleHeads(file: string, runner: ProcessRunner): Promise<{ ref: string; commit: string }[] | null> {
+  const r = await runGit(['bundle', 'list-heads', file], { host: { runner, env: {} }, cwd: '/' });
   if (r.code !== 0) return null;
   return r.stdout
     .toString('utf8')
@@ -214,7 +215,7 @@ export async function bundleHeads(file: string): Promise<{ ref: string; commit: 
 export async function resolveBundle(spec: Extract<RepoSpec, { kind: 'bundle' }>, ctx: SourceContext): Promise<ResolvedSource> {
   const file = bundlePath(ctx.dataDir, spec.bundleId);
   await ensureBundleFile(ctx.dataDir, spec.bundleId, ctx.fetchBundle);
-  const heads = await bundleHeads(file);
+  const heads = await bundleHeads(file, ctx.host.runner);
   if (!heads) throw repoError(unknownBundle(spec.bundleId));
   const identity = spec.remoteUrl ? stripCredentials(spec.remoteUrl) : (spec.name ?? 'default');
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('bundle', identity));
@@ -292,19 +293,19 @@ export async function resolveRemote(spec: Extract<RepoSpec, { kind: 'remote' }>,
 }
 
 /** Stores an uploaded bundle under its content hash after checking that git can read it. */
-export async function storeBundle(dataDir: string, data: Buffer): Promise<string> {
+export async function storeBundle(dataDir: string, data: Buffer, runner: ProcessRunner): Promise<string> {
   const id = createHash('sha256').update(data).digest('hex').slice(0, 40);
   const dir = join(dataDir, 'bundles');
   await mkdir(dir, { recursive: true });
   const final = bundlePath(dataDir, id);
   const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
   await writeFile(tmp, data, { mode: 0o600 });
-  const heads = await bundleHeads(tmp);
+  const heads = await bundleHeads(tmp, runner);
   if (!heads || heads.length === 0) {
     await rm(tmp, { force: true });
     throw repoError('the upload is not a git bundle with at least one ref (git bundle create … HEAD)');
   }
-  const damaged = await bundlePackProblem(tmp, {});
+  const damaged = await bundlePackProblem(tmp, { host: { runner, env: {} } });
   if (damaged) {
     await rm(tmp, { force: true });
     throw repoError(`the upload is not a usable git bundle: ${damaged}`);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChangedFile } from '../../../protocol';
-import { addPaths, git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun, type HostEnv } from './git';
+import { addPaths, git, gitMaybe, runGit, firstLine, NEUTRAL_ATTRIBUTES, type GitRun, type Host } from './git';
 import { parseChanges, pathspec } from './parse';
 
 const CONFIG = `[core]
@@ -25,7 +25,7 @@ const CONFIG = `[core]
  * packs so it is self-contained: inside the sandbox only this dir is visible, so alternates
  * pointing at the mirror would not resolve there.
  */
-export async function createTaskGitDir(host: HostEnv, gitDir: string, mirrorDir: string, commit: string): Promise<void> {
+export async function createTaskGitDir(host: Host, gitDir: string, mirrorDir: string, commit: string): Promise<void> {
   // Side by side: each is a trip through libuv's thread pool, on the way to a task's first command.
   const packDir = join(mirrorDir, 'objects', 'pack');
   const [packs] = await Promise.all([
@@ -88,7 +88,7 @@ export class TaskGit {
   readonly indexFile: string;
 
   constructor(
-    private readonly host: HostEnv,
+    private readonly host: Host,
     readonly gitDir: string,
     readonly workTree: string,
     readonly baseRef: string,

@@ -3,9 +3,9 @@
 // to the disk cap. 'checkout': a plain checkout when mounting is not possible.
 import { chown, copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { firstLine, runGit, type HostEnv } from './git';
+import { firstLine, runGit, type Host } from './git';
 import { parseMountInfo } from './parse';
-import { launch, MNT_DETACH, MS_NODEV, MS_NOSUID, mountSyscall, umountSyscall } from '../util/launcher';
+import { MNT_DETACH, MS_NODEV, MS_NOSUID, type ProcessRunner } from '../util/processRunner';
 
 export interface ViewPaths {
   /** The view itself (overlay mount point, or the checkout). */
@@ -26,10 +26,10 @@ function isRoot(): boolean {
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Runs a system command (mount, umount); failure is a value. */
-export function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+export function run(runner: ProcessRunner, cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     let stderr = '';
-    launch(
+    runner.run(
       { argv: [cmd, ...args], cwd: '/', env: { PATH: SYSTEM_PATH, LANG: 'C' } },
       {
         stderr: (chunk) => (stderr += chunk.toString('utf8')),
@@ -50,7 +50,7 @@ export async function mountedFsType(path: string): Promise<string | null> {
  * sandbox user so the files are theirs without a chown pass. The index lives in a directory that
  * user can write; the caller moves it where it belongs.
  */
-export async function checkoutTree(opts: { host: HostEnv; gitDir: string; tree: string; dest: string; scratchDir: string; uid: number }): Promise<string> {
+export async function checkoutTree(opts: { host: Host; gitDir: string; tree: string; dest: string; scratchDir: string; uid: number }): Promise<string> {
   const { host, gitDir, tree, dest, scratchDir, uid } = opts;
   await mkdir(dest, { recursive: true });
   await mkdir(scratchDir, { recursive: true });
@@ -70,8 +70,8 @@ export async function checkoutTree(opts: { host: HostEnv; gitDir: string; tree: 
  * Mounts tmpfs (size = disk cap) + overlay over the base's layers (top first). Returns an error
  * message on failure.
  */
-export async function mountOverlay(opts: { paths: ViewPaths; layers: string[]; diskBytes: number; uid: number }): Promise<string | null> {
-  const { paths, layers, diskBytes, uid } = opts;
+export async function mountOverlay(opts: { runner: ProcessRunner; paths: ViewPaths; layers: string[]; diskBytes: number; uid: number }): Promise<string | null> {
+  const { runner, paths, layers, diskBytes, uid } = opts;
   if (!isRoot()) return 'not running as root';
   if (/[,:\s\\]/.test(layers.join('') + paths.scratch)) return 'data dir path has characters overlay options cannot carry';
   await mkdir(paths.dir, { recursive: true });
@@ -81,55 +81,55 @@ export async function mountOverlay(opts: { paths: ViewPaths; layers: string[]; d
   const work = join(paths.scratch, 'work');
   // mount(2) through the launcher where it can (no process), else mount(8). The upper root
   // becomes the view's root: the sandbox user must own it.
-  const tmpfs = await mountFs('tmpfs', paths.scratch, 'tmpfs', MS_NOSUID | MS_NODEV, `size=${size},mode=0755`);
+  const tmpfs = await mountFs(runner, 'tmpfs', paths.scratch, 'tmpfs', MS_NOSUID | MS_NODEV, `size=${size},mode=0755`);
   if (tmpfs) return `tmpfs mount failed: ${tmpfs}`;
   try {
     await mkdir(upper);
     await mkdir(work);
     await chown(upper, uid, uid);
   } catch (err) {
-    await unmount(paths.scratch);
+    await unmount(runner, paths.scratch);
     return `preparing the upper dir failed: ${(err as Error).message}`;
   }
-  const overlay = await mountFs('overlay', paths.dir, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${layers.join(':')},upperdir=${upper},workdir=${work}`);
+  const overlay = await mountFs(runner, 'overlay', paths.dir, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${layers.join(':')},upperdir=${upper},workdir=${work}`);
   if (!overlay) return null;
-  await unmount(paths.scratch);
+  await unmount(runner, paths.scratch);
   return `overlay mount failed: ${overlay}`;
 }
 
 /** An overlay of `lower` (top first) with its writes in `upper` (on disk), at `target`; null when done. */
-export async function mountLayers(opts: { target: string; lower: string[]; upper: string; work: string }): Promise<string | null> {
+export async function mountLayers(opts: { runner: ProcessRunner; target: string; lower: string[]; upper: string; work: string }): Promise<string | null> {
   if (!isRoot()) return 'not running as root';
   if (/[,:\s\\]/.test(opts.lower.join('') + opts.upper + opts.work)) return 'data dir path has characters overlay options cannot carry';
-  return mountFs('overlay', opts.target, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${opts.lower.join(':')},upperdir=${opts.upper},workdir=${opts.work}`);
+  return mountFs(opts.runner, 'overlay', opts.target, 'overlay', MS_NOSUID | MS_NODEV, `lowerdir=${opts.lower.join(':')},upperdir=${opts.upper},workdir=${opts.work}`);
 }
 
 /** Mounts; null when done, else why not. */
-async function mountFs(source: string, target: string, fstype: string, flags: number, data: string): Promise<string | null> {
-  const direct = await mountSyscall(source, target, fstype, flags, data);
+async function mountFs(runner: ProcessRunner, source: string, target: string, fstype: string, flags: number, data: string): Promise<string | null> {
+  const direct = await runner.mount(source, target, fstype, flags, data);
   if (direct) return direct.ok ? null : direct.reason;
   const options = [data, flags & MS_NOSUID ? 'nosuid' : '', flags & MS_NODEV ? 'nodev' : ''].filter(Boolean).join(',');
-  const r = await run('mount', ['-t', fstype, '-o', options, source, target]);
+  const r = await run(runner, 'mount', ['-t', fstype, '-o', options, source, target]);
   return r.code === 0 ? null : firstLine(r.stderr) || `exit ${r.code}`;
 }
 
 /** Unmounts if mounted; lazily when busy (a sandbox still holding it). */
-export async function unmount(path: string): Promise<void> {
+export async function unmount(runner: ProcessRunner, path: string): Promise<void> {
   for (let i = 0; i < 4 && (await mountedFsType(path)); i++) {
-    const direct = await umountSyscall(path, 0);
+    const direct = await runner.umount(path, 0);
     if (direct?.ok) continue;
     if (direct) {
-      await umountSyscall(path, MNT_DETACH);
+      await runner.umount(path, MNT_DETACH);
       continue;
     }
-    const r = await run('umount', [path]);
-    if (r.code !== 0) await run('umount', ['-l', path]);
+    const r = await run(runner, 'umount', [path]);
+    if (r.code !== 0) await run(runner, 'umount', ['-l', path]);
   }
 }
 
-export async function unmountView(paths: ViewPaths): Promise<void> {
-  await unmount(paths.dir);
-  await unmount(paths.scratch);
+export async function unmountView(runner: ProcessRunner, paths: ViewPaths): Promise<void> {
+  await unmount(runner, paths.dir);
+  await unmount(runner, paths.scratch);
 }
 
 export async function isOverlayMounted(paths: ViewPaths): Promise<boolean> {
@@ -140,7 +140,7 @@ export async function isOverlayMounted(paths: ViewPaths): Promise<boolean> {
  * Brings a fresh view (base tree of `from` + index `index`) to `to`, as `git checkout` would:
  * changed files written, deleted ones removed. Written as the sandbox user so files are theirs.
  */
-export async function switchView(opts: { host: HostEnv; gitDir: string; dir: string; index: string; from: string; to: string; scratchDir: string; uid: number }): Promise<void> {
+export async function switchView(opts: { host: Host; gitDir: string; dir: string; index: string; from: string; to: string; scratchDir: string; uid: number }): Promise<void> {
   if (opts.from === opts.to) return;
   await mkdir(opts.scratchDir, { recursive: true });
   if (isRoot()) await chown(opts.scratchDir, opts.uid, opts.uid);

@@ -5,7 +5,7 @@
 // `--repo-watch off` leaves the plain scanner alone.
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { firstLine, gitMaybe, repoError, runGit, type GitRun, type HostEnv } from './git';
+import { firstLine, gitMaybe, repoError, runGit, type GitRun, type Host } from './git';
 import { readRepoFacts, type RepoFacts } from './repoFiles';
 import type { RepoWatches, WatchHooks } from './repoWatch';
 import { scanStatus, statusEntries, uncommittedPatch, type PlainScanner, type ScanContext, type ScanTarget, type UncommittedScanner } from './scanner';
@@ -62,10 +62,10 @@ function watchHooks(top: string, ctx: ScanContext): WatchHooks {
  * HEAD and the files that decide what a scan finds besides the work tree: the index, and what sets
  * ignore rules, attributes and config (the repository's, the user's, the system's).
  */
-async function stampOf(facts: RepoFacts, excludesFile: string, host: HostEnv): Promise<string> {
+async function stampOf(facts: RepoFacts, excludesFile: string, host: Host): Promise<string> {
   const gitDir = dirname(facts.indexPath);
-  const home = host.HOME ?? '/';
-  const xdg = host.XDG_CONFIG_HOME || join(home, '.config');
+  const home = host.env.HOME ?? '/';
+  const xdg = host.env.XDG_CONFIG_HOME || join(home, '.config');
   const files = [
     facts.indexPath, join(gitDir, 'config'), join(gitDir, 'info', 'exclude'), join(gitDir, 'info', 'attributes'), join(gitDir, 'info', 'sparse-checkout'),
     join(home, '.gitconfig'), join(xdg, 'git', 'config'), join(xdg, 'git', 'ignore'), join(xdg, 'git', 'attributes'), '/etc/gitconfig', '/etc/gitattributes',

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log';
 import type { Guard, Store } from '../store/types';
-import { firstLine, runGit, type HostEnv } from './git';
+import { firstLine, runGit, type Host } from './git';
 import type { Workspace } from './types';
 
 /** Fences below the taker's that are searched for work (each claim or requeue raises it by one). */
@@ -17,7 +17,7 @@ const MAX_LOOKBACK = 64;
 
 export interface WorkTransferDeps {
   store: Store;
-  host: HostEnv;
+  host: Host;
   /** The sandbox user: the applied files must be theirs, as the agent's own writes are. */
   sandboxUid: number;
   log: Logger;

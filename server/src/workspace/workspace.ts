@@ -7,7 +7,7 @@ import { ConfinedFileAccess } from './confinedFiles';
 import { KeyedLock } from './keyedLock';
 import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
-import type { HostEnv } from './git';
+import type { Host } from './git';
 import { TaskGit } from './taskGit';
 import type { ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
 import { unmountView, viewPaths } from './view';
@@ -70,7 +70,7 @@ export function snapshotRef(key: string): string {
 }
 
 export interface TaskWorkspaceDeps {
-  host: HostEnv;
+  host: Host;
   taskDir: string;
   state: WorkspaceState;
   uid: number;
@@ -281,7 +281,7 @@ export class TaskWorkspace implements Workspace {
       } finally {
         // Unmounted even when the snapshot failed: a stopped server must leave no mount behind
         // (the work up to the previous snapshot stays in the task's git dir).
-        if (this.state.mode === 'overlay') await unmountView(viewPaths(this.deps.taskDir));
+        if (this.state.mode === 'overlay') await unmountView(this.deps.host.runner, viewPaths(this.deps.taskDir));
         this.state = { ...this.state, closed: true };
         await writeState(this.deps.taskDir, this.state);
       }
@@ -292,7 +292,7 @@ export class TaskWorkspace implements Workspace {
     return this.exclusive(async () => {
       if (this.destroyed) return;
       this.destroyed = true;
-      await unmountView(viewPaths(this.deps.taskDir));
+      await unmountView(this.deps.host.runner, viewPaths(this.deps.taskDir));
       await rm(this.deps.taskDir, { recursive: true, force: true });
       await this.deps.onDestroyed(this.state);
     });

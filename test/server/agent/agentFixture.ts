@@ -9,6 +9,7 @@ import { EMPTY_USAGE, type ChangedFile, type Selection, type Usage } from '../..
 import { runAgent, type AgentEvent, type AgentHost, type AgentOutcome, type ConversationItem } from '../../../server/src/agent';
 import { DEFAULT_AGENT_LIMITS } from '../../../server/src/agent/types';
 import { hostEnvOf } from '../../../server/src/config';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 import { createSandboxDriver } from '../../../server/src/sandbox';
 import { DEFAULT_LIMITS, SANDBOX_UID, type Sandbox, type SandboxDriver } from '../../../server/src/sandbox/types';
 import { createWorkspaceManager } from '../../../server/src/workspace';
@@ -101,7 +102,7 @@ export async function startAgentFixture(files: Record<string, string> = PROJECT)
     const dataDir = join(root, 'data');
     const fake = await startFakeModel();
     cleanups.push(() => fake.close());
-    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, hostEnv: hostEnvOf(process.env) });
+    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) } });
     const workspace = await manager.prepare({ key: 'task1', repo: { kind: 'local', path: repoDir } });
     cleanups.push(() => workspace.destroy());
     const choice = await createSandboxDriver('bwrap', { dataDir });

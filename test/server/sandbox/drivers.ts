@@ -11,7 +11,7 @@ import { detectCgroups } from '../../../server/src/sandbox/cgroups';
 import { DockerDriver } from '../../../server/src/sandbox/docker';
 import { SANDBOX_UID, type ExecOptions, type ExecResult, type Sandbox, type SandboxDriver, type SandboxLimits } from '../../../server/src/sandbox/types';
 import { startDockerd, type TestDockerd } from '../../support/dockerd';
-import { useProcessRunner } from '../../../server/src/util/launcher';
+import { processRunnerFor } from '../../../server/src/util/launcher';
 
 export const run = promisify(execFile);
 
@@ -32,9 +32,7 @@ export interface DriverHarness {
 }
 
 // The plain ProcessRunner (node's spawn) unless the run asks for the fast one: both must pass.
-before(() => {
-  if (process.env.DELEGATE_PROCESS_RUNNER === 'launcher') useProcessRunner('launcher');
-});
+const RUNNER = processRunnerFor(process.env.DELEGATE_PROCESS_RUNNER === 'launcher' ? 'launcher' : 'spawn');
 
 /** The server's flag when the run turns sandboxes started ahead off: the tests pass either way. */
 export const SPARES_SWITCH: string[] = process.env.DELEGATE_NO_SPARES === '1' ? ['--no-spares'] : [];
@@ -57,7 +55,7 @@ async function makeDriver(name: DriverName): Promise<SandboxDriver> {
   if (name === 'bwrap') {
     const cgroups = await detectCgroups();
     if (!cgroups.ok) throw new Error(`cgroups are needed for the sandbox tests: ${cgroups.reason}`);
-    return new BwrapDriver({ cgroups });
+    return new BwrapDriver({ cgroups, runner: RUNNER });
   }
   const dockerd = await testDockerd();
   return new DockerDriver({ socket: dockerd.socket });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { hostEnvOf } from '../../../server/src/config';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 import { createWorkspaceManager, RepoWatches, type Workspace, type WorkspaceManager, type PrepareOptions } from '../../../server/src/workspace';
 import { parseMountInfo } from '../../../server/src/workspace/parse';
 import { loggerFrom } from '../../../server/src/log';
@@ -41,7 +42,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches } = {
   const dataDir = join(root, 'data');
   const logs: string[] = [];
   const watches = options.watches ?? (REPO_WATCH ? new RepoWatches({ firstScanDelayMs: 0 }) : undefined);
-  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, hostEnv: hostEnvOf(process.env), log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches });
+  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches });
   const prepared: Workspace[] = [];
   const fixture: Fixture = {
     root,

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGit } from '../../../server/src/workspace/git';
-import { launchChild, mountSyscall, umountSyscall, useProcessRunner } from '../../../server/src/util/launcher';
+import { processRunnerFor } from '../../../server/src/util/launcher';
+import type { ProcessRunner, SpawnRequest } from '../../../server/src/util/processRunner';
 
 const SANDBOX_UID = 1500;
 
@@ -16,11 +17,12 @@ function launcherPids(): number[] {
   return out.split('\n').filter((l) => /\bperl\b/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-async function sample(dir: string) {
-  const version = await runGit(['--version']);
-  const hashed = await runGit(['hash-object', '--stdin'], { input: Buffer.from([0, 1, 2, 255]) });
-  const failed = await runGit(['rev-parse', '--verify', 'no-such-ref'], { cwd: dir });
-  const init = await runGit(['init', '-q', join(dir, `as-sandbox-${process.env.DELEGATE_NODE_SPAWN ?? 'perl'}`)], { asUid: SANDBOX_UID });
+async function sample(runner: ProcessRunner, dir: string) {
+  const host = { runner, env: {} };
+  const version = await runGit(['--version'], { host });
+  const hashed = await runGit(['hash-object', '--stdin'], { host, input: Buffer.from([0, 1, 2, 255]) });
+  const failed = await runGit(['rev-parse', '--verify', 'no-such-ref'], { host, cwd: dir });
+  const init = await runGit(['init', '-q', join(dir, `as-sandbox-${runner.name}`)], { host, asUid: SANDBOX_UID });
   return {
     version: version.stdout.toString().trim(),
     hash: hashed.stdout.toString().trim(),
@@ -31,37 +33,38 @@ async function sample(dir: string) {
 
 describe('host process launcher', () => {
   let dir: string;
+  let launcher: ProcessRunner;
+  let host: { runner: ProcessRunner; env: Record<string, string> };
   beforeEach(() => {
-    useProcessRunner('launcher');
+    launcher = processRunnerFor('launcher');
+    host = { runner: launcher, env: {} };
     dir = mkdtempSync(join(tmpdir(), 'delegate-launcher-'));
     execFileSync('chown', [`${SANDBOX_UID}:${SANDBOX_UID}`, dir]);
   });
   afterEach(() => {
-    delete process.env.DELEGATE_NODE_SPAWN;
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers as node spawn() does: output, stdin bytes, exit codes, another uid', async () => {
-    const viaPerl = await sample(dir);
+    assert.equal(launcher.name, 'launcher');
+    const viaPerl = await sample(launcher, dir);
     assert.ok(launcherPids().length > 0, 'git did not go through the supervisor');
-    process.env.DELEGATE_NODE_SPAWN = '1';
-    useProcessRunner('spawn');
-    const viaNode = await sample(dir);
+    const viaNode = await sample(processRunnerFor('spawn'), dir);
     assert.deepEqual(viaPerl, viaNode);
     assert.match(viaPerl.version, /^git version /);
     assert.equal(viaPerl.hash, execFileSync('git', ['hash-object', '--stdin'], { input: Buffer.from([0, 1, 2, 255]), encoding: 'utf8' }).trim());
     assert.deepEqual(viaPerl.failed, [128, true]);
     assert.equal(viaPerl.init, 0);
-    for (const which of ['perl', '1']) assert.equal(statSync(join(dir, `as-sandbox-${which}`, '.git', 'HEAD')).uid, SANDBOX_UID);
+    for (const which of ['launcher', 'spawn']) assert.equal(statSync(join(dir, `as-sandbox-${which}`, '.git', 'HEAD')).uid, SANDBOX_UID);
   });
 
   it('starts a new supervisor when the old one was killed', async () => {
-    await runGit(['--version']);
+    await runGit(['--version'], { host });
     const [pid] = launcherPids();
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
-    const again = await runGit(['--version']);
+    const again = await runGit(['--version'], { host });
     assert.equal(again.code, 0, again.stderr);
     assert.ok(!launcherPids().includes(pid));
   });
@@ -69,19 +72,19 @@ describe('host process launcher', () => {
   it('mounts and unmounts without a mount process', async () => {
     const target = join(dir, 'mnt');
     mkdirSync(target);
-    const mounted = await mountSyscall('tmpfs', target, 'tmpfs', 2 | 4, 'size=1m,mode=0700');
+    const mounted = await launcher.mount('tmpfs', target, 'tmpfs', 2 | 4, 'size=1m,mode=0700');
     assert.deepEqual(mounted, { ok: true });
     const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target);
     assert.match(line ?? '', / - tmpfs tmpfs .*size=1024k/);
     assert.match(line ?? '', /nosuid,nodev/);
-    assert.deepEqual(await mountSyscall('tmpfs', join(dir, 'missing'), 'tmpfs', 0, ''), { ok: false, reason: 'ENOENT' });
-    assert.deepEqual(await umountSyscall(target, 0), { ok: true });
+    assert.deepEqual(await launcher.mount('tmpfs', join(dir, 'missing'), 'tmpfs', 0, ''), { ok: false, reason: 'ENOENT' });
+    assert.deepEqual(await launcher.umount(target, 0), { ok: true });
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${target} `));
   });
 
-  /** Runs `argv` through launchChild and gathers what it prints; `feed` gets its stdin. */
-  async function child(request: Parameters<typeof launchChild>[0], feed?: (write: (s: string) => void) => void) {
-    const launched = launchChild(request);
+  /** Runs `argv` through the launcher's start() and gathers what it prints; `feed` gets its stdin. */
+  async function child(request: Omit<SpawnRequest, 'stdin'>, feed?: (write: (s: string) => void) => void) {
+    const launched = launcher.start(request);
     assert.ok(launched, 'the launcher runs here');
     const failures: string[] = [];
     launched.child.on('error', (e) => failures.push(e.message));
@@ -130,7 +133,7 @@ describe('host process launcher', () => {
     const noCgroup = await child({ argv: ['/bin/true'], cwd: '/', env: {}, cgroups: [join(dir, 'no-such-cgroup', 'cgroup.procs')] });
     assert.deepEqual(noCgroup.exit, [null, null]);
     assert.match(noCgroup.failures.join(), /cannot join .*no-such-cgroup/);
-    const after = await runGit(['--version']);
+    const after = await runGit(['--version'], { host });
     assert.equal(after.code, 0, 'the launcher still works');
   });
 });

@@ -69,8 +69,9 @@ for (const mode of MODES) {
       // A real server process prepares and works, then dies without any cleanup.
       const script = `
         const { createWorkspaceManager } = require(${JSON.stringify(join(__dirname, '../../../server/src/workspace/index.ts'))});
+        const { SpawnRunner } = require(${JSON.stringify(join(__dirname, '../../../server/src/util/processRunner.ts'))});
         (async () => {
-          const m = createWorkspaceManager({ dataDir: ${JSON.stringify(fx.dataDir)}, sandboxUid: 1500, hostEnv: { PATH: process.env.PATH } });
+          const m = createWorkspaceManager({ dataDir: ${JSON.stringify(fx.dataDir)}, sandboxUid: 1500, host: { runner: new SpawnRunner(), env: { PATH: process.env.PATH } } });
           const ws = await m.prepare({ key: 'killed', repo: { kind: 'local', path: ${JSON.stringify(repo)} }, mode: ${JSON.stringify(mode)} });
           await ws.files.writeFile('work.txt', 'precious\\n');
           await ws.snapshot('turn');

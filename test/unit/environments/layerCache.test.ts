@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LayerCache } from '../../../server/src/environments/layerCache';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
 import { NO_LOG } from '../../../server/src/log';
 
 describe('environments: the layer cache', () => {
@@ -13,7 +14,7 @@ describe('environments: the layer cache', () => {
   beforeEach(() => (data = mkdtempSync(join(tmpdir(), 'delegate-cache-'))));
   afterEach(() => rmSync(data, { recursive: true, force: true }));
 
-  const cache = (maxBytes = 1 << 30, maxAgeMs = 86_400_000) => new LayerCache(data, { maxBytes, maxAgeMs }, NO_LOG);
+  const cache = (maxBytes = 1 << 30, maxAgeMs = 86_400_000) => new LayerCache(data, new SpawnRunner(), { maxBytes, maxAgeMs }, NO_LOG);
 
   /** A built temp dir, committed as `key`. */
   async function entry(c: LayerCache, key: string, bytes: number, usedAgoMs = 0): Promise<void> {

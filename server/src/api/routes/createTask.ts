@@ -11,7 +11,7 @@ const LIMIT = 25 * 1024 * 1024;
 async function repoProblem(repo: RepoSpec, login: string | null, deps: ApiDeps): Promise<string | null> {
   switch (repo.kind) {
     case 'local':
-      return localRepoProblem(repo, deps.config.hostEnv);
+      return localRepoProblem(repo, deps.host);
     case 'bundle':
       // A user's bundle is content-addressed: its id alone must not let another user read it.
       if (login !== null && !(await deps.store.bundleOwners(repo.bundleId)).includes(login)) return unknownBundle(repo.bundleId);
