@@ -40,6 +40,8 @@ export interface RepoWatchesOptions {
   maxRepos?: number;
   /** Delay of the first background scan after a task used the repository (default 250 ms). */
   firstScanDelayMs?: number;
+  /** Longest wait for quiet before a rescan after a change (default 30 s; it grows with the scan's cost). */
+  maxQuietMs?: number;
   log?: Logger;
 }
 
@@ -188,7 +190,7 @@ export class RepoWatches {
 
   /** In proportion to what a scan costs, so that a tree that keeps changing costs ≤ 5 % of a core. */
   private quietMs(repo: WatchedRepo): number {
-    return Math.min(30_000, Math.max(500, 20 * repo.scanMs));
+    return Math.min(this.options.maxQuietMs ?? 30_000, Math.max(500, 20 * repo.scanMs));
   }
 
   private refresh(repo: WatchedRepo): void {
