@@ -33,7 +33,8 @@ export interface SmokeOptions {
   onConsole(line: string): void;
 }
 
-interface Step { title: string; run(page: Page): Promise<void> }
+export interface SmokeStep { title: string; run(page: Page): Promise<void> }
+type Step = SmokeStep;
 
 const CHANGED_FILE = 'math.js';
 
@@ -274,32 +275,39 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
     },
   ];
 
-  const results: TestResult[] = [];
   const url = workbenchUrl(opts.codeServerUrl, opts.workspace, { extensionPath: opts.extensionPath });
   const wb = await openWorkbench(opts.browser, url, opts.onConsole);
   try {
-    let blockedBy: string | undefined;
-    for (const step of steps) {
-      const title = `smoke: ${step.title}`;
-      if (blockedBy) {
-        results.push({ title, ok: false, message: `not reached: "${blockedBy}" failed` });
-        continue;
-      }
-      try {
-        await step.run(wb.page);
-        opts.log(`✓ ${title}`);
-        results.push({ title, ok: true });
-      } catch (e) {
-        const file = join(opts.outDir, 'smoke-failure.png');
-        await wb.page.screenshot({ path: file }).catch(() => undefined);
-        const message = `${(e as Error).message.split('\n')[0]} (screenshot ${file})`;
-        opts.log(`✗ ${title}: ${message}`);
-        results.push({ title, ok: false, message });
-        blockedBy = step.title;
-      }
-    }
+    return await runSteps(wb.page, steps, opts.log, join(opts.outDir, 'smoke-failure.png'));
   } finally {
     await wb.page.context().close().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs the steps in order; after one fails (screenshot to `failureShot`) the rest are reported as
+ * not reached, each a result of its own.
+ */
+export async function runSteps(page: Page, steps: readonly Step[], log: (line: string) => void, failureShot: string): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  let blockedBy: string | undefined;
+  for (const step of steps) {
+    const title = `smoke: ${step.title}`;
+    if (blockedBy) {
+      results.push({ title, ok: false, message: `not reached: "${blockedBy}" failed` });
+      continue;
+    }
+    try {
+      await step.run(page);
+      log(`✓ ${title}`);
+      results.push({ title, ok: true });
+    } catch (e) {
+      await page.screenshot({ path: failureShot }).catch(() => undefined);
+      const message = `${(e as Error).message.split('\n')[0]} (screenshot ${failureShot})`;
+      log(`✗ ${title}: ${message}`);
+      results.push({ title, ok: false, message });
+      blockedBy = step.title;
+    }
   }
   return results;
 }

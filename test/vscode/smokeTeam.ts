@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { inspectRequest, type FakeModel, type Step, type StepObject } from '../support/fakeModel';
-import type { TestResult } from './smoke';
+import { runSteps, type SmokeStep, type TestResult } from './smoke';
 import { openPanelOf, showNotifications, waitFor } from './smokeUi';
 import { makeTestWorkspace } from './testWorkspace';
 import { openWorkbench, workbenchUrl } from './workbench';
@@ -91,7 +91,7 @@ export async function runTeamSmoke(opts: TeamSmokeOptions): Promise<TestResult[]
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(opts.outDir, name) });
   const sidebar = (page: Page): Locator => page.locator('.part.sidebar');
   const statusItem = (page: Page, text: string | RegExp): Locator => page.locator('.part.statusbar .statusbar-item', { hasText: text }).first();
-  const steps: { title: string; run(page: Page): Promise<void> }[] = [
+  const steps: SmokeStep[] = [
     {
       title: 'a team server asks for GitHub sign-in: the queue and the status bar say so, with a Sign In button',
       run: async (page) => {
@@ -183,32 +183,11 @@ export async function runTeamSmoke(opts: TeamSmokeOptions): Promise<TestResult[]
     },
   ];
 
-  const results: TestResult[] = [];
   const wb = await openWorkbench(opts.browser, workbenchUrl(opts.codeServerUrl, opts.workspace, { extensionPath: opts.extensionPath }), opts.onConsole);
   try {
     await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    let blockedBy: string | undefined;
-    for (const step of steps) {
-      const title = `smoke: ${step.title}`;
-      if (blockedBy) {
-        results.push({ title, ok: false, message: `not reached: "${blockedBy}" failed` });
-        continue;
-      }
-      try {
-        await step.run(wb.page);
-        opts.log(`✓ ${title}`);
-        results.push({ title, ok: true });
-      } catch (e) {
-        const file = join(opts.outDir, 'smoke-team-failure.png');
-        await wb.page.screenshot({ path: file }).catch(() => undefined);
-        const message = `${(e as Error).message.split('\n')[0]} (screenshot ${file})`;
-        opts.log(`✗ ${title}: ${message}`);
-        results.push({ title, ok: false, message });
-        blockedBy = step.title;
-      }
-    }
+    return await runSteps(wb.page, steps, opts.log, join(opts.outDir, 'smoke-team-failure.png'));
   } finally {
     await wb.page.context().close().catch(() => undefined);
   }
-  return results;
 }
