@@ -171,7 +171,9 @@ export class SpawnRunner implements ProcessRunner {
       const exec = shell === '/bin/sh' ? 'unset PWD OLDPWD; exec "$@"' : 'unset PWD OLDPWD; exec /usr/bin/env -u SHLVL -- "$@"';
       const priv = otherUid || request.noNewPrivs ? [this.setpriv!, ...(otherUid ? [`--reuid=${request.uid}`, `--regid=${request.uid}`, '--clear-groups'] : []), ...(request.noNewPrivs ? ['--no-new-privs'] : [])] : [];
       file = shell;
-      args = ['-c', `${close}${JOIN_CGROUPS} ${exec}`, 'sh', String(cgroups.length), ...cgroups, ...priv, ...request.argv];
+      // --norc: bash whose stdin is a socket (node's pipes are socketpairs) takes itself for rshd's
+      // child and sources ~/.bashrc, which can take seconds (a pyenv init: 500 ms a process here).
+      args = [...(shell === '/bin/sh' ? [] : ['--norc', '--noprofile']), '-c', `${close}${JOIN_CGROUPS} ${exec}`, 'sh', String(cgroups.length), ...cgroups, ...priv, ...request.argv];
       useUid = false;
     }
     const child = spawn(file, args, {
