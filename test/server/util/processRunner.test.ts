@@ -24,7 +24,7 @@ async function runTrue(kind: 'spawn' | 'launcher', home: string): Promise<{ code
   const stdio = ['ignore', 'pipe', 'inherit', ...Array(9).fill('ignore'), 'pipe'] as const;
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, stdio: [...stdio] });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((done) => child.on('close', done));
   return { code, out };
 }
