@@ -1,6 +1,7 @@
 // The task model owns every task the server told us about and each task's timeline; views only
 // render it. Events are applied at most once (by seq) so replays after a reconnect are harmless.
-import { type ServerFrame, type Task, type TaskEvent, type TaskStatus } from '../../protocol';
+import { type Task, type TaskEvent, type TaskStatus } from '../../protocol';
+import type { StreamFrame } from '../server/frames';
 import { Signal, type Disposable } from '../util/signal';
 import { reduceAttempt, sameFiles } from './attempts';
 import { RunClock } from './runClock';
@@ -73,8 +74,12 @@ export class TaskModel implements Disposable {
     return { lastSeq: this.seq, replaying: this.replayingLog, tasks: structuredClone(this.list()) };
   }
 
-  applyFrame(frame: ServerFrame): void {
+  applyFrame(frame: StreamFrame): void {
     switch (frame.type) {
+      case 'skipped':
+        // An event of a type this extension does not know (a newer server): nothing to show.
+        if (frame.seq > this.seq) this.seq = frame.seq;
+        return;
       case 'hello':
         this.replayingLog = frame.lastSeq > this.seq;
         return;

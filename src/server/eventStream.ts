@@ -2,7 +2,8 @@
 // then: the stream reconnects with backoff and resumes from the last sequence number the caller
 // holds, so no event is lost and none is applied twice (the caller drops seq <= last).
 import WebSocket from 'ws';
-import { ErrorBody, PROTOCOL_VERSION, ServerFrame } from '../../protocol';
+import { ErrorBody, PROTOCOL_VERSION } from '../../protocol';
+import { readFrame, type StreamFrame } from './frames';
 import type { ServerEndpoint } from './apiClient';
 import { joinUrl } from './apiClient';
 import { errorMessage } from '../util/result';
@@ -34,7 +35,8 @@ export interface EventStreamOptions {
 }
 
 export class EventStream implements Disposable {
-  private readonly frames = new Signal<ServerFrame>();
+  private readonly frames = new Signal<StreamFrame>();
+  private readonly skippedTypes = new Set<string>();
   private readonly states = new Signal<StreamState>();
   readonly onFrame = this.frames.event;
   readonly onState = this.states.event;
@@ -146,12 +148,19 @@ export class EventStream implements Disposable {
       this.options.log.warn('event stream: a frame that is not JSON was dropped');
       return;
     }
-    const parsed = ServerFrame.safeParse(data);
-    if (!parsed.success) {
-      this.options.log.warn(`event stream: an invalid frame was dropped: ${parsed.error.message.slice(0, 300)}`);
+    const read = readFrame(data);
+    if (!read.ok) {
+      this.options.log.warn(`event stream: an invalid frame was dropped: ${read.message.slice(0, 300)}`);
       return;
     }
-    const frame = parsed.data;
+    const frame = read.frame;
+    if (frame.type === 'skipped') {
+      // Once per type: a newer server may send many of them.
+      if (!this.skippedTypes.has(frame.eventType)) this.options.log.info(`event stream: skipping events of type ${frame.eventType} (from a newer server; this extension does not show them)`);
+      this.skippedTypes.add(frame.eventType);
+      this.frames.fire(frame);
+      return;
+    }
     if (frame.type === 'hello' && frame.protocolVersion !== PROTOCOL_VERSION) {
       const reason = describeMismatch(frame.protocolVersion, frame.serverVersion);
       this.options.log.warn(`event stream: ${reason}`);

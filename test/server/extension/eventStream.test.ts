@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseUnifiedDiff, type ServerFrame } from '../../../protocol';
+import { parseUnifiedDiff } from '../../../protocol';
 import { TaskModel } from '../../../src/model/taskModel';
 import { ApiClient } from '../../../src/server/apiClient';
 import { EventStream, type StreamState } from '../../../src/server/eventStream';
@@ -57,7 +57,7 @@ describe('extension client: event stream, model and API against the real server'
     const applied: number[] = [];
     const stream = new EventStream({ endpoint, lastSeq: () => tasks.lastSeq, log: quiet, minDelayMs: 50, maxDelayMs: 500 });
     stream.onState((s) => states.push(s.kind));
-    stream.onFrame((frame: ServerFrame) => {
+    stream.onFrame((frame) => {
       if (frame.type === 'event' && frame.event.seq > tasks.lastSeq) applied.push(frame.event.seq);
       tasks.applyFrame(frame);
     });
