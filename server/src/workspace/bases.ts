@@ -22,7 +22,7 @@ import { checkoutTree, run } from './view';
 /** Layers under a view at most (overlay lookups walk them; the mount options must hold them). */
 export const MAX_LAYERS = 8;
 /** Files differing from the last base beyond which a full checkout is the simpler way. */
-const MAX_CHANGED = 5000;
+export const MAX_CHANGED = 5000;
 
 export interface Base {
   /** The layer directories for the overlay's lowerdir, top first. */
@@ -115,8 +115,23 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
   const below = await readLayers(opts.dataDir, previous);
   if (!below || below.length >= MAX_LAYERS) return null;
   const { host, gitDir, commit, uid } = opts;
-  const diff = await runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', previous, commit], { host, gitDir, maxOutputBytes: 64 << 20 });
-  if (diff.code !== 0) return null; // e.g. a task's git dir without the previous commit
+  const tree = join(tmp, 'tree');
+  // git writes index.lock beside the index: a directory of the sandbox user's.
+  const scratch = join(tmp, 'scratch');
+  const index = join(scratch, 'index');
+  // What differs (for the whiteouts) is asked while git writes the layer: both only read the
+  // commits, and a change too big for a layer is rare enough to waste that work.
+  const [diff, r] = await Promise.all([
+    runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', previous, commit], { host, gitDir, maxOutputBytes: 64 << 20 }),
+    (async () => {
+      await Promise.all([mkdir(tree), mkdir(scratch)]);
+      await copyFile(`${layerDir(opts.dataDir, previous)}.index`, index);
+      if (process.getuid?.() === 0) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
+      // Unchanged entries keep the old index's stat data (their files are in the layers below);
+      // git writes the changed files, as the sandbox user, and records theirs.
+      return runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, workTree: tree, indexFile: index, asUid: uid });
+    })(),
+  ]);
   const fields = diff.stdout.toString('utf8').split('\0');
   const deleted: string[] = [];
   let changed = 0;
@@ -124,18 +139,12 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
     changed++;
     if (fields[i] === 'D') deleted.push(fields[i + 1]!);
   }
-  if (changed > MAX_CHANGED) return null;
-  const tree = join(tmp, 'tree');
-  // git writes index.lock beside the index: a directory of the sandbox user's.
-  const scratch = join(tmp, 'scratch');
-  const index = join(scratch, 'index');
-  await Promise.all([mkdir(tree), mkdir(scratch)]);
-  await copyFile(`${layerDir(opts.dataDir, previous)}.index`, index);
-  if (process.getuid?.() === 0) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
-  // Unchanged entries keep the old index's stat data (their files are in the layers below);
-  // git writes the changed files, as the sandbox user, and records theirs.
-  const r = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, workTree: tree, indexFile: index, asUid: uid });
-  if (r.code !== 0) throw new Error(`building the base of ${commit} on ${previous} failed: ${firstLine(r.stderr)}`);
+  // e.g. a task's git dir without the previous commit; or a change the size of a checkout.
+  if (diff.code !== 0 || r.code !== 0 || diff.truncated || changed > MAX_CHANGED) {
+    await Promise.all([rm(tree, { recursive: true, force: true }), rm(scratch, { recursive: true, force: true })]);
+    if (diff.code === 0 && r.code !== 0 && !diff.truncated && changed <= MAX_CHANGED) throw new Error(`building the base of ${commit} on ${previous} failed: ${firstLine(r.stderr)}`);
+    return null;
+  }
   await whiteout(opts.host.runner, await vanished(deleted, opts), tree, uid);
   return [commit, ...below];
 }

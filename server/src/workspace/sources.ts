@@ -68,9 +68,13 @@ export async function ensureMirror(host: Host, mirrorDir: string): Promise<void>
   }
 }
 
+/** The mirror pinned the commit when it got it (pins are loose refs: mirrors are never packed). */
+function isPinned(gitDir: string, commit: string): Promise<boolean> {
+  return OBJECT_ID.test(commit) ? stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false) : Promise.resolve(false);
+}
+
 export async function hasCommit(host: Host, gitDir: string, commit: string): Promise<boolean> {
-  // Pinned commits are loose refs (mirrors are never packed): a stat instead of a process.
-  if (OBJECT_ID.test(commit) && (await stat(join(gitDir, 'refs', 'pins', commit)).then(() => true, () => false))) return true;
+  if (await isPinned(gitDir, commit)) return true;
   return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { host, gitDir })).code === 0;
 }
 
@@ -112,7 +116,9 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   patch?.catch(() => undefined); // awaited later; a failure before then must not go unhandled
   const mirrorDir = join(ctx.dataDir, 'repos', mirrorName('local', top));
   await ensureMirror(ctx.host, mirrorDir);
-  if (!(await hasCommit(ctx.host, mirrorDir, commit))) {
+  // A local mirror gets each commit by a copy or a fetch, and both pin it: an unpinned commit is
+  // copied without first asking git whether the mirror has it (a copy of one it has is empty).
+  if (!(await isPinned(mirrorDir, commit))) {
     ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
     if (!(await copyCommit({ host: ctx.host, top, mirrorDir, commit, signal: ctx.signal }))) {
       const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {

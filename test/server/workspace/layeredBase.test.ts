@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_LAYERS } from '../../../server/src/workspace/bases';
+import { MAX_CHANGED, MAX_LAYERS } from '../../../server/src/workspace/bases';
 import { commitAll, makeRepo } from '../../support/gitRepo';
 import { makeFixture, type Fixture } from './fixture';
 
@@ -83,6 +83,20 @@ describe('workspace (overlay): bases built on the last one', function () {
     mkdirSync(join(ws.dir, 'dir-to-file'));
     const changed = (await ws.changedFiles()).map((f) => `${f.status} ${f.path}`).sort();
     assert.deepEqual(changed, ['added gone/again.txt', 'deleted dir-to-file/x.txt', 'deleted keep/k.txt', 'modified a.txt']);
+  });
+
+  it(`checks out in full a commit that changes more than ${MAX_CHANGED} files`, async () => {
+    await fx.prepare({ key: 'first', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    for (let i = 0; i <= MAX_CHANGED; i++) {
+      if (i % 100 === 0) mkdirSync(join(repo, 'many', `d${i / 100}`), { recursive: true });
+      writeFileSync(join(repo, 'many', `d${Math.floor(i / 100)}`, `f${i}.txt`), `${i}\n`);
+    }
+    rmSync(join(repo, 'gone'), { recursive: true });
+    const big = commitAll(repo, 'big');
+    const ws = await fx.prepare({ key: 'big', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    assert.ok(!existsSync(join(fx.dataDir, 'bases', `${big}.layers`)), 'a base of its own, not a layer');
+    assert.deepEqual(snapshotOf(ws.dir), checkoutOf(repo, big, join(fx.root, 'expected')));
+    assert.deepEqual(await ws.changedFiles(), []);
   });
 
   it(`starts a new stack after ${MAX_LAYERS} layers, and removes bases no task needs`, async () => {

@@ -35,6 +35,18 @@ for (const mode of MODES) {
       assert.deepEqual(await ws.changedFiles(), []);
     });
 
+    it('takes a commit the mirror already holds unpinned (an ancestor of one copied)', async () => {
+      const first = git(repo, 'rev-parse', 'HEAD');
+      writeFileSync(join(repo, 'a.txt'), 'a2\n');
+      commitAll(repo, 'second');
+      await fx.prepare({ key: 'one', repo: { kind: 'local', path: repo }, mode });
+      git(repo, 'checkout', '-q', first);
+      const ws = await fx.prepare({ key: 'two', repo: { kind: 'local', path: repo }, mode });
+      assert.equal(ws.repo.commit, first);
+      assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'a\n');
+      assert.deepEqual(await ws.changedFiles(), []);
+    });
+
     it('fetches when the repository no longer has the commit copied last (history rewritten)', async () => {
       await fx.prepare({ key: 'one', repo: { kind: 'local', path: repo }, mode });
       git(repo, 'checkout', '-q', '--orphan', 'fresh');
