@@ -10,7 +10,17 @@ export const CreateTaskRequest = z.strictObject({
 });
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
 
-export const MessageRequest = z.strictObject({ text: z.string().trim().min(1).max(100_000) });
+/** A diff's version (diff.updated's diffVersion, GET /diff's X-Delegate-Diff-Version): 16 hex digits. */
+export const DiffVersion = z.string().regex(/^[0-9a-f]{16}$/, 'expected a diff version (16 hex digits)');
+
+export const MessageRequest = z.strictObject({
+  text: z.string().trim().min(1).max(100_000),
+  /**
+   * Start this follow-up from a checkpoint (a diffVersion announced with `checkpoint: true`): the
+   * workspace is set back to it first. Only for a follow-up of a finished task (else 409).
+   */
+  fromCheckpoint: DiffVersion.optional(),
+});
 export type MessageRequest = z.infer<typeof MessageRequest>;
 
 export const MessageResponse = z.object({

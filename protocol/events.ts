@@ -65,7 +65,20 @@ export const TaskEvent = z.discriminatedUnion('type', [
    * `diffVersion` names the diff it makes (as GET /v1/tasks/{id}/diff's X-Delegate-Diff-Version
    * does): a client holding a diff of another version should fetch it again.
    */
-  z.object({ ...base, type: z.literal('diff.updated'), changedFiles: z.array(ChangedFile), diffVersion: z.string().optional() }),
+  z.object({
+    ...base,
+    type: z.literal('diff.updated'),
+    changedFiles: z.array(ChangedFile),
+    diffVersion: z.string().optional(),
+    /**
+     * The state it announces is kept as a checkpoint: the work as a turn of the agent (a model
+     * response and its tool calls) left it, with a snapshot commit that exists by the time this is
+     * sent; GET /diff and /file take `checkpoint=<diffVersion>` to show it, and a follow-up may
+     * start from it (MessageRequest.fromCheckpoint). One per turn that changed the diff; `cause`
+     * is the turn's last file-changing tool call.
+     */
+    checkpoint: z.boolean().optional(),
+  }),
   /**
    * The agent asks the user; the task waits in `waiting_for_input`. `choices`: answers the agent
    * suggests (2–4 short ones, shown as buttons); any other text is an answer all the same.
@@ -78,6 +91,12 @@ export const TaskEvent = z.discriminatedUnion('type', [
     kind: z.enum(['steer', 'answer', 'followup']),
     text: z.string(),
   }),
+  /**
+   * A follow-up started from a checkpoint: the attempt's workspace was set back to the state
+   * `checkpoint` (a diffVersion) names; the later work stays reachable as checkpoints. A
+   * diff.updated of the restored state follows.
+   */
+  z.object({ ...base, type: z.literal('workspace.restored'), checkpoint: z.string(), actor }),
   /** Token usage so far (cumulative for the task). */
   z.object({ ...base, type: z.literal('usage'), usage: Usage }),
   /** Setup phase progress: preparing the workspace, running the setup script. */
