@@ -2,6 +2,7 @@
 // streamed deltas, tool calls joined with their output, questions, steering, the summary).
 import type { Task, TaskEvent } from '../../protocol';
 import type { TimelineItem } from '../webview/messages';
+import { CheckpointBook, markCurrent, markUndone } from './checkpoints';
 import { toolLabel } from './toolLabel';
 
 export type { TimelineItem };
@@ -17,15 +18,28 @@ export class Timeline {
   /** What the last task.status said, so a repeat (a best-of-N selection) adds no duplicate line. */
   private lastStatus: string | undefined;
   private lastSelected: number | undefined;
+  private readonly checkpoints = new CheckpointBook();
 
   apply(event: TaskEvent): boolean {
     const attempt = event.attempt ?? 0;
     switch (event.type) {
       case 'task.created':
       case 'task.deleted':
-      case 'diff.updated':
-      case 'usage':
         return false;
+      case 'usage':
+        // One per model turn: what checkpoints are numbered by.
+        this.checkpoints.noteTurn(attempt);
+        return false;
+      case 'diff.updated':
+        return this.diffUpdated(event);
+      case 'workspace.restored': {
+        const id = `x${event.seq}`;
+        this.push({ kind: 'restored', id, version: event.checkpoint, turn: this.checkpoints.turnOf(event.checkpoint, attempt, this.items), attempt });
+        this.checkpoints.noteVersion(attempt, event.checkpoint);
+        markUndone(this.items, attempt, event.checkpoint, id);
+        markCurrent(this.items, attempt, event.checkpoint);
+        return true;
+      }
       case 'task.status': {
         let changed = false;
         if (event.status !== this.lastStatus) {
@@ -55,6 +69,7 @@ export class Timeline {
         this.push({ kind: 'reasoning', id: `r${event.seq}`, text: event.text, attempt });
         return true;
       case 'tool.call':
+        this.checkpoints.noteCall(event.seq, attempt, event.name === 'ask_user' ? undefined : `t${attempt}:${event.callId}`);
         // The question item stands for an ask_user call: the same question twice reads as two.
         if (event.name === 'ask_user') return false;
         this.push({
@@ -158,6 +173,42 @@ export class Timeline {
     this.lastSelected = selected;
     this.push({ kind: 'status', id, text: `attempt ${selected + 1} of ${total} selected` });
     return true;
+  }
+
+  /**
+   * A checkpoint goes right after the tool call that made its turn's last change (one per turn:
+   * a later state of the same turn replaces it); any diff.updated may move the workspace's state.
+   * An older server sends neither `checkpoint` nor workspace.restored: no markers then.
+   */
+  private diffUpdated(event: Extract<TaskEvent, { type: 'diff.updated' }>): boolean {
+    const attempt = event.attempt ?? 0;
+    let changed = false;
+    if (event.checkpoint === true && event.diffVersion !== undefined) {
+      const placed = this.checkpoints.place(
+        { seq: event.seq, attempt, version: event.diffVersion, cause: event.cause, changedFiles: event.changedFiles },
+        this.items,
+      );
+      if (placed) {
+        if (placed.replaces !== undefined) this.removeItem(placed.replaces);
+        this.insertAfter(placed.item, placed.afterId);
+        changed = true;
+      }
+    }
+    this.checkpoints.noteVersion(attempt, event.diffVersion);
+    return markCurrent(this.items, attempt, event.diffVersion) || changed;
+  }
+
+  private insertAfter(item: TimelineItem, afterId: string | undefined): void {
+    const at = afterId === undefined ? -1 : this.items.findIndex((i) => i.id === afterId);
+    if (at < 0) return this.push(item);
+    this.items.splice(at + 1, 0, item);
+    this.byId.set(item.id, item);
+  }
+
+  private removeItem(id: string): void {
+    const at = this.items.findIndex((i) => i.id === id);
+    if (at >= 0) this.items.splice(at, 1);
+    this.byId.delete(id);
   }
 
   /** The attempt's setup block that nothing of the same attempt has followed yet. */

@@ -68,6 +68,10 @@ export const PANEL_HANDLERS: Handlers = {
     await vscode.commands.executeCommand('delegate.selectAttempt', message.taskId, message.attempt);
   },
 
+  checkpoint: async (message) => {
+    await vscode.commands.executeCommand(message.action === 'view' ? 'delegate.viewCheckpoint' : 'delegate.followUpFromCheckpoint', message.taskId, message.version);
+  },
+
   startLocalServer: async () => {
     await vscode.commands.executeCommand('delegate.startLocalServer');
   },

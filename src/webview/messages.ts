@@ -45,6 +45,26 @@ export const TimelineItem = z.discriminatedUnion('kind', [
     attempt: z.number(),
   }),
   z.object({ kind: z.literal('pullRequest'), id: z.string(), url: z.string(), number: z.number() }),
+  /**
+   * A turn of the agent that left a checkpoint (the diff state the server keeps): `version` names it
+   * on the server; `turn` counts the attempt's model turns (null when unknown); the counts are the
+   * changed files as of it. `current`: the task's workspace is at this state now; `undone`: a later
+   * follow-up from an earlier checkpoint set the workspace back past it (it stays viewable).
+   */
+  z.object({
+    kind: z.literal('checkpoint'),
+    id: z.string(),
+    version: z.string(),
+    turn: z.number().nullable(),
+    files: z.number(),
+    additions: z.number(),
+    deletions: z.number(),
+    current: z.boolean(),
+    undone: z.boolean(),
+    attempt: z.number(),
+  }),
+  /** The task's workspace was set back to a checkpoint (a follow-up from an earlier turn). */
+  z.object({ kind: z.literal('restored'), id: z.string(), version: z.string(), turn: z.number().nullable(), attempt: z.number() }),
 ]);
 export type TimelineItem = z.infer<typeof TimelineItem>;
 
@@ -108,6 +128,8 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('action'), taskId: z.string(), action: PanelAction }),
   /** "Use this one" on a best-of-N attempt (0-based index, as the server counts). */
   z.object({ type: z.literal('selectAttempt'), taskId: z.string(), attempt: z.number().int().min(0).max(3) }),
+  /** A checkpoint's "View changes" or "Follow up from here". */
+  z.object({ type: z.literal('checkpoint'), taskId: z.string(), version: z.string().min(1).max(200), action: z.enum(['view', 'followUp']) }),
   z.object({ type: z.literal('compose') }),
   z.object({ type: z.literal('startLocalServer') }),
 ]);

@@ -2,6 +2,7 @@
 // the extension sends and posts user intent back; both directions are validated (messages.ts).
 import type { Task } from '../../protocol/task';
 import { attemptRows, describeAttempt, hasAttempts } from '../model/attempts';
+import { canFollowUpFrom, canViewCheckpoint } from '../model/checkpoints';
 import { describeApplied, taskActions } from '../model/taskActions';
 import { HostMessage, PanelState, type PanelAction, type TimelineItem, type WebviewMessage } from './messages';
 import { el, renderItemBody, runningFor } from './timelineItems';
@@ -257,7 +258,8 @@ function renderTimeline(items: TimelineItem[], reset: boolean): void {
   }
   const nodes: HTMLElement[] = [];
   for (const item of items) {
-    const sig = JSON.stringify(item);
+    // A checkpoint's actions also depend on the task's state (no "Follow up from here" while it runs).
+    const sig = JSON.stringify(item) + (item.kind === 'checkpoint' && currentTask ? `${canViewCheckpoint(item, currentTask)}${canFollowUpFrom(item, currentTask)}` : '');
     let entry = rendered.get(item.id);
     if (!entry || entry.sig !== sig) {
       const node = renderItem(item);
@@ -302,6 +304,11 @@ function renderItem(item: TimelineItem): HTMLElement {
       return true;
     },
     focusMessage: () => messageInput.focus(),
+    checkpoint: (version, action) => {
+      if (currentTask) send({ type: 'checkpoint', taskId: currentTask.id, version, action });
+    },
+    canView: (checkpoint) => currentTask !== undefined && canViewCheckpoint(checkpoint, currentTask),
+    canFollowUpFrom: (checkpoint) => currentTask !== undefined && canFollowUpFrom(checkpoint, currentTask),
   });
   const tag = attemptTag(item);
   // Inside a <details> the tag belongs in its one-line summary, in a message before its first word.

@@ -1,5 +1,6 @@
 // How the panel draws one timeline item (agent text, a command with its live output and timer, a
 // question with its suggested answers, …). Plain DOM; what it needs of the panel comes in `ctx`.
+import { describeCheckpoint, describeRestored, type CheckpointItem } from '../model/checkpoints';
 import type { TimelineItem } from './messages';
 
 export interface ItemContext {
@@ -10,6 +11,11 @@ export interface ItemContext {
   /** Sends a suggested answer; false when there is no task to answer. */
   answer(text: string): boolean;
   focusMessage(): void;
+  /** "View changes" / "Follow up from here" on a checkpoint. */
+  checkpoint(version: string, action: 'view' | 'followUp'): void;
+  /** Whether "View changes" / "Follow up from here" apply to this checkpoint (the task's state decides). */
+  canView(item: CheckpointItem): boolean;
+  canFollowUpFrom(item: CheckpointItem): boolean;
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -90,7 +96,33 @@ export function renderItemBody(item: TimelineItem, ctx: ItemContext): HTMLElemen
           `${item.testResult.passed ? '✓' : '✗'} ${item.testResult.command}${item.testResult.summary ? ` — ${item.testResult.summary}` : ''}`) : null);
     case 'pullRequest':
       return el('li', { class: 'item pr' }, `Pull request #${item.number}: `, el('a', { href: item.url }, item.url));
+    case 'checkpoint':
+      return renderCheckpoint(item, ctx);
+    case 'restored':
+      return el('li', { class: 'item restored', 'data-version': item.version }, el('span', { class: 'restored-mark', 'aria-hidden': 'true' }, '↺'), ` ${describeRestored(item)}`);
   }
+}
+
+/** A compact marker on the turn: what it changed so far, and what can be done with it. */
+function renderCheckpoint(item: CheckpointItem, ctx: ItemContext): HTMLElement {
+  const label = describeCheckpoint(item);
+  let view: HTMLButtonElement | null = null;
+  if (ctx.canView(item)) {
+    view = el('button', { class: 'link', 'aria-label': `View changes as of ${label}` }, 'View changes');
+    view.addEventListener('click', () => ctx.checkpoint(item.version, 'view'));
+  }
+  let followUp: HTMLButtonElement | null = null;
+  if (ctx.canFollowUpFrom(item)) {
+    followUp = el('button', { class: 'link', 'aria-label': `Follow up from ${label}` }, 'Follow up from here');
+    followUp.addEventListener('click', () => ctx.checkpoint(item.version, 'followUp'));
+  }
+  const note = item.current ? 'current' : item.undone ? 'undone' : null;
+  return el('li', { class: `item checkpoint${item.undone ? ' undone' : ''}${item.current ? ' current' : ''}`, 'data-version': item.version, 'aria-label': `Checkpoint: ${label}` },
+    el('span', { class: 'checkpoint-mark', 'aria-hidden': 'true' }, '◆'),
+    el('span', { class: 'checkpoint-label', title: note === 'undone' ? 'A follow-up from an earlier turn undid this in the task\'s workspace; it can still be viewed.' : '' }, label),
+    note ? el('span', { class: `checkpoint-note ${note}` }, note) : null,
+    view,
+    followUp);
 }
 
 /** The output's last non-empty line, shortened: what a folded running command shows of itself. */
