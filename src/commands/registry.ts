@@ -6,6 +6,8 @@ import { createPullRequest } from './createPullRequest';
 import { delegateTask } from './delegateTask';
 import { acceptFile, rejectFile } from './fileDecision';
 import { followUp } from './followUp';
+import { followUpFromCheckpoint } from './followUpFromCheckpoint';
+import { goToCheckpoint } from './goToCheckpoint';
 import { acceptHunk, rejectHunk } from './hunkDecision';
 import { openFileDiff } from './openFileDiff';
 import { openPanel } from './openPanel';
@@ -18,6 +20,7 @@ import { sendRejections } from './sendRejections';
 import { reconnect, setServerToken, signIn, startLocalServer, stopLocalServer } from './serverCommands';
 import type { Command, Services } from './types';
 import { undoApply } from './undoApply';
+import { viewCheckpoint } from './viewCheckpoint';
 
 export const COMMANDS: readonly Command[] = [
   delegateTask,
@@ -27,6 +30,9 @@ export const COMMANDS: readonly Command[] = [
   followUp,
   reviewTask,
   selectAttempt,
+  viewCheckpoint,
+  followUpFromCheckpoint,
+  goToCheckpoint,
   openFileDiff,
   acceptHunk,
   rejectHunk,

@@ -3,7 +3,7 @@
 // A new file has no base side and a deleted one no agent side, so neither shows a stray empty line.
 import * as vscode from 'vscode';
 import type { FileDiff } from '../../protocol';
-import { toReviewUri } from '../review/reviewUri';
+import { toCheckpointUri, toReviewUri, type ReviewTarget } from '../review/reviewUri';
 import { shortTitle } from '../util/format';
 import { workspaceRoot } from './applyTask';
 import { resolveTaskId, showFailure } from './args';
@@ -44,10 +44,19 @@ export async function focusCodeGroup(): Promise<void> {
   if (name) await vscode.commands.executeCommand(`workbench.action.focus${name}EditorGroup`);
 }
 
-/** [the file as the list names it, base side or undefined, agent side or undefined]. */
-export function reviewResources(taskId: string, file: { path: string; oldPath?: string | null | undefined; status: FileDiff['status'] }, root: vscode.Uri | undefined): [vscode.Uri, vscode.Uri | undefined, vscode.Uri | undefined] {
-  const head = toReviewUri({ taskId, path: file.path, side: 'head' });
-  const base = toReviewUri({ taskId, path: file.status === 'renamed' && file.oldPath ? file.oldPath : file.path, side: 'base' });
+/**
+ * [the file as the list names it, base side or undefined, agent side or undefined]; with
+ * `checkpoint`, the agent's side as of that checkpoint (documents without the review's CodeLens).
+ */
+export function reviewResources(
+  taskId: string,
+  file: { path: string; oldPath?: string | null | undefined; status: FileDiff['status'] },
+  root: vscode.Uri | undefined,
+  checkpoint?: string,
+): [vscode.Uri, vscode.Uri | undefined, vscode.Uri | undefined] {
+  const uri = (target: ReviewTarget): vscode.Uri => (checkpoint === undefined ? toReviewUri(target) : toCheckpointUri({ ...target, checkpoint }));
+  const head = uri({ taskId, path: file.path, side: 'head' });
+  const base = uri({ taskId, path: file.status === 'renamed' && file.oldPath ? file.oldPath : file.path, side: 'base' });
   const label = root ? vscode.Uri.joinPath(root, file.path) : head;
   return [label, file.status === 'added' ? undefined : base, file.status === 'deleted' ? undefined : head];
 }

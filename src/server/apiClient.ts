@@ -53,8 +53,10 @@ export class ApiClient {
     return this.json('POST', '/v1/bundles', BundleResponse, { raw: bytes, signal });
   }
 
-  sendMessage(id: string, text: string, signal?: AbortSignal): Promise<Result<MessageResponse>> {
-    return this.json('POST', `/v1/tasks/${enc(id)}/messages`, MessageResponse, { body: { text }, signal });
+  /** `fromCheckpoint`: first set the task's workspace back to that checkpoint (a finished task only). */
+  sendMessage(id: string, text: string, signal?: AbortSignal, fromCheckpoint?: string): Promise<Result<MessageResponse>> {
+    const body = fromCheckpoint === undefined ? { text } : { text, fromCheckpoint };
+    return this.json('POST', `/v1/tasks/${enc(id)}/messages`, MessageResponse, { body, signal });
   }
 
   async cancel(id: string, signal?: AbortSignal): Promise<Result<void>> {
@@ -82,9 +84,19 @@ export class ApiClient {
     return r.ok ? ok({ text: new TextDecoder().decode(r.value), version: r.headers?.get(DIFF_VERSION_HEADER) ?? undefined }) : r;
   }
 
-  /** A file's bytes on one side of the task's diff; null when it does not exist on that side. */
-  async file(id: string, path: string, side: 'base' | 'head', signal?: AbortSignal): Promise<Result<Uint8Array | null>> {
-    const r = await this.send('GET', `/v1/tasks/${enc(id)}/file?path=${enc(path)}&side=${side}`, { signal });
+  /** The diff of the task's base against one of its checkpoints (404 not_found for a checkpoint the server does not know). */
+  async checkpointDiff(id: string, checkpoint: string, signal?: AbortSignal): Promise<Result<string>> {
+    const r = await this.send('GET', `/v1/tasks/${enc(id)}/diff?checkpoint=${enc(checkpoint)}`, { signal });
+    return r.ok ? ok(new TextDecoder().decode(r.value)) : r;
+  }
+
+  /**
+   * A file's bytes on one side of the task's diff (the agent's side as of `checkpoint` when given);
+   * null when it does not exist on that side.
+   */
+  async file(id: string, path: string, side: 'base' | 'head', signal?: AbortSignal, checkpoint?: string): Promise<Result<Uint8Array | null>> {
+    const at = checkpoint !== undefined && side === 'head' ? `&checkpoint=${enc(checkpoint)}` : '';
+    const r = await this.send('GET', `/v1/tasks/${enc(id)}/file?path=${enc(path)}&side=${side}${at}`, { signal });
     if (!r.ok && r.error.status === 404) return ok(null);
     return r;
   }
