@@ -35,6 +35,7 @@ const DOCS_IMAGES: Readonly<Record<string, string>> = {
   'queue-running.png': 'queue-running.png',
   'panel-live-output.png': 'panel-live-output.png',
   'panel-question.png': 'panel-question.png',
+  'panel-checkpoints.png': 'panel-checkpoints.png',
   'review-diff.png': 'review-codelens.png',
   'pull-request.png': 'pull-request.png',
   'pull-request-preview.png': 'pull-request-preview.png',

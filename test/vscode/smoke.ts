@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
 import type { FakeModel } from '../support/fakeModel';
 import type { FakeGitHub } from '../support/githubDouble';
+import { checkpointSteps } from './smokeCheckpoints';
 import * as script from './smokeScript';
 import { byHeight, escapeRegExp, expandTask, lens, noBanner, openPanelOf, quickOpen, reloadWorkbench, runFromPalette, showNotifications, waitFor } from './smokeUi';
 import { openWorkbench, workbenchUrl } from './workbench';
@@ -273,6 +274,7 @@ export async function runSmoke(opts: SmokeOptions): Promise<TestResult[]> {
         await shot(page, 'panel-after-reload.png');
       },
     },
+    ...checkpointSteps({ panel, row, shot, delegateInBackground: (prompt) => opts.delegateInBackground(prompt) }),
   ];
 
   const url = workbenchUrl(opts.codeServerUrl, opts.workspace, { extensionPath: opts.extensionPath });

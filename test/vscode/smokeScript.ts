@@ -69,12 +69,31 @@ function backgroundSteps(task: (typeof backgroundTasks)[number]): StepObject[] {
   ];
 }
 
+/**
+ * A task of two turns that change files (so two checkpoints), then a follow-up from the first.
+ * Its prompt names neither file, so a tab's title says nothing about which files it shows.
+ */
+export const checkpointTask = {
+  prompt: 'Comment the two helpers, one per step',
+  followUp: 'Leave the greeting as it was',
+  firstFile: 'math.js',
+  secondFile: 'greet.js',
+} as const;
+
+const checkpointSteps: StepObject[] = [
+  { text: 'First the arithmetic.', toolCalls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: src/math.js', '@@', '+/** Adds two numbers. */', ' function add(a, b) {', '*** End Patch'].join('\n') } }] },
+  { text: 'Then the greeting.', toolCalls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: src/greet.js', '@@', '+/** Greets someone by name. */', ' function greet(name) {', '*** End Patch'].join('\n') } }] },
+  { toolCalls: [{ name: 'finish', arguments: { summary: 'Commented add and greet.' } }] },
+  // The follow-up from the first checkpoint: the greeting's comment is already gone.
+  { toolCalls: [{ name: 'finish', arguments: { summary: 'Only add is commented now.' } }] },
+];
+
 /** The "default" script (requests without a marker): the reply for the request's task and turn. */
 export function smokeDefaultScript(): Step[] {
   const pick = (turn: number) => (request: RecordedRequest): StepObject => {
     const prompt = inspectRequest(request.api, request.body).firstUser;
     const background = backgroundTasks.find((t) => prompt.includes(t.prompt));
-    const steps = background ? backgroundSteps(background) : prompt.includes(mainPrompt) ? mainSteps : [];
+    const steps = background ? backgroundSteps(background) : prompt.includes(mainPrompt) ? mainSteps : prompt.includes(checkpointTask.prompt) ? checkpointSteps : [];
     return steps[turn] ?? { text: `[smoke model] nothing scripted for turn ${turn} of this prompt.` };
   };
   return [0, 1, 2, 3].map(pick);
