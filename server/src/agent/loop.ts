@@ -155,7 +155,10 @@ export class AgentRun {
   private async runToolCalls(calls: ToolCallRequest[]): Promise<AgentOutcome | null> {
     this.noToolStreak = 0;
     this.streakText = '';
-    for (const call of calls) {
+    // After the turn's last file-changing call its work is what the turn leaves (a checkpoint).
+    const lastChanging = calls.findLastIndex((c) => this.tools.get(c.name)?.changesFiles === true);
+    let changed = false;
+    for (const [k, call] of calls.entries()) {
       if (this.controller.signal.aborted) return this.stopped();
       const check = this.guard.check(call.name, call.arguments);
       if (check.verdict === 'stop') {
@@ -184,7 +187,9 @@ export class AgentRun {
         durationMs: Math.round(performance.now() - started),
       });
       this.history.push({ type: 'tool_result', callId: call.callId, output });
-      if (changesFiles) await this.filesChanged();
+      changed ||= changesFiles;
+      // The last one may have changed nothing (bad arguments): the turn's earlier changes still end it.
+      if (changesFiles || (changed && k === lastChanging)) await this.filesChanged(k === lastChanging);
       if (outcome.aborted || this.controller.signal.aborted) return this.stopped();
       if (outcome.finish) return this.complete(outcome.finish.summary, outcome.finish.testResult);
     }
@@ -213,9 +218,9 @@ export class AgentRun {
     }
   }
 
-  private async filesChanged(): Promise<void> {
+  private async filesChanged(turnEnds: boolean): Promise<void> {
     try {
-      await this.host.onFilesChanged();
+      await this.host.onFilesChanged(turnEnds);
     } catch (err) {
       const message = this.scrubber.scrub(err instanceof Error ? err.message : String(err));
       this.warn({ code: 'diff_error', message: `Could not update the diff: ${message}` });

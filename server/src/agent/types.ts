@@ -27,8 +27,12 @@ export interface AgentHost {
   ask(question: string, signal: AbortSignal): Promise<string>;
   /** Cumulative usage of this run, after every model response. */
   onUsage(usage: Usage): void;
-  /** After every turn that changed files (the host snapshots and emits diff.updated). */
-  onFilesChanged(): Promise<void>;
+  /**
+   * After every tool call that may have changed files (the host records them and emits
+   * diff.updated). `turnEnds`: no later call of this turn changes files, so the work is as the turn
+   * leaves it (the host keeps it as a checkpoint).
+   */
+  onFilesChanged(turnEnds?: boolean): Promise<void>;
   /**
    * The conversation so far, complete (every tool call answered), before each model request: the
    * host keeps it so a run the server did not survive can still be continued.

@@ -3,6 +3,15 @@
 // snapshotted (it survives a crash), in the background and coalesced over a burst of edits. Each
 // snapshot also names the diff it makes (diffVersion, from its tree), so review decisions can say
 // which diff they were made on.
+//
+// Checkpoints: the work as each turn of the agent (a model response and its tool calls) left it.
+// The record of a turn's last file-changing call snapshots at once (not after the second of
+// coalescing), in the background, and its diff.updated says `checkpoint: true` once the snapshot
+// commit exists. The agent does not wait for it: its next change comes after the next model
+// response, while the record starts with the index refresh (in overlay mode a scan of the upper
+// layer that fixes which paths it adds), so it finds the turn's state unless the model answers
+// faster than that refresh starts. The snapshot ref's history is the only store of checkpoints
+// (Workspace.checkpoint finds one by its diffVersion).
 import type { ChangedFile } from '../../../protocol';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
@@ -35,21 +44,32 @@ interface RecordState {
   timer: NodeJS.Timeout | null;
   /** The event (a tool call) behind the latest change: what diff.updated links to. */
   cause: number | undefined;
+  /** `changes` when the last turn that changed files ended: a checkpoint is wanted up to there... */
+  turnEnd: number;
+  /** ...and the changes the last checkpoint snapshot covered. */
+  checkpointed: number;
 }
 
 export class DiffRecorder {
   private readonly records = new Map<string, RecordState>();
   /** The diff version last announced per attempt key (kept until the task is deleted). */
   private readonly versions = new Map<string, string>();
+  /** The diff version of the last checkpoint per attempt key: a turn that ends on it is no new one. */
+  private readonly checkpoints = new Map<string, string>();
 
   /** `transfer`: a fleet's; each snapshot's work also goes to the store (workspace/workTransfer.ts). */
   constructor(private readonly deps: { store: Store; events: TaskEvents; log: Logger; transfer?: WorkTransfer }) {}
 
-  /** The agent changed files (`cause`: the tool call that did): record in the background. */
-  changed(attempt: AttemptRef, workspace: Workspace, cause?: number): void {
+  /**
+   * The agent changed files (`cause`: the tool call that did): record in the background.
+   * `turnEnds`: no later call of this turn changes files, so this record is the turn's checkpoint.
+   */
+  changed(attempt: AttemptRef, workspace: Workspace, cause?: number, turnEnds = false): void {
     const state = this.state(attempt.key);
     state.cause = cause ?? state.cause;
-    this.schedule(attempt, workspace, 'change');
+    state.changes++;
+    if (turnEnds) state.turnEnd = state.changes;
+    this.schedule(attempt, workspace);
   }
 
   /** Waits for the record in flight, if any (before a question: the user reviews current work). */
@@ -66,8 +86,16 @@ export class DiffRecorder {
     const state = this.records.get(attempt.key);
     const current = (await this.deps.store.getAttempts(attempt.taskId)).find((a) => a.index === attempt.index);
     if (state?.timer) clearTimeout(state.timer);
-    if (state && state.changes > 0 && state.snapshotted === state.changes && current) return current.changedFiles;
-    return this.record(attempt, workspace, 'final state', { cause: state?.cause });
+    if (state && state.changes > 0 && state.checkpointed === state.changes && current) return current.changedFiles;
+    // The run's end is a turn's end: changes not in a checkpoint yet make one.
+    return this.record(attempt, workspace, 'final state', { cause: state?.cause, checkpoint: (state?.changes ?? 0) > 0 });
+  }
+
+  /** The run stopped (cancelled, failed): its work as it is, a checkpoint if it changed since the last one. */
+  stopped(attempt: AttemptRef, workspace: Workspace): Promise<ChangedFile[]> {
+    const state = this.records.get(attempt.key);
+    if (state?.timer) clearTimeout(state.timer);
+    return this.record(attempt, workspace, 'stopped', { cause: state?.cause, checkpoint: state !== undefined && state.changes > state.checkpointed });
   }
 
   /**
@@ -84,6 +112,23 @@ export class DiffRecorder {
   forget(key: string): void {
     this.drop(key);
     this.versions.delete(key);
+    this.checkpoints.delete(key);
+  }
+
+  /**
+   * The attempt's workspace was set back to the checkpoint `version` (a follow-up starts from it):
+   * in a fleet the restored work goes to the store first (under the attempt's current fence, which
+   * the node claiming the follow-up reads), then workspace.restored and the restored diff.
+   */
+  async restored(attempt: AttemptRef & { fence?: number }, workspace: Workspace, version: string, changedFiles: ChangedFile[], actor: string | null): Promise<void> {
+    const { taskId, index, key } = attempt;
+    if (this.deps.transfer) await this.deps.transfer.save({ key, fence: attempt.fence ?? 0 }, workspace);
+    this.versions.set(key, version);
+    this.checkpoints.set(key, version);
+    await this.deps.events.setAttempt(taskId, index, { changedFiles }, {}, [
+      { type: 'workspace.restored', checkpoint: version, actor },
+      { type: 'diff.updated', changedFiles, diffVersion: version, checkpoint: true },
+    ]);
   }
 
   /**
@@ -95,33 +140,47 @@ export class DiffRecorder {
     attempt: AttemptRef,
     workspace: Workspace,
     why: string,
-    options: { skipSnapshot?: () => boolean; onRecorded?: (snapshot: string | null) => void; cause?: number } = {},
+    options: {
+      skipSnapshot?: () => boolean;
+      onRecorded?: (snapshot: string | null) => void;
+      cause?: number;
+      /** A turn's end: its snapshot is a checkpoint unless the diff is the last checkpoint's. */
+      checkpoint?: boolean;
+    } = {},
   ): Promise<ChangedFile[]> {
     const { store, events } = this.deps;
     const { taskId, index, key, guard } = attempt;
     const cause = options.cause === undefined ? {} : { cause: options.cause };
-    const announce = async (files: ChangedFile[], version: string | null): Promise<void> => {
+    const announce = async (files: ChangedFile[], version: string | null, checkpoint: boolean): Promise<void> => {
       const newVersion = version !== null && this.versions.get(key) !== version;
+      const newCheckpoint = checkpoint && version !== null && this.checkpoints.get(key) !== version;
       if (version !== null) this.versions.set(key, version);
+      if (newCheckpoint) this.checkpoints.set(key, version);
       const previous = (await store.getAttempts(taskId)).find((a) => a.index === index)?.changedFiles ?? [];
-      if (!newVersion && JSON.stringify(previous) === JSON.stringify(files)) return;
-      await events.setAttempt(taskId, index, { changedFiles: files }, {}, [{ type: 'diff.updated', changedFiles: files, ...(version === null ? {} : { diffVersion: version }), ...cause }], undefined, guard);
+      if (!newVersion && !newCheckpoint && JSON.stringify(previous) === JSON.stringify(files)) return;
+      const event = { type: 'diff.updated' as const, changedFiles: files, ...(version === null ? {} : { diffVersion: version }), ...(newCheckpoint ? { checkpoint: true } : {}), ...cause };
+      await events.setAttempt(taskId, index, { changedFiles: files }, {}, [event], undefined, guard);
     };
     // A fleet node's disk is only a cache: a version is announced once its work is in the store.
     const transfer = guard && this.deps.transfer;
-    // Clients hear of the new files first; the snapshot (which keeps the work safe) follows.
+    const checkpoint = options.checkpoint === true;
+    // Clients hear of the new files first; the snapshot (which keeps the work safe) follows. A
+    // checkpoint is announced once its commit exists: a client may ask for it straight away.
     let announced: Promise<void> = Promise.resolve();
     let held: [ChangedFile[], string] | null = null;
     const { changedFiles, snapshot } = await workspace.record(why, {
       skipSnapshot: options.skipSnapshot,
       onChanges: (files, version) => {
-        if (transfer && version !== null) held = [files, version];
-        else (announced = announce(files, version)).catch(() => undefined); // awaited below
+        if ((transfer || checkpoint) && version !== null) held = [files, version];
+        else (announced = announce(files, version, false)).catch(() => undefined); // awaited below
       },
     });
     await announced;
     if (snapshot !== null && transfer) await transfer.save(guard, workspace);
-    if (held) await announce(...(held as [ChangedFile[], string]));
+    if (held) {
+      const [files, version] = held as [ChangedFile[], string];
+      await announce(files, version, checkpoint && snapshot !== null);
+    }
     options.onRecorded?.(snapshot);
     return changedFiles;
   }
@@ -132,7 +191,7 @@ export class DiffRecorder {
     // earliest (until then the work is in the view, where a restart finds it): a task shorter
     // than that takes one snapshot, at its end.
     if (!state) {
-      state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null, cause: undefined };
+      state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null, cause: undefined, turnEnd: 0, checkpointed: 0 };
       this.records.set(key, state);
     }
     return state;
@@ -142,9 +201,8 @@ export class DiffRecorder {
    * Records in the background, one at a time per attempt; requests that arrive while one runs
    * fold into a single follow-up run, so a burst of edits costs at most two refreshes.
    */
-  private schedule(attempt: AttemptRef, workspace: Workspace, why: 'change' | 'snapshot'): void {
+  private schedule(attempt: AttemptRef, workspace: Workspace): void {
     const state = this.state(attempt.key);
-    if (why === 'change') state.changes++;
     if (state.done) {
       state.pending = true;
       return;
@@ -153,16 +211,19 @@ export class DiffRecorder {
       do {
         state.pending = false;
         const seen = state.changes;
-        // A newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old: this
-        // record only refreshes the changed files.
-        const skipSnapshot = (): boolean => state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS;
+        // The record of a turn's last change is its checkpoint: snapshotted now.
+        const checkpoint = state.turnEnd > state.checkpointed && state.turnEnd <= seen;
+        // Else a newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old:
+        // this record only refreshes the changed files.
+        const skipSnapshot = (): boolean => !checkpoint && (state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS);
         const onRecorded = (snapshot: string | null) => {
           state.recorded = seen;
           if (snapshot === null) return;
           state.snapshotted = seen;
           state.snapshotAt = Date.now();
+          if (checkpoint) state.checkpointed = seen;
         };
-        await this.record(attempt, workspace, 'after tool call', { skipSnapshot, onRecorded, cause: state.cause }).catch((err: unknown) =>
+        await this.record(attempt, workspace, checkpoint ? 'end of turn' : 'after tool call', { skipSnapshot, onRecorded, checkpoint, cause: state.cause }).catch((err: unknown) =>
           this.deps.log.warn('could not refresh the diff', { taskId: attempt.taskId, err: err as Error }),
         );
       } while (state.pending);
@@ -170,7 +231,7 @@ export class DiffRecorder {
       if (state.snapshotted < state.recorded && !state.timer && this.records.get(attempt.key) === state) {
         state.timer = setTimeout(() => {
           state.timer = null;
-          if (this.records.get(attempt.key) === state) this.schedule(attempt, workspace, 'snapshot');
+          if (this.records.get(attempt.key) === state) this.schedule(attempt, workspace);
         }, Math.max(0, state.snapshotAt + SNAPSHOT_EVERY_MS - Date.now()));
       }
     })();

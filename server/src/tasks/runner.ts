@@ -152,7 +152,7 @@ export class TaskRunner {
       const aborted = signal.aborted;
       await writes.settled();
       await recorder.settle(job.key);
-      const changedFiles = workspace ? await recorder.record(job, workspace, 'stopped').catch(() => undefined) : undefined;
+      const changedFiles = workspace ? await recorder.stopped(job, workspace).catch(() => undefined) : undefined;
       if (aborted) {
         await this.finish(job, this.deps.isShuttingDown() ? { status: 'interrupted', error: interruptedError(), changedFiles } : { status: 'cancelled', changedFiles });
       } else {
@@ -228,9 +228,10 @@ export class TaskRunner {
       // Off the agent's critical path: the next model request goes out while the diff is
       // refreshed and snapshotted (measured: ~300 ms per tool call saved on a 5,000-file repo).
       // After the call's own events are stored: the diff links to the call.
-      onFilesChanged: async () => {
+      // A turn's end (its last file-changing call) makes a checkpoint, recorded at once.
+      onFilesChanged: async (turnEnds) => {
         await writes.settled();
-        recorder.changed(job, workspace, causes.lastCall());
+        recorder.changed(job, workspace, causes.lastCall(), turnEnds);
       },
     };
   }
