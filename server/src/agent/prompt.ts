@@ -129,3 +129,11 @@ export function continuationPrompt(kind: 'restart' | 'interrupted', taskPrompt: 
     ? `${taskPrompt}\n\nNote: an earlier run of this task was interrupted; the workspace already contains its changes.\n\n${message}`
     : `Note: the server stopped during your previous run; the workspace may hold changes from steps after the last one shown above. Check the files before relying on them.\n\n${message}`;
 }
+
+/**
+ * The prompt of a follow-up that starts from a checkpoint: the conversation still holds the later
+ * turns, so the agent is told plainly that their changes are gone from the files.
+ */
+export function checkpointPrompt(message: string): string {
+  return `Note: before this message the user set the workspace back to its state after an earlier turn of yours; the changes made in the turns after it were undone. Check the files before relying on what the later turns did.\n\n${message}`;
+}

@@ -2,9 +2,11 @@
 // and hands attempts to the scheduler; the runner does the work.
 import { randomUUID } from 'node:crypto';
 import { EMPTY_USAGE, isFinished, type CreateTaskRequest, type RepoInfo, type Task } from '../../../protocol';
+import { checkpointPrompt } from '../agent/prompt';
 import type { Logger } from '../log';
 import type { AttemptRecord, Store } from '../store/types';
-import type { Workspace } from '../workspace/types';
+import { KeyedLock } from '../workspace/keyedLock';
+import type { Checkpoint, Workspace } from '../workspace/types';
 import { HttpError } from '../api/http';
 import type { FleetDispatch } from '../fleet/fleet';
 import type { Scheduler } from './scheduler';
@@ -29,6 +31,9 @@ export interface TaskServiceDeps {
 }
 
 export class TaskService {
+  /** One message of a task at a time: two follow-ups (or a restore and a follow-up) must not race. */
+  private readonly messages = new KeyedLock();
+
   constructor(private readonly deps: TaskServiceDeps) {}
 
   /** `owner`: the creating user's GitHub login, null for the admin. */
@@ -77,9 +82,18 @@ export class TaskService {
     return (await this.deps.store.listTasks()).reverse();
   }
 
-  /** Steer a running task, answer its question, or follow up a finished one. */
-  async message(id: string, text: string): Promise<{ kind: 'steer' | 'answer' | 'followup'; task: Task }> {
+  /**
+   * Steer a running task, answer its question, or follow up a finished one; `fromCheckpoint`: the
+   * follow-up starts from that checkpoint (the workspace is set back to it first). `actor`: who asks.
+   */
+  message(id: string, text: string, options: { fromCheckpoint?: string; actor?: string | null } = {}): Promise<{ kind: 'steer' | 'answer' | 'followup'; task: Task }> {
+    return this.messages.run(id, () => this.receive(id, text, options));
+  }
+
+  private async receive(id: string, text: string, options: { fromCheckpoint?: string; actor?: string | null }): Promise<{ kind: 'steer' | 'answer' | 'followup'; task: Task }> {
     const task = await this.get(id);
+    const { fromCheckpoint } = options;
+    if (fromCheckpoint !== undefined && !isFinished(task.status)) throw new HttpError('conflict', `task ${id} is ${task.status}: a checkpoint can only start a follow-up`);
     const attempts = await this.deps.store.getAttempts(id);
     const { events, store } = this.deps;
     if (task.status === 'waiting_for_input') {
@@ -102,9 +116,15 @@ export class TaskService {
     const index = task.selectedAttempt ?? 0;
     const attempt = attempts.find((a) => a.index === index);
     if (!attempt) throw new HttpError('conflict', `task ${id} has no attempt ${index}`);
-    await store.addMessage(attempt.workspaceKey, 'followup', text);
+    // Stored with the prompt, the note reaches whichever node runs the follow-up (or a restart).
+    let prompt = text;
+    if (fromCheckpoint !== undefined) {
+      await this.restore(task, attempt, fromCheckpoint, options.actor ?? null);
+      prompt = checkpointPrompt(text);
+    }
+    await store.addMessage(attempt.workspaceKey, 'followup', prompt);
     await events.setAttempt(id, index, { status: 'queued' }, { finishedAt: undefined }, [{ type: 'user.message', kind: 'followup', text }], 'last event');
-    await this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt: text, followup: true });
+    await this.schedule({ taskId: id, index, key: attempt.workspaceKey, prompt, followup: true });
     return { kind: 'followup', task: await this.get(id) };
   }
 
@@ -154,6 +174,29 @@ export class TaskService {
     const ws = a ? await this.deps.workspaces.find(a.workspaceKey) : null;
     if (!ws) throw new HttpError('conflict', `task ${id} has no workspace yet (status ${task.status})`);
     return ws;
+  }
+
+  /** The selected attempt's checkpoint `version` (a diffVersion), for diffs and file versions. */
+  async checkpoint(id: string, version: string): Promise<Checkpoint> {
+    const found = await (await this.workspace(id)).checkpoint(version);
+    if (!found) throw this.noCheckpoint(await this.get(id), version);
+    return found;
+  }
+
+  /** Sets the attempt's workspace back to a checkpoint (under its index lock) and says so. */
+  private async restore(task: Task, attempt: AttemptRecord, version: string, actor: string | null): Promise<void> {
+    const workspace = await this.deps.workspaces.get(task.id, attempt.workspaceKey);
+    const restored = await workspace.restoreCheckpoint(version);
+    if (!restored) throw this.noCheckpoint(task, version);
+    const ref = { taskId: task.id, index: attempt.index, key: attempt.workspaceKey, fence: attempt.fence };
+    await this.deps.recorder.restored(ref, workspace, version, restored.changedFiles, actor);
+    this.deps.log.info('workspace set back to a checkpoint', { taskId: task.id, attempt: attempt.index, checkpoint: version, snapshot: restored.snapshot });
+  }
+
+  /** Checkpoints live in the snapshot history on the disk of the node that ran the attempt. */
+  private noCheckpoint(task: Task, version: string): HttpError {
+    const where = this.deps.fleet ? ` on this node: in a fleet the checkpoint history is on the node that ran the attempt${task.node ? ` (${task.node})` : ''}` : '';
+    return new HttpError('not_found', `no checkpoint ${version} in this task${where}`);
   }
 
   /** After a restart: running work becomes interrupted (kept), queued work is queued again. */

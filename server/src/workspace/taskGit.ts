@@ -224,6 +224,49 @@ export class TaskGit {
     return commit;
   }
 
+  /**
+   * A commit of `tree` on the snapshot ref even when the tree is the last snapshot's: the commit
+   * says what happened (going back to a checkpoint) and its parent keeps the later work reachable.
+   */
+  async commitOnSnapshot(tree: string, message: string): Promise<string> {
+    this.last ??= await this.askLast();
+    const previous = this.last.commit;
+    const commit = await this.commitTree(tree, previous ?? this.baseRef, message);
+    await this.moveSnapshotRef(commit, previous);
+    this.last = { ...this.last, commit, tree };
+    return commit;
+  }
+
+  /**
+   * The snapshot whose diff has this version: one walk of the snapshot ref's history down to the
+   * base (each tree named as diffVersion() names it). The empty diff is the base itself. Null when
+   * no snapshot of this attempt has it (or this copy has no history: a fleet node that did not run it).
+   */
+  async findSnapshot(version: string): Promise<{ commit: string; tree: string } | null> {
+    this.last ??= await this.askLast();
+    const { baseTree } = this.last;
+    if (diffVersionOf(baseTree, baseTree) === version) return { commit: this.baseRef, tree: baseTree };
+    if (!this.last.commit) return null;
+    const r = await runGit(['log', '--format=%H %T', this.snapshotRef, `^${this.baseRef}`, '--'], this.run());
+    if (r.code !== 0) throw new Error(`git log of the snapshots failed: ${firstLine(r.stderr)}`);
+    for (const line of r.stdout.toString('utf8').split('\n')) {
+      const [commit, tree] = line.split(' ');
+      if (commit && tree && diffVersionOf(baseTree, tree) === version) return { commit, tree };
+    }
+    return null;
+  }
+
+  /**
+   * Applies a patch to the view's files (not the index), as `asUid` when given: the files the
+   * agent finds must be its own, and git then writes nothing as root where the agent could have
+   * placed a symlink (git apply also refuses paths beyond one).
+   */
+  async applyToView(patch: Buffer, asUid: number | undefined): Promise<void> {
+    if (patch.length === 0) return;
+    const r = await runGit(['apply', '--binary', '--whitespace=nowarn', '-'], { host: this.host, gitDir: this.gitDir, workTree: this.workTree, cwd: this.workTree, input: patch, asUid });
+    if (r.code !== 0) throw new Error(`could not set the files back: ${firstLine(r.stderr)}`);
+  }
+
   /** Compare-and-swap on the old value: if anyone else moved the ref, forget what we remembered. */
   private async moveSnapshotRef(commit: string, previous: string | null): Promise<void> {
     try {

@@ -117,6 +117,17 @@ export interface Workspace {
    * already waiting to be recorded) no snapshot is made and `snapshot` is null.
    */
   record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }>;
+  /**
+   * A checkpoint: the snapshot whose diff has `version` (diffVersion), found by walking this
+   * copy's snapshot history. Null when there is none here.
+   */
+  checkpoint(version: string): Promise<Checkpoint | null>;
+  /**
+   * Sets the view and the index back to the checkpoint `version` and commits that state on the
+   * snapshot ref on top of the current work, which so stays reachable. Needs a live view. Null:
+   * no such checkpoint here (nothing was changed).
+   */
+  restoreCheckpoint(version: string): Promise<{ changedFiles: ChangedFile[]; snapshot: string } | null>;
   /** Unmount / release. The task's changes stay on disk (and in its snapshot ref) for review. */
   close(): Promise<void>;
   /** Remove everything for this workspace (the user removed the task). */
@@ -178,6 +189,16 @@ export interface SetupLayerSource {
   find(id: string): Promise<SetupLayer | null>;
   /** Its directory, whether or not it is still there. */
   dirOf(id: string): string;
+}
+
+/** The work as a snapshot kept it (Workspace.checkpoint): read from git's objects, never from the view. */
+export interface Checkpoint {
+  readonly version: string;
+  readonly commit: string;
+  /** The diff from the base to it (as Workspace.diff), optionally of some paths. */
+  diff(paths?: string[]): Promise<string>;
+  /** A file as it was then; null when absent. */
+  read(path: string): Promise<Buffer | null>;
 }
 
 export interface RecordHooks {

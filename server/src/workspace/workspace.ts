@@ -9,7 +9,7 @@ import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
 import type { Host } from './git';
 import { TaskGit } from './taskGit';
-import type { ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
+import type { Checkpoint, ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
 import { unmountView, viewPaths } from './view';
 
 export const WorkspaceState = z.object({
@@ -262,6 +262,46 @@ export class TaskWorkspace implements Workspace {
       if (err instanceof Error && /is a directory|not a directory|does not exist/.test(err.message)) return null;
       throw err;
     }
+  }
+
+  async checkpoint(version: string): Promise<Checkpoint | null> {
+    if (this.destroyed) throw new Error(`workspace ${this.key} was destroyed`);
+    // Not under the index lock: snapshots are immutable objects, and a lookup need not wait for a record.
+    const found = await this.git.findSnapshot(version);
+    if (!found) return null;
+    const { commit } = found;
+    return {
+      version,
+      commit,
+      diff: (paths) => this.git.diff(this.baseRef, commit, paths?.map((p) => splitRelativePath(p).join('/')), true),
+      read: (path) => {
+        const clean = splitRelativePath(path).join('/');
+        return clean === '' || clean === '.git' || clean.startsWith('.git/') ? Promise.resolve(null) : this.git.readBlob(commit, clean);
+      },
+    };
+  }
+
+  restoreCheckpoint(version: string): Promise<{ changedFiles: ChangedFile[]; snapshot: string } | null> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      const target = await this.git.findSnapshot(version);
+      if (!target) return null;
+      // The current work is kept first: the commit that goes back sits on top of it.
+      await this.refresh();
+      const tree = await this.git.writeTree();
+      await this.git.snapshotTree(tree, 'Work before going back to a checkpoint');
+      if (tree !== target.tree) {
+        // The files as the agent's own (it works on them next), then the index from them.
+        await this.git.applyToView(await this.git.patch(tree, target.tree), process.getuid?.() === 0 ? this.deps.uid : undefined);
+        await this.refresh();
+        const now = await this.git.writeTree();
+        if (now !== target.tree) throw new Error(`the files set back to checkpoint ${version} differ from it (tree ${now}, expected ${target.tree})`);
+      }
+      const snapshot = await this.git.commitOnSnapshot(target.tree, `Back to checkpoint ${version}`);
+      this.lastRecord = null;
+      this.lastChanges = null;
+      return { changedFiles: await this.git.changes(this.baseRef, snapshot), snapshot };
+    });
   }
 
   snapshot(message: string): Promise<string> {

@@ -1,4 +1,5 @@
 import { MessageRequest } from '../../../../protocol';
+import { loginOf } from '../githubAuth';
 import { readJson, sendJson, type Route } from '../http';
 import type { ApiDeps } from './deps';
 
@@ -8,6 +9,7 @@ export const postMessage = (deps: ApiDeps): Route => ({
   body: true,
   async handle(ctx) {
     const body = await readJson(ctx, MessageRequest, 256 * 1024);
-    sendJson(ctx.res, 202, await deps.tasks.message(ctx.params.id!, body.text));
+    const actor = ctx.principal && loginOf(ctx.principal);
+    sendJson(ctx.res, 202, await deps.tasks.message(ctx.params.id!, body.text, { fromCheckpoint: body.fromCheckpoint, actor }));
   },
 });
