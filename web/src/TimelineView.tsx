@@ -1,6 +1,7 @@
 // A task's timeline, item by item as the extension's panel shows it: the agent's messages,
 // commands with their output, questions (with the agent's suggested answers as buttons), the
 // user's messages, setup, warnings, the summary and the pull request.
+import { describeCheckpoint, describeRestored } from '../../src/model/checkpoints';
 import type { TimelineItem } from '../../src/model/timeline';
 import { formatElapsed } from './format';
 
@@ -76,6 +77,10 @@ function Item(props: { item: TimelineItem; onAnswer: (text: string) => void; bus
       );
     case 'pullRequest':
       return <div>Pull request <a href={item.url} target="_blank" rel="noreferrer noopener">#{item.number}</a></div>;
+    case 'checkpoint':
+      return <div class="muted">Checkpoint: {describeCheckpoint(item)}{item.undone ? ' (undone)' : ''}</div>;
+    case 'restored':
+      return <div class="muted">{describeRestored(item)}</div>;
     default: {
       const never: never = item;
       return never;
