@@ -1,11 +1,12 @@
 // The UI smoke's checkpoint steps (#19): a task of two file-changing turns shows a marker on each
 // turn in the panel; "View changes" on the first opens the multi-file diff editor as of that turn;
 // "Follow up from here" asks first (a modal), takes the message, and the panel then says the
-// workspace was set back, with the later checkpoint still there, marked undone.
+// workspace was set back, with the later checkpoint still there, marked undone. The palette's
+// "Go to Checkpoint…" gets there without the panel.
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import type { SmokeStep } from './smoke';
 import { checkpointTask } from './smokeScript';
-import { openPanelOf, waitFor } from './smokeUi';
+import { openPanelOf, runFromPalette, waitFor } from './smokeUi';
 
 export interface CheckpointSmokeContext {
   panel(page: Page): FrameLocator;
@@ -66,6 +67,22 @@ export function checkpointSteps(ctx: CheckpointSmokeContext): SmokeStep[] {
         // The header's counts follow the workspace: one file again.
         await ctx.panel(page).locator('.meta', { hasText: '1 file +1 −0' }).waitFor({ timeout: 20_000 });
         await ctx.shot(page, 'panel-checkpoints.png');
+      },
+    },
+    {
+      title: '"Delegate: Go to Checkpoint…" reaches the same without the panel: task, checkpoint, then what to do',
+      run: async (page) => {
+        const widget = page.locator('.quick-input-widget');
+        const pick = async (text: string): Promise<void> => {
+          const row = widget.locator('.monaco-list-row', { hasText: text }).first();
+          await row.waitFor({ timeout: 20_000 });
+          await row.click();
+        };
+        await runFromPalette(page, 'Delegate: Go to Checkpoint');
+        await pick(checkpointTask.prompt);
+        await pick('Turn 2 · 2 files');
+        await pick('View Changes');
+        await tab(page, 'Turn 2: ').waitFor({ timeout: 30_000 });
       },
     },
   ];
