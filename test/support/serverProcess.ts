@@ -38,6 +38,13 @@ export interface StartServerOptions {
 
 const UNPRIVILEGED_BIN = join(__dirname, 'unprivilegedServer.cjs');
 
+/**
+ * DELEGATE_TEST_PLAIN=1: every server runs on the plain path alone (no sandboxes started ahead, no
+ * repository watch, node's spawn instead of the launcher), so the suite shows the fast layers are
+ * only layers: `DELEGATE_TEST_PLAIN=1 node test/run.mjs server`.
+ */
+export const PLAIN = process.env.DELEGATE_TEST_PLAIN === '1';
+
 export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'delegate-data-'));
   const token = options.token ?? randomBytes(24).toString('hex');
@@ -51,7 +58,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const uid = options.unprivilegedUid;
   if (uid !== undefined) Object.assign(env, { DELEGATE_TEST_UID: String(uid), DELEGATE_TEST_GID: String(uid) });
   const bin = uid === undefined ? SERVER_BIN : UNPRIVILEGED_BIN;
-  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(options.args ?? [])];
+  if (PLAIN) env.DELEGATE_NODE_SPAWN = '1';
+  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(PLAIN ? ['--no-spares', '--no-repo-watch'] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

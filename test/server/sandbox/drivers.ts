@@ -35,7 +35,7 @@ export interface DriverHarness {
 const RUNNER = processRunnerFor(process.env.DELEGATE_PROCESS_RUNNER === 'launcher' ? 'launcher' : 'spawn');
 
 /** The server's flag when the run turns sandboxes started ahead off: the tests pass either way. */
-export const SPARES_SWITCH: string[] = process.env.DELEGATE_NO_SPARES === '1' ? ['--no-spares'] : [];
+export const SPARES_SWITCH: string[] = process.env.DELEGATE_NO_SPARES === '1' || process.env.DELEGATE_TEST_PLAIN === '1' ? ['--no-spares'] : [];
 
 // One engine for the whole run: starting dockerd and importing the image per file would dominate.
 // The root-level `after` stops it once every file is done.
