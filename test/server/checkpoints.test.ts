@@ -33,10 +33,11 @@ describe('checkpoints', function () {
     model.setScript('turns', [
       shell('echo one > a.txt'),
       shell('ls'),
-      shell('echo two > b.txt'),
+      // A new file, and changes to a file of the agent's and to one of the base.
+      shell('echo two > b.txt; echo more >> a.txt; echo extra >> README.md'),
       finish('Wrote a and b.'),
       // The follow-up: what the agent finds in the view.
-      shell('if test -e b.txt; then echo b-is-there; else echo b-is-gone; fi; cat a.txt'),
+      shell('if test -e b.txt; then echo b-is-there; else echo b-is-gone; fi; cat a.txt README.md'),
       finish('Looked.'),
     ]);
   });
@@ -73,7 +74,7 @@ describe('checkpoints', function () {
     assert.deepEqual(checkpoints.map((c) => c.cause), [calls[0]!.seq, calls[2]!.seq], 'each names the call that ended its turn');
     assert.ok(checkpoints[0]!.seq < checkpoints[1]!.seq);
     assert.deepEqual(checkpoints[0]!.changedFiles.map((f) => f.path), ['a.txt']);
-    assert.deepEqual(checkpoints[1]!.changedFiles.map((f) => f.path).sort(), ['a.txt', 'b.txt']);
+    assert.deepEqual(checkpoints[1]!.changedFiles.map((f) => f.path).sort(), ['README.md', 'a.txt', 'b.txt']);
     assert.match(first, /^[0-9a-f]{16}$/);
     assert.notEqual(first, second);
     assert.ok(!diffUpdates(events).some((e) => e.checkpoint !== undefined && e.checkpoint !== true), 'checkpoint is true or absent');
@@ -91,6 +92,7 @@ describe('checkpoints', function () {
     const missing = await get(`/v1/tasks/${task.id}/file?path=b.txt&side=head&checkpoint=${first}`);
     assert.equal(missing.status, 404, 'b.txt came a turn later');
     assert.equal((await get(`/v1/tasks/${task.id}/file?path=b.txt&checkpoint=${second}`)).body, 'two\n');
+    assert.equal((await get(`/v1/tasks/${task.id}/file?path=a.txt&checkpoint=${second}`)).body, 'one\nmore\n');
     assert.equal((await get(`/v1/tasks/${task.id}/file?path=README.md&side=base&checkpoint=${first}`)).body, '# r\n', 'base is base');
   });
 
@@ -117,7 +119,8 @@ describe('checkpoints', function () {
     assert.equal(followup.type === 'user.message' && followup.text, 'Look again.', 'the user message carries nothing new');
 
     const look = events.filter((e) => e.type === 'tool.result').at(-2);
-    assert.ok(look?.type === 'tool.result' && look.output.includes('b-is-gone') && look.output.includes('one'), `the agent's view: ${JSON.stringify(look)}`);
+    assert.ok(look?.type === 'tool.result', 'the follow-up looked');
+    assert.match(look.output, /b-is-gone\none\n# r\n/, `the agent's view, its files as after turn 1: ${look.output}`);
     const request = model.requests.slice(before).find((r) => r.script === 'turns');
     assert.match(JSON.stringify(request?.body ?? {}), /set the workspace back to its state after an earlier turn/, 'the agent is told');
 
@@ -128,7 +131,7 @@ describe('checkpoints', function () {
     assert.deepEqual(done.changedFiles.map((f) => f.path), ['a.txt']);
     const later = await get(`/v1/tasks/${task.id}/diff?checkpoint=${second}`);
     assert.equal(later.status, 200, 'the later checkpoint stays reachable');
-    assert.deepEqual(filesOf(later.body).sort(), ['a.txt', 'b.txt']);
+    assert.deepEqual(filesOf(later.body).sort(), ['README.md', 'a.txt', 'b.txt']);
 
     // Review decisions still name the diff they were made on: the later one is stale now.
     const stale = await api<{ error: { code: string; message: string } }>(server, 'POST', `/v1/tasks/${task.id}/pull-request`, { githubToken: 'x', accept: { files: [], diffVersion: second } });
