@@ -24,7 +24,9 @@ export class WorkspaceCache {
   get(taskId: string, key: string, signal?: AbortSignal, onLog?: (line: string) => void, onView?: PrepareOptions['onView']): Promise<Workspace> {
     return this.next(key, async (known) => {
       const local = known?.live ? known : await this.manager.open(key);
-      if (local && (!this.work || (await this.work.current(key)))) return local;
+      // Checked even when this node holds the attempt: it may have claimed it just now, with a
+      // copy from before another node's run.
+      if (local && (!this.work || (await this.work.current(key, { verify: true })))) return local;
       // Another node worked on it since this copy was made: start again from the saved work.
       if (local) await local.destroy();
       return this.prepare(taskId, key, signal, onLog, onView);

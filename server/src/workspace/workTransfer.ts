@@ -29,8 +29,12 @@ export function workBlobKey(key: string, fence: number): string {
 
 /** What the workspace cache asks of a fleet (tasks/workspaceCache.ts); a single node has none. */
 export interface WorkSource {
-  /** Whether the copy on this node's disk holds the attempt's newest saved work. */
-  current(key: string): Promise<boolean>;
+  /**
+   * Whether the copy on this node's disk holds the attempt's newest saved work. `verify`: ask the
+   * store even while this node holds the attempt (a run starting here, whose copy may predate
+   * another node's run).
+   */
+  current(key: string, options?: { verify?: boolean }): Promise<boolean>;
   /** Puts the newest saved work into a workspace just prepared from the repository spec. */
   restore(key: string, workspace: Workspace): Promise<void>;
   /** The attempt is gone (its task removed): its saved work too. */
@@ -70,8 +74,8 @@ export class WorkTransfer implements WorkSource {
     return undefined;
   }
 
-  async current(key: string): Promise<boolean> {
-    if (this.holds(key)) return true;
+  async current(key: string, options: { verify?: boolean } = {}): Promise<boolean> {
+    if (!options.verify && this.holds(key)) return true;
     const saved = await this.latest(key, await this.fenceOf(key));
     return !saved || this.local.get(key) === digest(saved.patch);
   }
