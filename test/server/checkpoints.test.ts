@@ -96,6 +96,18 @@ describe('checkpoints', function () {
     assert.equal((await get(`/v1/tasks/${task.id}/file?path=README.md&side=base&checkpoint=${first}`)).body, '# r\n', 'base is base');
   });
 
+  it('makes no checkpoint, and no snapshot, of turns that leave the view as the base was', async () => {
+    model.setScript('reads-first', [shell('ls -la; cat README.md'), shell('echo new > c.txt'), shell('cat c.txt'), finish('Wrote c.')]);
+    const created = await createTask(server, repo, 'Read, then write [[script:reads-first]]');
+    const task = await waitForTask(server, created.id, isDone);
+    assert.equal(task.status, 'completed', JSON.stringify(task.error));
+    const events = await allEvents(server, task.id);
+    const calls = events.filter((e) => e.type === 'tool.call');
+    const updates = diffUpdates(events);
+    assert.ok(updates.length > 0 && updates.every((e) => e.seq > calls[1]!.seq), `no diff event before the first write: ${JSON.stringify(updates)}`);
+    assert.deepEqual(checkpointsOf(events).map((c) => c.changedFiles.map((f) => f.path)), [['c.txt']], 'one checkpoint: the turn that wrote');
+  });
+
   it('starts a follow-up from an earlier checkpoint: the workspace goes back, the later one stays reachable', async () => {
     const { task, first, second } = await threeTurns();
     const before = model.requests.length;

@@ -219,7 +219,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       closed: false,
     };
     await writeState(taskDir, state);
-    return this.instance(taskDir, state);
+    return this.instance(taskDir, state, { fresh: !patch });
   }
 
   /**
@@ -307,8 +307,9 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     if (released.recorded + released.removed + released.unmounted > 0) this.log.info('released workspaces left by a stopped server', released);
   }
 
-  private instance(taskDir: string, state: WorkspaceState): Workspace {
+  private instance(taskDir: string, state: WorkspaceState, options: { fresh?: boolean } = {}): Workspace {
     return new TaskWorkspace({
+      ...options,
       host: this.host,
       taskDir,
       state,

@@ -78,6 +78,8 @@ export interface TaskWorkspaceDeps {
   baseLayers?: string[];
   /** Called after destroy() removed the task (the manager may drop the shared base). */
   onDestroyed: (state: WorkspaceState) => Promise<void>;
+  /** Just prepared: its view is the base and it has no snapshot yet. */
+  fresh?: boolean;
 }
 
 export class TaskWorkspace implements Workspace {
@@ -86,9 +88,15 @@ export class TaskWorkspace implements Workspace {
   private readonly lock = new KeyedLock();
   private state: WorkspaceState;
   private destroyed = false;
+  /**
+   * The view has been the base all along (prepared here, nothing written yet): a record then has
+   * nothing to refresh, diff or snapshot. Most first turns only read (ls, cat, grep).
+   */
+  private pristine: boolean;
 
   constructor(private readonly deps: TaskWorkspaceDeps) {
     this.state = deps.state;
+    this.pristine = deps.fresh === true;
     this.git = new TaskGit(deps.host, this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key));
     this.files = new ConfinedFileAccess({
       host: deps.host,
@@ -147,9 +155,14 @@ export class TaskWorkspace implements Workspace {
    */
   private async refresh(): Promise<void> {
     const { baseLayers } = this.deps;
-    if (this.state.mode !== 'overlay' || !baseLayers) return this.git.refresh();
+    if (this.state.mode !== 'overlay' || !baseLayers) {
+      this.pristine = false;
+      return this.git.refresh();
+    }
     const scratch = viewPaths(this.deps.taskDir).scratch;
     const changes = await overlayChangedPaths({ upper: join(scratch, 'upper'), lower: baseLayers, view: this.dir }, OVERLAY_SCAN_LIMIT);
+    // An empty upper layer: the view still shows the base. Once written, it counts as changed.
+    this.pristine &&= changes !== null && changes.paths.length === 0;
     // Nothing moved in the upper layer since the index was last brought up to date: no git at
     // all (most commands: builds, tests and reads that write nothing, or only to ignored paths).
     if (changes && changes.signature === this.refreshedAt) return;
@@ -186,6 +199,10 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles, snapshot, version };
       }
       await this.refresh();
+      if (this.pristine) {
+        hooks.onChanges?.([], null);
+        return { changedFiles: [], snapshot: null, version: null };
+      }
       const index = await fileVersion(this.git.indexFile);
       if (this.lastRecord?.index === index) {
         const { changedFiles, snapshot, version } = this.lastRecord;

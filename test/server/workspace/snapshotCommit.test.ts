@@ -23,7 +23,10 @@ for (const mode of MODES) {
       const ws = await fx.prepare({ key: 'snap-1', repo: { kind: 'local', path: repo }, mode });
       const gitArgs = [`--git-dir=${ws.gitDir}`];
       const untouched = await ws.record('nothing yet');
-      assert.equal(untouched.snapshot, head, 'no change: the snapshot is the base commit');
+      // Nothing written yet: an overlay view knows it shows the base without asking git (no
+      // snapshot at all); a checkout asks git, and its snapshot is the base commit.
+      assert.equal(untouched.snapshot, mode === 'overlay' ? null : head, 'no change');
+      assert.deepEqual(untouched.changedFiles, []);
 
       writeFileSync(join(ws.dir, 'a.txt'), 'one\ntwo\n');
       const first = await ws.record('first change');
