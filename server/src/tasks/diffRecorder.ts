@@ -153,7 +153,11 @@ export class DiffRecorder {
     const cause = options.cause === undefined ? {} : { cause: options.cause };
     const announce = async (files: ChangedFile[], version: string | null, checkpoint: boolean): Promise<void> => {
       const newVersion = version !== null && this.versions.get(key) !== version;
-      const newCheckpoint = checkpoint && version !== null && this.checkpoints.get(key) !== version;
+      // Before any checkpoint of this attempt the base is the last state kept: a turn that leaves
+      // the base (the empty diff) makes none. (After a restart the last one is not known: the
+      // first turn's state counts as new even if it is the last one's.)
+      const last = this.checkpoints.get(key);
+      const newCheckpoint = checkpoint && version !== null && (last === undefined ? files.length > 0 : last !== version);
       if (version !== null) this.versions.set(key, version);
       if (newCheckpoint) this.checkpoints.set(key, version);
       const previous = (await store.getAttempts(taskId)).find((a) => a.index === index)?.changedFiles ?? [];
