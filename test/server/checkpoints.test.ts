@@ -14,8 +14,11 @@ import { allEvents, createTask, isDone, waitForTask } from '../support/tasks';
 
 type DiffUpdated = Extract<TaskEvent, { type: 'diff.updated' }>;
 const VERSION = 'x-delegate-diff-version';
-const shell = (command: string) => ({ toolCalls: [{ name: 'shell', arguments: { command } }] });
-const finish = (summary: string) => ({ toolCalls: [{ name: 'finish', arguments: { summary } }] });
+// A model answers in a fraction of a second: the turns still follow each other well within the
+// recorder's second of coalescing, and each turn's record reads the view before the next begins.
+const MODEL_MS = 150;
+const shell = (command: string, delayMs = MODEL_MS) => ({ delayMs, toolCalls: [{ name: 'shell', arguments: { command } }] });
+const finish = (summary: string, delayMs = MODEL_MS) => ({ delayMs, toolCalls: [{ name: 'finish', arguments: { summary } }] });
 /** Files named in a unified diff, in order. */
 const filesOf = (diff: string) => [...diff.matchAll(/^diff --git a\/(\S+) /gm)].map((m) => m[1]);
 
@@ -106,6 +109,25 @@ describe('checkpoints', function () {
     const updates = diffUpdates(events);
     assert.ok(updates.length > 0 && updates.every((e) => e.seq > calls[1]!.seq), `no diff event before the first write: ${JSON.stringify(updates)}`);
     assert.deepEqual(checkpointsOf(events).map((c) => c.changedFiles.map((f) => f.path)), [['c.txt']], 'one checkpoint: the turn that wrote');
+  });
+
+  it('never gives a checkpoint a later turn\'s work when the model answers at once', async () => {
+    // No model latency: a turn's record may read the view only after the next turn began; it is
+    // then no checkpoint (the next turn's covers both), but no checkpoint holds a later turn's work.
+    model.setScript('instant', [shell('echo one > a.txt', 0), shell('ls', 0), shell('echo two > b.txt; echo more >> a.txt', 0), finish('Done.', 0)]);
+    for (let i = 0; i < 3; i++) {
+      const created = await createTask(server, repo, `Write two files at once ${i} [[script:instant]]`);
+      const task = await waitForTask(server, created.id, isDone);
+      assert.equal(task.status, 'completed', JSON.stringify(task.error));
+      const events = await allEvents(server, task.id);
+      const calls = events.filter((e) => e.type === 'tool.call').map((e) => e.seq);
+      const expected = new Map([[calls[0], ['a.txt']], [calls[2], ['a.txt', 'b.txt']]]);
+      const checkpoints = checkpointsOf(events);
+      assert.equal(checkpoints.at(-1)?.cause, calls[2], 'the last turn that changed files is one');
+      for (const c of checkpoints) assert.deepEqual(c.changedFiles.map((f) => f.path).sort(), expected.get(c.cause), `checkpoint of call ${c.cause}: ${JSON.stringify(c)}`);
+      const last = await get(`/v1/tasks/${task.id}/file?path=a.txt&checkpoint=${checkpoints.at(-1)!.diffVersion!}`);
+      assert.equal(last.body, 'one\nmore\n');
+    }
   });
 
   it('starts a follow-up from an earlier checkpoint: the workspace goes back, the later one stays reachable', async () => {

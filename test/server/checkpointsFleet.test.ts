@@ -9,8 +9,9 @@ import { allEvents, isDone, until, waitForTask } from '../support/tasks';
 import { createTaskOn, fleetSetting, LEASE_MS, type FleetSetting } from './fleet/helpers';
 
 type DiffUpdated = Extract<TaskEvent, { type: 'diff.updated' }>;
-const shell = (command: string) => ({ toolCalls: [{ name: 'shell', arguments: { command } }] });
-const finish = (summary: string) => ({ toolCalls: [{ name: 'finish', arguments: { summary } }] });
+// A model answers in a fraction of a second (each turn's record reads the view before the next turn begins).
+const shell = (command: string) => ({ delayMs: 150, toolCalls: [{ name: 'shell', arguments: { command } }] });
+const finish = (summary: string) => ({ delayMs: 150, toolCalls: [{ name: 'finish', arguments: { summary } }] });
 /** Attempts running on a node now (its /healthz). */
 const busy = async (node: { url: string; token: string }) => {
   const health = (await api<Health>(node, 'GET', '/healthz')).body;

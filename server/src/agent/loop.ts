@@ -173,6 +173,7 @@ export class AgentRun {
         );
       }
       this.emit({ type: 'tool.call', callId: call.callId, name: call.name, args: parseArgsForDisplay(call.arguments) });
+      if (this.tools.get(call.name)?.changesFiles) this.host.beforeChanges?.();
       const started = performance.now();
       const { outcome, changesFiles } = await this.execute(call);
       const loop = this.guard.record(call.name, call.arguments, outcome.ok, outcome.output);

@@ -34,6 +34,11 @@ export interface AgentHost {
    */
   onFilesChanged(turnEnds?: boolean): Promise<void>;
   /**
+   * A tool call that may change files starts now (nothing waits for the host): a record of the
+   * previous turn's end that reads the view only after this may hold this turn's changes.
+   */
+  beforeChanges?(): void;
+  /**
    * The conversation so far, complete (every tool call answered), before each model request: the
    * host keeps it so a run the server did not survive can still be continued.
    */

@@ -7,11 +7,11 @@
 // Checkpoints: the work as each turn of the agent (a model response and its tool calls) left it.
 // The record of a turn's last file-changing call snapshots at once (not after the second of
 // coalescing), in the background, and its diff.updated says `checkpoint: true` once the snapshot
-// commit exists. The agent does not wait for it: its next change comes after the next model
-// response, while the record starts with the index refresh (in overlay mode a scan of the upper
-// layer that fixes which paths it adds), so it finds the turn's state unless the model answers
-// faster than that refresh starts. The snapshot ref's history is the only store of checkpoints
-// (Workspace.checkpoint finds one by its diffVersion).
+// commit exists. The agent waits for none of it. The record has read the view long before a
+// real model has answered; when the next turn's first change began before that (a scripted model
+// answering within milliseconds, behind a slow record), the record may hold some of that turn's
+// work, so it is no checkpoint and the next turn's covers both. The snapshot ref's history is the
+// only store of checkpoints (Workspace.checkpoint finds one by its diffVersion).
 import type { ChangedFile } from '../../../protocol';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
@@ -48,6 +48,9 @@ interface RecordState {
   turnEnd: number;
   /** ...and the changes the last checkpoint snapshot covered. */
   checkpointed: number;
+  /** File-changing calls begun so far (beforeChanges), and how many had when the last turn ended. */
+  begun: number;
+  begunAtTurnEnd: number;
 }
 
 export class DiffRecorder {
@@ -68,8 +71,17 @@ export class DiffRecorder {
     const state = this.state(attempt.key);
     state.cause = cause ?? state.cause;
     state.changes++;
-    if (turnEnds) state.turnEnd = state.changes;
+    if (turnEnds) {
+      state.turnEnd = state.changes;
+      state.begunAtTurnEnd = state.begun;
+    }
     this.schedule(attempt, workspace);
+  }
+
+  /** A file-changing call begins: a turn's record that reads the view after this is no checkpoint. */
+  beforeChanges(key: string): void {
+    const state = this.records.get(key);
+    if (state) state.begun++;
   }
 
   /** Waits for the record in flight, if any (before a question: the user reviews current work). */
@@ -144,8 +156,11 @@ export class DiffRecorder {
       skipSnapshot?: () => boolean;
       onRecorded?: (snapshot: string | null) => void;
       cause?: number;
-      /** A turn's end: its snapshot is a checkpoint unless the diff is the last checkpoint's. */
-      checkpoint?: boolean;
+      /**
+       * A turn's end: its snapshot is a checkpoint unless the diff is the last checkpoint's, or
+       * this says, once the view is read, that a later turn may have changed it already.
+       */
+      checkpoint?: boolean | (() => boolean);
     } = {},
   ): Promise<ChangedFile[]> {
     const { store, events } = this.deps;
@@ -167,13 +182,15 @@ export class DiffRecorder {
     };
     // A fleet node's disk is only a cache: a version is announced once its work is in the store.
     const transfer = guard && this.deps.transfer;
-    const checkpoint = options.checkpoint === true;
+    let checkpoint = options.checkpoint === true || typeof options.checkpoint === 'function';
+    const stillCheckpoint = typeof options.checkpoint === 'function' ? options.checkpoint : undefined;
     // Clients hear of the new files first; the snapshot (which keeps the work safe) follows. A
     // checkpoint is announced once its commit exists: a client may ask for it straight away.
     let announced: Promise<void> = Promise.resolve();
     let held: [ChangedFile[], string] | null = null;
     const { changedFiles, snapshot } = await workspace.record(why, {
       skipSnapshot: options.skipSnapshot,
+      onRefreshed: stillCheckpoint && (() => (checkpoint = stillCheckpoint())),
       onChanges: (files, version) => {
         if ((transfer || checkpoint) && version !== null) held = [files, version];
         else (announced = announce(files, version, false)).catch(() => undefined); // awaited below
@@ -195,7 +212,7 @@ export class DiffRecorder {
     // earliest (until then the work is in the view, where a restart finds it): a task shorter
     // than that takes one snapshot, at its end.
     if (!state) {
-      state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null, cause: undefined, turnEnd: 0, checkpointed: 0 };
+      state = { pending: false, done: null, changes: 0, recorded: 0, snapshotted: 0, snapshotAt: Date.now(), timer: null, cause: undefined, turnEnd: 0, checkpointed: 0, begun: 0, begunAtTurnEnd: 0 };
       this.records.set(key, state);
     }
     return state;
@@ -220,14 +237,18 @@ export class DiffRecorder {
         // Else a newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old:
         // this record only refreshes the changed files.
         const skipSnapshot = (): boolean => !checkpoint && (state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS);
+        // ...if no later turn's change had begun when it read the view (else the next turn's covers it).
+        const begunThen = state.begunAtTurnEnd;
+        let inTime = true;
+        const stillInTime = () => (inTime = state.begun === begunThen);
         const onRecorded = (snapshot: string | null) => {
           state.recorded = seen;
           if (snapshot === null) return;
           state.snapshotted = seen;
           state.snapshotAt = Date.now();
-          if (checkpoint) state.checkpointed = seen;
+          if (checkpoint && inTime) state.checkpointed = seen;
         };
-        await this.record(attempt, workspace, checkpoint ? 'end of turn' : 'after tool call', { skipSnapshot, onRecorded, checkpoint, cause: state.cause }).catch((err: unknown) =>
+        await this.record(attempt, workspace, checkpoint ? 'end of turn' : 'after tool call', { skipSnapshot, onRecorded, checkpoint: checkpoint && stillInTime, cause: state.cause }).catch((err: unknown) =>
           this.deps.log.warn('could not refresh the diff', { taskId: attempt.taskId, err: err as Error }),
         );
       } while (state.pending);

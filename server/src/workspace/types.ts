@@ -203,6 +203,8 @@ export interface Checkpoint {
 }
 
 export interface RecordHooks {
+  /** The index holds the view as this record sees it: later changes of the view are not in its result. */
+  onRefreshed?: () => void;
   onChanges?: (changedFiles: ChangedFile[], version: string | null) => void;
   skipSnapshot?: () => boolean;
 }

@@ -199,6 +199,7 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles, snapshot, version };
       }
       await this.refresh();
+      hooks.onRefreshed?.();
       if (this.pristine) {
         hooks.onChanges?.([], null);
         return { changedFiles: [], snapshot: null, version: null };
