@@ -184,8 +184,9 @@ export class DiffRecorder {
     const transfer = guard && this.deps.transfer;
     let checkpoint = options.checkpoint === true || typeof options.checkpoint === 'function';
     const stillCheckpoint = typeof options.checkpoint === 'function' ? options.checkpoint : undefined;
-    // Clients hear of the new files first; the snapshot (which keeps the work safe) follows. A
-    // checkpoint is announced once its commit exists: a client may ask for it straight away.
+    // Clients hear of the new files first (workspace.record gives them without a version as soon
+    // as they are known); the version follows with the snapshot that keeps the work safe. A
+    // checkpoint's is announced once its commit exists: a client may ask for it straight away.
     let announced: Promise<void> = Promise.resolve();
     let held: [ChangedFile[], string] | null = null;
     const { changedFiles, snapshot } = await workspace.record(why, {
@@ -193,7 +194,7 @@ export class DiffRecorder {
       onRefreshed: stillCheckpoint && (() => (checkpoint = stillCheckpoint())),
       onChanges: (files, version) => {
         if ((transfer || checkpoint) && version !== null) held = [files, version];
-        else (announced = announce(files, version, false)).catch(() => undefined); // awaited below
+        else announced = announced.then(() => announce(files, version, false)).catch(() => undefined); // awaited below
       },
     });
     await announced;
@@ -234,13 +235,13 @@ export class DiffRecorder {
         const seen = state.changes;
         // The record of a turn's last change is its checkpoint: snapshotted now.
         const checkpoint = state.turnEnd > state.checkpointed && state.turnEnd <= seen;
-        // Else a newer change already waiting, or a snapshot less than SNAPSHOT_EVERY_MS old:
-        // this record only refreshes the changed files.
-        const skipSnapshot = (): boolean => !checkpoint && (state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS);
         // ...if no later turn's change had begun when it read the view (else the next turn's covers it).
         const begunThen = state.begunAtTurnEnd;
         let inTime = true;
         const stillInTime = () => (inTime = state.begun === begunThen);
+        // Else (or a checkpoint too late for its turn) a newer change already waiting, or a snapshot
+        // less than SNAPSHOT_EVERY_MS old: this record only refreshes the changed files.
+        const skipSnapshot = (): boolean => !(checkpoint && inTime) && (state.pending || Date.now() - state.snapshotAt < SNAPSHOT_EVERY_MS);
         const onRecorded = (snapshot: string | null) => {
           state.recorded = seen;
           if (snapshot === null) return;

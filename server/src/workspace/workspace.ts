@@ -211,12 +211,12 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles, snapshot, version };
       }
       // These only read the index's entries (write-tree adds its tree cache): side by side. The
-      // snapshot's tree also names the diff, so no diff is made for its version. No tree when no
-      // snapshot will be taken: the changed files go out as soon as they are known.
+      // snapshot's tree also names the diff, so no diff is made for its version. The changed files
+      // go out as soon as they are known; with the version again once the tree names it.
       const wantsSnapshot = !hooks.skipSnapshot?.();
       const known = this.lastChanges?.index === index ? this.lastChanges.changedFiles : null;
       const [changedFiles, tree] = await Promise.all([
-        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (wantsSnapshot ? files : (hooks.onChanges?.(files, null), files))),
+        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (hooks.onChanges?.(files, null), files)),
         wantsSnapshot ? this.git.writeTree() : null,
         wantsSnapshot ? this.git.loadSnapshotState() : null,
       ]);
