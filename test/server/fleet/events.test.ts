@@ -22,7 +22,9 @@ describe('fleet: one event sequence', function () {
   before(async () => {
     s = await fleetSetting({ nodes: 3 });
     const steps = [];
-    for (let i = 0; i < 6; i++) steps.push({ toolCalls: [{ name: 'shell', arguments: { command: `echo ${i} >> log.txt` } }] });
+    // The first step holds each task's slot for 2 s: the six overlap, and with two slots a node
+    // they must spread over the nodes (under load, quick tasks could all end on one node).
+    for (let i = 0; i < 6; i++) steps.push({ toolCalls: [{ name: 'shell', arguments: { command: `${i === 0 ? 'sleep 2; ' : ''}echo ${i} >> log.txt` } }] });
     s.model.setScript('chatty', [...steps, { toolCalls: [{ name: 'finish', arguments: { summary: 'chatty' } }] }]);
   });
   after(async () => s?.close());
