@@ -78,6 +78,8 @@ export function checkpointSteps(ctx: CheckpointSmokeContext): SmokeStep[] {
           await row.waitFor({ timeout: 20_000 });
           await row.click();
         };
+        // Off the tabs first: the previous step's diff editor tab leaves its tooltip over the quick input.
+        await page.mouse.move(24, 600);
         await runFromPalette(page, 'Delegate: Go to Checkpoint');
         await pick(checkpointTask.prompt);
         await pick('Turn 2 · 2 files');
