@@ -144,9 +144,9 @@ export class DiffRecorder {
   }
 
   /**
-   * Refreshes the changed files and snapshots the work: one diff.updated when the files or the
-   * diff's version (known when a snapshot is taken) changed. Also used after a restart for
-   * attempts that were interrupted.
+   * Refreshes the changed files and snapshots the work: a diff.updated when the files changed (as
+   * soon as git names them) and one when the diff's version (known when a snapshot is taken)
+   * changed. Also used after a restart for attempts that were interrupted.
    */
   async record(
     attempt: AttemptRef,

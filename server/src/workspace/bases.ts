@@ -139,12 +139,14 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
     changed++;
     if (fields[i] === 'D') deleted.push(fields[i + 1]!);
   }
-  // e.g. a task's git dir without the previous commit; or a change the size of a checkout.
-  if (diff.code !== 0 || r.code !== 0 || diff.truncated || changed > MAX_CHANGED) {
+  // No layer when git could not compare the commits (e.g. a task's git dir without the previous
+  // one; a truncated output has no code either) or the change is the size of a checkout.
+  if (diff.code !== 0 || changed > MAX_CHANGED) {
     await Promise.all([rm(tree, { recursive: true, force: true }), rm(scratch, { recursive: true, force: true })]);
-    if (diff.code === 0 && r.code !== 0 && !diff.truncated && changed <= MAX_CHANGED) throw new Error(`building the base of ${commit} on ${previous} failed: ${firstLine(r.stderr)}`);
     return null;
   }
+  // (The caller removes what was written.)
+  if (r.code !== 0) throw new Error(`building the base of ${commit} on ${previous} failed: ${firstLine(r.stderr)}`);
   await whiteout(opts.host.runner, await vanished(deleted, opts), tree, uid);
   return [commit, ...below];
 }

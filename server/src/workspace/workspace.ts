@@ -65,6 +65,12 @@ export async function writeState(taskDir: string, state: WorkspaceState): Promis
   await rename(tmp, stateFile(taskDir));
 }
 
+/** A file path of the work as git names it; null for the root and the git dir, which are no file of it. */
+function readablePath(path: string): string | null {
+  const clean = splitRelativePath(path).join('/');
+  return clean === '' || clean === '.git' || clean.startsWith('.git/') ? null : clean;
+}
+
 export function snapshotRef(key: string): string {
   return `refs/delegate/${key}`;
 }
@@ -269,8 +275,8 @@ export class TaskWorkspace implements Workspace {
   }
 
   async readVersion(side: 'base' | 'head', path: string): Promise<Buffer | null> {
-    const clean = splitRelativePath(path).join('/');
-    if (clean === '' || clean === '.git' || clean.startsWith('.git/')) return null;
+    const clean = readablePath(path);
+    if (clean === null) return null;
     if (side === 'base') return this.git.readBlob(this.baseRef, clean);
     if (this.state.closed) return this.git.readBlob(await this.closedHead(), clean);
     this.checkOpen();
@@ -293,8 +299,8 @@ export class TaskWorkspace implements Workspace {
       commit,
       diff: (paths) => this.git.diff(this.baseRef, commit, paths?.map((p) => splitRelativePath(p).join('/')), true),
       read: (path) => {
-        const clean = splitRelativePath(path).join('/');
-        return clean === '' || clean === '.git' || clean.startsWith('.git/') ? Promise.resolve(null) : this.git.readBlob(commit, clean);
+        const clean = readablePath(path);
+        return clean === null ? Promise.resolve(null) : this.git.readBlob(commit, clean);
       },
     };
   }
