@@ -59,7 +59,9 @@ describe('Apply is tracked (#19)', () => {
     const first = await vscode.commands.executeCommand<ApplyResult>('delegate.applyTask', created.id, { confirm: false });
     assert.deepEqual(first.applied.sort(), ['README.md', 'src/notes.md']);
     const applied = original.replace('A tiny project', 'A tiny, formal project');
-    assert.equal(readFileSync(readme, 'utf8'), applied);
+    // Once this failed in CI (the old text on disk, passing alone): say what VS Code held then.
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === readme);
+    assert.equal(readFileSync(readme, 'utf8'), applied, `README.md on disk; its document: ${doc ? `dirty ${doc.isDirty}, version ${doc.version}, text ${JSON.stringify(doc.getText())}` : 'not open'}`);
     assert.equal(readFileSync(notes, 'utf8'), 'Greetings are formal now.\n');
     assert.deepEqual(api.applied(created.id)?.sort(), ['README.md', 'src/notes.md']);
     await until(() => api.panelView().actions.includes('undoApply'), 10_000, () => `the panel to offer Undo Apply (${JSON.stringify(api.panelView())})`);
