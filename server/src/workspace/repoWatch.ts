@@ -12,9 +12,11 @@
 // - What inotify cannot see in the work tree is compared instead: HEAD, the index file (inode,
 //   size, times), and the files that change what git ignores or how it reads the tree (the repo's
 //   and the user's config, info/exclude, the global ignore file). That is the stamp.
-// - Only a scan taken in the background, with the watches already in place, is kept: a scan on a
-//   task's own path may have started before them. The background scan runs after a task used the
-//   repository, and again after changes while the repository is in use (idle: dropped).
+// - Only a scan that began with the watches already in place is kept: the background scan, which
+//   runs after a task used the repository and again after changes while it is in use (idle:
+//   dropped), and a task's own scan that took a ticket (generation and stamp) before it began.
+//   The next task after a commit then finds the scan of the task before it, not the full scan
+//   again until the background one, which waits for quiet (up to 30 s on a large tree).
 // - Before a kept result is used, the event loop turns twice, so that every inotify event the
 //   kernel had queued by then has been handled.
 import { watch, type FSWatcher } from 'node:fs';
@@ -42,6 +44,8 @@ export interface RepoWatchesOptions {
   firstScanDelayMs?: number;
   /** Longest wait for quiet before a rescan after a change (default 30 s; it grows with the scan's cost). */
   maxQuietMs?: number;
+  /** Shortest such wait (default 500 ms). */
+  minQuietMs?: number;
   log?: Logger;
 }
 
@@ -79,8 +83,24 @@ class WatchedRepo {
 export interface RepoWatchStats {
   hits: number;
   misses: number;
+  /** Background scans. */
   scans: number;
+  /** Tasks' own scans kept for the next task. */
+  adopted: number;
   watchedDirs: number;
+}
+
+/** What a task's own scan must still match when it ends for its result to be kept (ticket()). */
+export interface ScanTicket {
+  readonly repo: WatchedRepo;
+  readonly generation: number;
+  readonly stamp: string;
+}
+
+export interface ScanResult {
+  patch: string;
+  /** The paths the scan named. */
+  paths: string[];
 }
 
 const CHUNK = 256;
@@ -105,7 +125,7 @@ export class RepoWatches {
   private maxDirs: Promise<number>;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
-  private readonly counts = { hits: 0, misses: 0, scans: 0 };
+  private readonly counts = { hits: 0, misses: 0, scans: 0, adopted: 0 };
 
   constructor(private readonly options: RepoWatchesOptions = {}) {
     this.idleMs = options.idleMs ?? 10 * 60_000;
@@ -143,6 +163,36 @@ export class RepoWatches {
   offers(top: string): boolean {
     const repo = this.repos.get(top);
     return !!repo && !repo.off && !!repo.kept && repo.kept.generation === repo.generation;
+  }
+
+  /**
+   * For a task's own scan of `top` when there is no result to offer, taken before the scan begins;
+   * undefined when its result could not be kept: the repository is not watched yet (no background
+   * scan has placed the watches), or a background scan is under way (it will keep its own).
+   */
+  async ticket(top: string): Promise<ScanTicket | undefined> {
+    const repo = this.repos.get(top);
+    if (!repo || repo.off || repo.running || repo.dirs.size === 0) return undefined;
+    const generation = repo.generation;
+    const stamp = await repo.hooks.stamp().catch(() => null);
+    if (stamp === null || repo.generation !== generation) return undefined;
+    return { repo, generation, stamp };
+  }
+
+  /**
+   * The result of a task's scan that began with `ticket`: kept, as a background scan's is, if
+   * nothing changed since the ticket; then no background scan is needed for the next task. Never
+   * rejects.
+   */
+  async adopt(ticket: ScanTicket, result: ScanResult): Promise<void> {
+    const { repo } = ticket;
+    if (this.closed || repo.off || this.repos.get(repo.top) !== repo) return;
+    const after = await repo.hooks.stamp().catch(() => null);
+    await settle();
+    if (!this.keep(repo, ticket.generation, ticket.stamp, after, result, new Set(repo.dirs.keys()))) return;
+    this.counts.adopted++;
+    clearTimeout(repo.timer);
+    repo.timer = undefined;
   }
 
   /** A task used `top`: keep it watched, and have a current result ready for the next one. */
@@ -190,7 +240,7 @@ export class RepoWatches {
 
   /** In proportion to what a scan costs, so that a tree that keeps changing costs ≤ 5 % of a core. */
   private quietMs(repo: WatchedRepo): number {
-    return Math.min(this.options.maxQuietMs ?? 30_000, Math.max(500, 20 * repo.scanMs));
+    return Math.min(this.options.maxQuietMs ?? 30_000, Math.max(this.options.minQuietMs ?? 500, 20 * repo.scanMs));
   }
 
   private refresh(repo: WatchedRepo): void {
@@ -226,16 +276,25 @@ export class RepoWatches {
     const stamp = await repo.hooks.stamp();
     if (stamp === null) return;
     const started = Date.now();
-    const { patch, paths } = await repo.hooks.scan();
+    const result = await repo.hooks.scan();
     repo.scanMs = Date.now() - started;
     this.counts.scans++;
     const after = await repo.hooks.stamp();
     await settle();
-    if (repo.generation !== generation || after !== stamp) return this.schedule(repo, this.quietMs(repo));
-    // A file in a directory that came after the listing: watched from the next scan on. (A listed
-    // directory without a watch is one that did not exist; its parent's watch sees it come.)
-    if (paths.some((p) => !dirs.has(parentOf(p)))) return this.schedule(repo, this.quietMs(repo));
+    if (!this.keep(repo, generation, stamp, after, result, dirs)) this.schedule(repo, this.quietMs(repo));
+  }
+
+  /**
+   * Keeps a scan's result if nothing under watch changed since it began (`generation`) and the
+   * stamp is the same after it. Not when it names a file in a directory outside `dirs`: one that
+   * came after the listing, watched from the next scan on. (A listed directory without a watch is
+   * one that did not exist; its parent's watch sees it come.)
+   */
+  private keep(repo: WatchedRepo, generation: number, stamp: string, after: string | null, { patch, paths }: ScanResult, dirs: Set<string>): boolean {
+    if (repo.generation !== generation || after !== stamp) return false;
+    if (paths.some((p) => !dirs.has(parentOf(p)))) return false;
     repo.kept = { generation, stamp, patch };
+    return true;
   }
 
   /** Watches exactly `dirs` (relative; '' is the top), each on the inode it has now. */

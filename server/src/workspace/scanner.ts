@@ -34,11 +34,17 @@ export interface UncommittedScanner {
 /** Asks git every time. */
 export class PlainScanner implements UncommittedScanner {
   async scan(path: string, target: Promise<ScanTarget>, ctx: ScanContext): Promise<string> {
+    return (await this.scanPaths(path, target, ctx)).patch;
+  }
+
+  /** scan(), with the paths git named. */
+  async scanPaths(path: string, target: Promise<ScanTarget>, ctx: ScanContext): Promise<{ patch: string; paths: string[] }> {
     const status = scanStatus({ host: ctx.host, cwd: path, userRepo: true, signal: ctx.signal });
     status.catch(() => undefined); // awaited below, unless target fails first
     const where = await target;
-    if (!where.head) return '';
-    return uncommittedPatch(await status, { ...where, head: where.head }, ctx);
+    if (!where.head) return { patch: '', paths: [] };
+    const result = await status;
+    return { patch: await uncommittedPatch(result, { ...where, head: where.head }, ctx), paths: statusEntries(result).map((e) => e.slice(3)) };
   }
 }
 

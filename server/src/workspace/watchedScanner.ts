@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { firstLine, gitMaybe, repoError, runGit, type GitRun, type Host } from './git';
 import { readRepoFacts, type RepoFacts } from './repoFiles';
 import type { RepoWatches, WatchHooks } from './repoWatch';
-import { scanStatus, statusEntries, uncommittedPatch, type PlainScanner, type ScanContext, type ScanTarget, type UncommittedScanner } from './scanner';
+import type { PlainScanner, ScanContext, ScanTarget, UncommittedScanner } from './scanner';
 
 export class WatchedScanner implements UncommittedScanner {
   constructor(
@@ -19,18 +19,30 @@ export class WatchedScanner implements UncommittedScanner {
   async scan(path: string, target: Promise<ScanTarget>, ctx: ScanContext): Promise<string> {
     // No kept result: the plain scan starts at once, as it would without the cache.
     const offered = this.watches.offers(path);
-    const plain = offered ? null : this.plain.scan(path, target, ctx);
-    plain?.catch(() => undefined);
+    const own = offered ? null : this.ownScan(path, target, ctx);
+    own?.catch(() => undefined);
     const where = await target;
     const kept = offered && where.head && where.plain ? await this.watches.kept(path) : undefined;
-    if (where.plain) this.watches.use(path, watchHooks(where.top, ctx));
+    if (where.plain) this.watches.use(path, watchHooks(where.top, ctx, this.plain));
     if (kept !== undefined) return kept;
-    return plain ?? this.plain.scan(path, Promise.resolve(where), ctx);
+    return own ?? this.ownScan(path, Promise.resolve(where), ctx);
+  }
+
+  /**
+   * The plain scan. On a watched repository it takes a ticket first (a few stats): if nothing
+   * changed while it ran, its result is kept for the next task, as a background scan's would be.
+   */
+  private async ownScan(path: string, target: Promise<ScanTarget>, ctx: ScanContext): Promise<string> {
+    const ticket = await this.watches.ticket(path);
+    const result = await this.plain.scanPaths(path, target, ctx);
+    const where = await target;
+    if (ticket && where.head && where.plain) void this.watches.adopt(ticket, result);
+    return result.patch;
   }
 }
 
 /** What the repository watch needs to vouch for `top` without a scan. */
-function watchHooks(top: string, ctx: ScanContext): WatchHooks {
+function watchHooks(top: string, ctx: ScanContext, plain: PlainScanner): WatchHooks {
   const user: GitRun = { host: ctx.host, cwd: top, userRepo: true };
   const readOnly: GitRun = { ...user, env: { GIT_OPTIONAL_LOCKS: '0' } };
   let excludesFile = '';
@@ -51,9 +63,7 @@ function watchHooks(top: string, ctx: ScanContext): WatchHooks {
     async scan() {
       const facts = await readRepoFacts(top);
       if (!facts) throw repoError(`${top} is no longer a plain repository`);
-      const status = await scanStatus(user);
-      const patch = await uncommittedPatch(status, { ...facts, plain: true }, { host: ctx.host, dataDir: ctx.dataDir });
-      return { patch, paths: statusEntries(status).map((e) => e.slice(3)) };
+      return plain.scanPaths(top, Promise.resolve({ ...facts, plain: true }), { host: ctx.host, dataDir: ctx.dataDir });
     },
   };
 }

@@ -16,16 +16,17 @@ describe('workspace: watched repositories', function () {
   let watches: RepoWatches;
   let n = 0;
 
-  beforeEach(() => {
-    // The rescan after a change waits 20× the last scan's time for quiet: on a slow machine (scans of
-    // ~2 s were seen) that is past this test's patience, which is not what it tests.
-    watches = new RepoWatches({ firstScanDelayMs: 0, maxQuietMs: 1000 });
+  // The rescan after a change waits 20× the last scan's time for quiet: on a slow machine (scans of
+  // ~2 s were seen) that is past this test's patience, which is not what it tests.
+  beforeEach(() => setUp({ maxQuietMs: 1000 }));
+  function setUp(quiet: { maxQuietMs: number; minQuietMs?: number }): void {
+    watches = new RepoWatches({ firstScanDelayMs: 0, ...quiet });
     fx = makeFixture('watch', { watches });
     repo = join(fx.root, 'repo');
     makeRepo(repo, { 'a.txt': 'one\n', 'src/b.ts': 'b\n', '.gitignore': '*.log\n' });
     writeFileSync(join(repo, 'a.txt'), 'one\nedited\n');
     writeFileSync(join(repo, 'debug.log'), 'ignored\n');
-  });
+  }
   afterEach(async () => {
     await watches.close();
     await fx.cleanup();
@@ -133,6 +134,37 @@ describe('workspace: watched repositories', function () {
     const ws = await prepare();
     assert.equal(watches.stats().hits, hits + 1);
     assert.equal(read(ws, 'src/b.ts'), 'changed\n');
+  });
+
+  it('keeps a task\'s own scan after a commit for the next task, with no background scan', async () => {
+    // No background rescan within this test: what the next task finds is the previous task's scan.
+    await watches.close();
+    await fx.cleanup();
+    setUp({ minQuietMs: 600_000, maxQuietMs: 600_000 });
+    await prepare();
+    await kept();
+    writeFileSync(join(repo, 'src/b.ts'), 'committed\n');
+    commitAll(repo, 'next');
+    writeFileSync(join(repo, 'a.txt'), 'after the commit\n');
+    const { scans, hits, adopted } = watches.stats();
+    const first = await prepare();
+    assert.equal(watches.stats().hits, hits, 'the scan from before the commit was not offered');
+    assert.equal(read(first, 'a.txt'), 'after the commit\n');
+    for (const deadline = Date.now() + 15_000; !watches.offers(repo); ) {
+      if (Date.now() > deadline) throw new Error(`the task's scan was not kept: ${JSON.stringify(watches.stats())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(watches.stats().adopted, adopted + 1);
+    const second = await prepare();
+    assert.equal(watches.stats().hits, hits + 1, 'the next task used the kept scan');
+    assert.equal(watches.stats().scans, scans, 'no background scan ran');
+    assert.equal(second.repo.commit, git(repo, 'rev-parse', 'HEAD'));
+    assert.equal(read(second, 'a.txt'), 'after the commit\n');
+    assert.equal(read(second, 'src/b.ts'), 'committed\n');
+    // And a change after it is seen as before.
+    writeFileSync(join(repo, 'a.txt'), 'and again\n');
+    const third = await prepare();
+    assert.equal(read(third, 'a.txt'), 'and again\n');
   });
 
   it('dirsOf: the directories of the paths and all their ancestors', () => {
