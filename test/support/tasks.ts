@@ -26,7 +26,15 @@ export async function waitForTask(server: Server, id: string, predicate: (t: Tas
     if (predicate(last)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`task ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify({ status: last?.status, error: last?.error })}`);
+  throw new Error(`task ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify({ status: last?.status, error: last?.error })}${await whereItIs(server, id)}`);
+}
+
+/** For a task that did not get where a test waited for it: its last events and the server's log. */
+async function whereItIs(server: Server, id: string): Promise<string> {
+  const events = await allEvents(server, id).catch(() => [] as TaskEvent[]);
+  const lines = events.slice(-12).map((e) => `  ${e.seq} ${e.type}${e.type === 'task.status' ? ` ${e.status}` : ''}`);
+  const logs = 'logs' in server && typeof server.logs === 'function' ? (server.logs as () => string)().trimEnd().split('\n').slice(-40) : [];
+  return `\nits last events:\n${lines.join('\n') || '  (none)'}${logs.length ? `\nthe server's log, last lines:\n${logs.join('\n')}` : ''}`;
 }
 
 export const isDone = (t: Task) => ['completed', 'failed', 'cancelled', 'interrupted'].includes(t.status);
