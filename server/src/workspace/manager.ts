@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { firstLine, runGit, repoError, type Host } from './git';
 import { KeyedLock } from './keyedLock';
+import { tidyMirror } from './mirrorTidy';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
@@ -63,6 +64,18 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     this.host = options.host;
     const plain = new PlainScanner();
     this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
+  }
+
+  /** Mirrors being repacked: one repack at a time per mirror, off every task's path (mirrorTidy.ts). */
+  private readonly tidying = new Set<string>();
+
+  private tidy(mirrorDir: string): void {
+    if (this.tidying.has(mirrorDir)) return;
+    this.tidying.add(mirrorDir);
+    void tidyMirror(this.host, mirrorDir)
+      .then((done) => done && this.log.info('mirror repacked', { mirrorDir }))
+      .catch((err: unknown) => this.log.warn('repacking a mirror failed', { mirrorDir, err: err as Error }))
+      .finally(() => this.tidying.delete(mirrorDir));
   }
 
   private taskDir(key: string): string {
@@ -120,6 +133,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       );
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
+      this.tidy(source.repo.mirrorDir);
       this.useBase(commit, +1);
       try {
         return await this.build(taskDir, options, source, phases);

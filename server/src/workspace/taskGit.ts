@@ -37,13 +37,7 @@ export async function createTaskGitDir(host: Host, gitDir: string, mirrorDir: st
     writeFile(join(gitDir, 'config'), CONFIG),
     writeFile(join(gitDir, 'info', 'attributes'), NEUTRAL_ATTRIBUTES),
     writeFile(join(gitDir, 'description'), 'Delegate task workspace\n'),
-    ...packs
-      .filter((name) => /\.(pack|idx|rev)$/.test(name))
-      .map((name) => {
-        const from = join(packDir, name);
-        const to = join(gitDir, 'objects', 'pack', name);
-        return link(from, to).catch(() => copyFile(from, to));
-      }),
+    linkPacks(packDir, join(gitDir, 'objects', 'pack'), packs),
   ]);
   // Mirrors keep packs only; loose objects mean someone else wrote there: then check, and fetch.
   const loose = (await readdir(join(mirrorDir, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
@@ -51,6 +45,25 @@ export async function createTaskGitDir(host: Host, gitDir: string, mirrorDir: st
     // Loose objects in the mirror (written by someone else): fetch what the commit needs.
     const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', mirrorDir, `${commit}:refs/delegate/source`], { host, gitDir, protocols: ['file'] });
     if (r.code !== 0) throw new Error(`could not copy ${commit} into the task: ${firstLine(r.stderr)}`);
+  }
+}
+
+/**
+ * Hardlinks (copies, across filesystems) the pack files `names` of `from` into `to`. A pack that
+ * went while they were linked was rolled into a new one (mirrorTidy.ts): the directory is listed
+ * again and what is new linked too.
+ */
+async function linkPacks(from: string, to: string, names: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const results = await Promise.allSettled(
+      names
+        .filter((name) => /\.(pack|idx|rev)$/.test(name))
+        .map((name) => link(join(from, name), join(to, name)).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : copyFile(join(from, name), join(to, name))))),
+    );
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : []));
+    if (failed.length === 0) return;
+    if (attempt === 3 || failed.some((err) => err.code !== 'ENOENT')) throw failed[0]!;
+    names = await readdir(from);
   }
 }
 
