@@ -83,7 +83,16 @@ export interface SupervisorOptions {
   onBusy?: (busy: boolean) => void;
   /** What errors call it (default "sandbox"). */
   name?: string;
+  /**
+   * How long it may take to say it is ready (default START_TIMEOUT_MS): one that never does (a
+   * bwrap or engine stuck starting it) fails, and with it whatever waits for it, instead of
+   * leaving a task preparing for ever.
+   */
+  startTimeoutMs?: number;
 }
+
+/** A supervisor starts in 50–100 ms here, seconds on a loaded machine: a minute is a stuck one. */
+export const START_TIMEOUT_MS = 60_000;
 
 export const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
 const NO_UID = 0xffffffff;
@@ -120,6 +129,12 @@ export class SupervisorClient {
   ) {
     this.name = options.name ?? 'sandbox';
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+    const startTimer = setTimeout(() => {
+      if (!this.readyNow) this.fail(`the ${this.name} did not start within ${startTimeoutMs / 1000} s`);
+    }, startTimeoutMs);
+    startTimer.unref();
+    void this.ready.then(() => clearTimeout(startTimer));
     child.stdin?.on('error', () => {});
     child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk));
     child.stderr?.on('data', (chunk: Buffer) => {

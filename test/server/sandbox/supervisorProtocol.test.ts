@@ -16,6 +16,18 @@ function impostor(after: string): { client: SupervisorClient; exited: Promise<nu
 }
 
 describe('supervisor channel', () => {
+  it('a supervisor that never says it is ready fails, and the exec waiting for it says why', async () => {
+    // A real process that stays silent, as a bwrap stuck before it runs the supervisor would.
+    const child = spawn('sleep', ['30'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const client = new SupervisorClient(child, { kill: () => child.kill('SIGKILL'), startTimeoutMs: 500 });
+    assert.equal(await client.ready, 'the sandbox did not start within 0.5 s');
+    const result = await client.exec(['/bin/true'], '/', {}, { timeoutMs: 20_000 });
+    assert.equal(result.sandboxError, 'the sandbox did not start within 0.5 s');
+    await exited; // killed
+    assert.equal(client.dead, true);
+  });
+
   it('a frame longer than any the supervisor sends ends it as a sandbox error', async () => {
     const { client, exited } = impostor('pack("N", 0xFFFFFFF0), "O"');
     assert.equal(await client.ready, null);
