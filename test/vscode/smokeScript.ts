@@ -83,7 +83,7 @@ export const checkpointTask = {
 const checkpointSteps: StepObject[] = [
   { text: 'First the arithmetic.', toolCalls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: src/math.js', '@@', '+/** Adds two numbers. */', ' function add(a, b) {', '*** End Patch'].join('\n') } }] },
   // After the first turn's checkpoint, as with a real model (a zero-latency turn would share it).
-  { delayMs: 150, text: 'Then the greeting.', toolCalls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: src/greet.js', '@@', '+/** Greets someone by name. */', ' function greet(name) {', '*** End Patch'].join('\n') } }] },
+  { delayMs: 1000, text: 'Then the greeting.', toolCalls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: src/greet.js', '@@', '+/** Greets someone by name. */', ' function greet(name) {', '*** End Patch'].join('\n') } }] },
   { toolCalls: [{ name: 'finish', arguments: { summary: 'Commented add and greet.' } }] },
   // The follow-up from the first checkpoint: the greeting's comment is already gone.
   { toolCalls: [{ name: 'finish', arguments: { summary: 'Only add is commented now.' } }] },

@@ -27,9 +27,11 @@ const MultiDiff = (vscode as unknown as { TabInputTextMultiDiff?: new (...args: 
 function twoTurns(followUp: boolean): unknown[] {
   return [
     { toolCalls: [{ name: 'apply_patch', arguments: { patch: patch('src/math.js', '  return a + b;', MATH) } }] },
-    // As a real model does, the next turn comes after the last one's checkpoint is taken: a
-    // zero-latency reply could change files before it, and the two turns would share one.
-    { delayMs: 150, toolCalls: [{ name: 'apply_patch', arguments: { patch: patch('src/greet.js', '  return `Hello, ${name}`;', GREET) } }] },
+    // As a real model does (a second or more), the next turn comes after the last one's checkpoint
+    // is taken: a zero-latency reply could change files before it, and the two turns would share
+    // one. 150 ms was not enough in a CI run, where VS Code, the browser and the server share two
+    // loaded cores and a record took longer.
+    { delayMs: 1000, toolCalls: [{ name: 'apply_patch', arguments: { patch: patch('src/greet.js', '  return `Hello, ${name}`;', GREET) } }] },
     { toolCalls: [{ name: 'finish', arguments: { summary: 'Marked add and greet.' } }] },
     ...(followUp ? [{ toolCalls: [{ name: 'finish', arguments: { summary: 'Kept the change to add only.' } }] }] : []),
   ];
