@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Task, TaskEvent, ServerFrame } from '../../protocol';
 import { api } from './serverProcess';
 
-export type Server = { url: string; token: string };
+export type Server = { url: string; token: string; /** A server process's output so far (serverProcess.ts). */ logs?: () => string };
 
 export async function createTask(server: Server, repoPath: string, prompt: string, options: Record<string, unknown> = {}): Promise<Task> {
   const res = await api<Task>(server, 'POST', '/v1/tasks', { prompt, repo: { kind: 'local', path: repoPath }, options });
@@ -33,7 +33,7 @@ export async function waitForTask(server: Server, id: string, predicate: (t: Tas
 async function whereItIs(server: Server, id: string): Promise<string> {
   const events = await allEvents(server, id).catch(() => [] as TaskEvent[]);
   const lines = events.slice(-12).map((e) => `  ${e.seq} ${e.type}${e.type === 'task.status' ? ` ${e.status}` : ''}`);
-  const logs = 'logs' in server && typeof server.logs === 'function' ? (server.logs as () => string)().trimEnd().split('\n').slice(-40) : [];
+  const logs = server.logs?.().trimEnd().split('\n').slice(-40) ?? [];
   return `\nits last events:\n${lines.join('\n') || '  (none)'}${logs.length ? `\nthe server's log, last lines:\n${logs.join('\n')}` : ''}`;
 }
 

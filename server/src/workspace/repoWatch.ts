@@ -189,7 +189,7 @@ export class RepoWatches {
     if (this.closed || repo.off || this.repos.get(repo.top) !== repo) return;
     const after = await repo.hooks.stamp().catch(() => null);
     await settle();
-    if (!this.keep(repo, ticket.generation, ticket.stamp, after, result, new Set(repo.dirs.keys()))) return;
+    if (!this.keep(repo, ticket.generation, ticket.stamp, after, result, repo.dirs)) return;
     this.counts.adopted++;
     clearTimeout(repo.timer);
     repo.timer = undefined;
@@ -286,11 +286,11 @@ export class RepoWatches {
 
   /**
    * Keeps a scan's result if nothing under watch changed since it began (`generation`) and the
-   * stamp is the same after it. Not when it names a file in a directory outside `dirs`: one that
-   * came after the listing, watched from the next scan on. (A listed directory without a watch is
-   * one that did not exist; its parent's watch sees it come.)
+   * stamp is the same after it. Not when it names a file in a directory outside `dirs` (listed, or
+   * watched): one that came after the listing, watched from the next scan on. (A listed directory
+   * without a watch is one that did not exist; its parent's watch sees it come.)
    */
-  private keep(repo: WatchedRepo, generation: number, stamp: string, after: string | null, { patch, paths }: ScanResult, dirs: Set<string>): boolean {
+  private keep(repo: WatchedRepo, generation: number, stamp: string, after: string | null, { patch, paths }: ScanResult, dirs: { has(dir: string): boolean }): boolean {
     if (repo.generation !== generation || after !== stamp) return false;
     if (paths.some((p) => !dirs.has(parentOf(p)))) return false;
     repo.kept = { generation, stamp, patch };

@@ -113,8 +113,8 @@ export interface Workspace {
   /**
    * changedFiles() and snapshot() with one look at the view. `onChanges` gets the changed files
    * as soon as they are known (version null), and again with the diff's version when a snapshot
-   * was wanted (its tree names it), before the snapshot is written; when `skipSnapshot` then says so (newer changes are
-   * already waiting to be recorded) no snapshot is made and `snapshot` is null. Also null, with
+   * was wanted (its tree names it), before the snapshot is written; when `skipSnapshot` then says
+   * so (newer changes are already waiting to be recorded) no snapshot is made and `snapshot` is null. Also null, with
    * no version, while a view just prepared still shows its base (nothing to snapshot yet).
    */
   record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }>;

@@ -12,6 +12,11 @@ import { isDone, until, waitForTask } from '../../support/tasks';
 import { as, createBundleTask, fakeUsers, stream, uploadBundle, USERS, type As } from './fixture';
 
 const events = (frames: ServerFrame[]): TaskEvent[] => frames.flatMap((f) => (f.type === 'event' ? [f.event] : []));
+/** The last seq a stream's replay delivered (its `replayed` frame); 0 without one. */
+function replayedUpTo(frames: ServerFrame[]): number {
+  const replayed = frames.find((f) => f.type === 'replayed');
+  return replayed?.type === 'replayed' ? replayed.lastSeq : 0;
+}
 
 describe('users: isolation', function () {
   this.timeout(180_000);
@@ -102,8 +107,7 @@ describe('users: isolation', function () {
     assert.ok(replay.length > 0);
     assert.ok(replay.every((e) => bobIds.has(e.taskId)), 'the replay carries only Bob\'s events');
     // Live: a task of each; Bob's stream gets his only.
-    const replayedFirst = first.frames.find((f) => f.type === 'replayed');
-    const beforeLive = replayedFirst?.type === 'replayed' ? replayedFirst.lastSeq : 0;
+    const beforeLive = replayedUpTo(first.frames);
     const more = await createBundleTask(alice, await uploadBundle(alice, { 'c.txt': 'c\n' }), 'alice live');
     const bobsNew = await createBundleTask(bob, await uploadBundle(bob, { 'd.txt': 'd\n' }), 'bob live');
     bobIds.add(bobsNew.id);
@@ -122,8 +126,7 @@ describe('users: isolation', function () {
     const adminView = await stream(admin, Math.min(beforeLive, cut));
     adminView.ws.close();
     // A task may still add events after it finishes (its last snapshot): compare up to where Bob's replay ended.
-    const replayed = resumed.frames.find((f) => f.type === 'replayed');
-    const upTo = replayed?.type === 'replayed' ? replayed.lastSeq : 0;
+    const upTo = replayedUpTo(resumed.frames);
     const expected = events(adminView.frames).filter((e) => bobIds.has(e.taskId) && e.seq > cut && e.seq <= upTo).map((e) => e.seq);
     assert.deepEqual(after.filter((e) => e.seq <= upTo).map((e) => e.seq), expected);
     assert.ok(after.every((e) => bobIds.has(e.taskId)));
