@@ -78,8 +78,11 @@ export function checkpointSteps(ctx: CheckpointSmokeContext): SmokeStep[] {
           await row.waitFor({ timeout: 20_000 });
           await row.click();
         };
-        // Off the tabs first: the previous step's diff editor tab leaves its tooltip over the quick input.
+        // Off the tabs first: the previous step's diff editor tab leaves its tooltip over the quick
+        // input. Moving the mouse away was not always enough in CI: Escape closes a hover that stays.
         await page.mouse.move(24, 600);
+        await page.keyboard.press('Escape');
+        await page.locator('.workbench-hover-container, .monaco-hover:not(.hidden)').first().waitFor({ state: 'hidden', timeout: 10_000 });
         await runFromPalette(page, 'Delegate: Go to Checkpoint');
         await pick(checkpointTask.prompt);
         await pick('Turn 2 · 2 files');
