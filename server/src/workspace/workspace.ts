@@ -191,8 +191,8 @@ export class TaskWorkspace implements Workspace {
 
   /** The last record() and the index it was made from (git leaves an unchanged index unwritten). */
   private lastRecord: { index: string; changedFiles: ChangedFile[]; snapshot: string; version: string } | null = null;
-  /** The changed files of the last record(), with or without a snapshot, and their index. */
-  private lastChanges: { index: string; changedFiles: ChangedFile[] } | null = null;
+  /** The changed files and tree of the last record(), with or without a snapshot, and their index. */
+  private lastChanges: { index: string; changedFiles: ChangedFile[]; tree: string } | null = null;
 
   record(message: string, hooks: RecordHooks = {}): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }> {
     return this.exclusive(async () => {
@@ -217,22 +217,25 @@ export class TaskWorkspace implements Workspace {
         return { changedFiles, snapshot, version };
       }
       // These only read the index's entries (write-tree adds its tree cache): side by side. The
-      // snapshot's tree also names the diff, so no diff is made for its version. The changed files
-      // go out as soon as they are known; with the version again once the tree names it.
-      const wantsSnapshot = !hooks.skipSnapshot?.();
-      const known = this.lastChanges?.index === index ? this.lastChanges.changedFiles : null;
+      // tree is written even when no snapshot is wanted: the record that takes the snapshot (the
+      // run's end, behind a burst) then only commits it. The snapshot's tree also names the diff,
+      // so no diff is made for its version. The changed files go out as soon as they are known;
+      // with the version again once a snapshot keeps that tree.
+      const known = this.lastChanges?.index === index ? this.lastChanges : null;
       const [changedFiles, tree] = await Promise.all([
-        (known ? Promise.resolve(known) : this.git.changes(this.baseRef)).then((files) => (hooks.onChanges?.(files, null), files)),
-        wantsSnapshot ? this.git.writeTree() : null,
-        wantsSnapshot ? this.git.loadSnapshotState() : null,
+        (known ? Promise.resolve(known.changedFiles) : this.git.changes(this.baseRef)).then((files) => (hooks.onChanges?.(files, null), files)),
+        known?.tree ?? this.git.writeTree(),
+        this.git.loadSnapshotState(),
       ]);
-      const version = tree === null ? null : await this.git.diffVersion(tree);
-      if (wantsSnapshot) hooks.onChanges?.(changedFiles, version);
-      this.lastChanges = { index, changedFiles };
-      if (tree === null || version === null || hooks.skipSnapshot?.()) {
+      // write-tree may have rewritten the index (its tree cache), with the same entries: nothing
+      // else writes it while this holds the index lock.
+      this.lastChanges = { index: known ? index : await fileVersion(this.git.indexFile), changedFiles, tree };
+      if (hooks.skipSnapshot?.()) {
         this.lastRecord = null;
-        return { changedFiles, snapshot: null, version };
+        return { changedFiles, snapshot: null, version: null };
       }
+      const version = await this.git.diffVersion(tree);
+      hooks.onChanges?.(changedFiles, version);
       const snapshot = await this.git.snapshotTree(tree, message);
       this.lastRecord = { index: await fileVersion(this.git.indexFile), changedFiles, snapshot, version };
       return { changedFiles, snapshot, version };
