@@ -117,6 +117,7 @@ export class Environments implements SetupLayerSource {
     if (!environment) return null;
     const secrets = this.secretsFor(environment.spec);
     if (typeof secrets === 'string') throw setupFailed(secrets);
+    await req.mirrored;
     const commitTree = await this.treeOf(req.commit, req.mirrorDir);
     const image = driver.name === 'docker' ? environment.spec.image : undefined;
     const key = environmentKey(commitTree, environment, { driver: driver.name, image: this.options.defaultImage });

@@ -12,8 +12,10 @@
 // gets an overlay whiteout (a 0/0 character device), and the task's overlay mounts the layers as
 // its lower directories. The cost follows the size of the change, not of the repository
 // (`npm run bench --files=50000`, cold figures). After MAX_LAYERS layers, or when many files
-// differ, the whole tree is checked out again and starts a new stack.
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// differ, the whole tree is checked out again and starts a new stack. A local repository's new
+// commit is still being copied into the mirror while its layer is built: git reads the user's own
+// objects for it (BaseOptions.copying), so the copy and the layer take their time side by side.
+import { chmod, chown, copyFile, lchown, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { firstLine, runGit, type Host } from './git';
 import type { ProcessRunner } from '../util/processRunner';
@@ -42,6 +44,13 @@ export interface BaseOptions {
   /** The repository's mirror directory: which bases a new one may be built on. */
   mirrorDir: string;
   uid: number;
+  /**
+   * The commit is still being copied into `gitDir` (a local repository's new commit: sources.ts);
+   * `objects`, the user's own object directory, holds it meanwhile. A layer is then built from
+   * those objects beside the copy, as root (the sandbox user cannot read the user's repository)
+   * with its files handed to the sandbox user afterwards; a full checkout waits for the copy.
+   */
+  copying?: { done: Promise<void>; objects: string };
 }
 
 export function basesDir(dataDir: string): string {
@@ -91,6 +100,7 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
     const previous = (await readFile(latestFile(opts.mirrorDir), 'utf8').catch(() => '')).trim();
     const stacked = previous && previous !== opts.commit ? await buildOn(previous, opts, tmp) : null;
     const commits = stacked ?? [opts.commit];
+    if (!stacked) await opts.copying?.done;
     const index = stacked ? join(tmp, 'scratch', 'index') : await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
     // The layer list and the index first: the directory's existence marks the base complete.
     const dir = layerDir(opts.dataDir, opts.commit);
@@ -119,17 +129,23 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
   // git writes index.lock beside the index: a directory of the sandbox user's.
   const scratch = join(tmp, 'scratch');
   const index = join(scratch, 'index');
+  const root = process.getuid?.() === 0;
+  // From the user's objects (as root), or from the git dir's (as the sandbox user).
+  const env = alternates(opts);
+  const asUid = opts.copying ? undefined : uid;
   // What differs (for the whiteouts) is asked while git writes the layer: both only read the
   // commits, and a change too big for a layer is rare enough to waste that work.
   const [diff, r] = await Promise.all([
-    runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', previous, commit], { host, gitDir, maxOutputBytes: 64 << 20 }),
+    runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', previous, commit], { host, gitDir, env, maxOutputBytes: 64 << 20 }),
     (async () => {
       await Promise.all([mkdir(tree), mkdir(scratch)]);
       await copyFile(`${layerDir(opts.dataDir, previous)}.index`, index);
-      if (process.getuid?.() === 0) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
+      if (root && asUid !== undefined) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
       // Unchanged entries keep the old index's stat data (their files are in the layers below);
-      // git writes the changed files, as the sandbox user, and records theirs.
-      return runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, workTree: tree, indexFile: index, asUid: uid });
+      // git writes the changed files and records theirs.
+      const written = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, env, workTree: tree, indexFile: index, asUid });
+      if (root && asUid === undefined && written.code === 0) await chownTree(tree, uid);
+      return written;
     })(),
   ]);
   const fields = diff.stdout.toString('utf8').split('\0');
@@ -154,7 +170,8 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
 /** For each deleted file, the topmost of it and its directories that the new commit no longer has. */
 async function vanished(deleted: string[], opts: BaseOptions): Promise<string[]> {
   if (deleted.length === 0) return [];
-  const listing = await runGit(['ls-tree', '-r', '-d', '-z', '--name-only', opts.commit], { host: opts.host, gitDir: opts.gitDir, maxOutputBytes: 64 << 20 });
+  const env = alternates(opts);
+  const listing = await runGit(['ls-tree', '-r', '-d', '-z', '--name-only', opts.commit], { host: opts.host, gitDir: opts.gitDir, env, maxOutputBytes: 64 << 20 });
   if (listing.code !== 0) throw new Error(`listing the directories of ${opts.commit} failed: ${firstLine(listing.stderr)}`);
   const dirs = new Set(listing.stdout.toString('utf8').split('\0').filter(Boolean));
   const out = new Set<string>();
@@ -179,6 +196,18 @@ async function whiteout(runner: ProcessRunner, paths: string[], tree: string, ui
   if (targets.length === 0) return;
   const r = await run(runner, 'sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...targets]);
   if (r.code !== 0) throw new Error(`making overlay whiteouts failed: ${firstLine(r.stderr)}`);
+}
+
+/** Where git finds the commit's objects besides the git dir (BaseOptions.copying). */
+function alternates(opts: BaseOptions): Record<string, string> {
+  return opts.copying ? { GIT_ALTERNATE_OBJECT_DIRECTORIES: opts.copying.objects } : {};
+}
+
+/** Hands `dir` and everything in it to the sandbox user (lchown: links are not followed). */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await lchown(dir, uid, uid);
+  const entries = await readdir(dir, { withFileTypes: true });
+  await Promise.all(entries.map((e) => (e.isDirectory() ? chownTree(join(dir, e.name), uid) : lchown(join(dir, e.name), uid, uid))));
 }
 
 /** mkdir -p of `rel` under `root`, each new directory owned by the sandbox user (as git makes them). */

@@ -128,12 +128,10 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       await this.dataDirReady();
       const started = Date.now();
       const phases: Record<string, number> = {};
-      const source = await this.locks.run(`source:${sourceIdentity(options.repo)}`, () =>
-        resolveSource(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle }),
-      );
+      const source = await this.resolve(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle });
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
-      this.tidy(source.repo.mirrorDir);
+      void Promise.resolve(source.copied).then(() => this.tidy(source.repo.mirrorDir), () => undefined);
       this.useBase(commit, +1);
       try {
         return await this.build(taskDir, options, source, phases);
@@ -144,6 +142,22 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         this.useBase(commit, -1);
         this.log.info('workspace prepared', { key: options.key, ms: Date.now() - started, phases });
       }
+    });
+  }
+
+  /**
+   * The task's source, under its repository's lock, which is held on until a commit being copied
+   * into the mirror is there: a second task on the same commit finds it pinned, not half-copied.
+   */
+  private resolve(repo: RepoSpec, ctx: SourceContext): Promise<ResolvedSource> {
+    return new Promise((resolve, reject) => {
+      this.locks
+        .run(`source:${sourceIdentity(repo)}`, async () => {
+          const source = await resolveSource(repo, ctx);
+          resolve(source);
+          await source.copied?.catch(() => undefined);
+        })
+        .catch(reject);
     });
   }
 
@@ -161,14 +175,17 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     // settle before anything is thrown, so a clean-up never races a mount still under way.
     const phasesStart = Date.now();
     const [made, mounted] = await Promise.allSettled([
-      createTaskGitDir(this.host, gitDir, repo.mirrorDir, repo.commit),
+      (async () => {
+        await source.copied;
+        await createTaskGitDir(this.host, gitDir, repo.mirrorDir, repo.commit);
+      })(),
       (async () => {
         if (options.mode === 'checkout') return null;
         if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
         const t = Date.now();
-        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid }));
+        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying: source.copied && source.objects ? { done: source.copied, objects: source.objects } : undefined }));
         phases.base = Date.now() - t;
-        const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, signal: options.signal })) ?? null;
+        const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, mirrored: source.copied, signal: options.signal })) ?? null;
         phases.setup = Date.now() - t - phases.base;
         const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
         phases.mount = Date.now() - t - phases.base - phases.setup;

@@ -33,8 +33,14 @@ export interface ResolvedSource {
    * scan of the user's tree runs while the view is mounted.
    */
   patch?: Promise<string | undefined>;
+  /**
+   * A local repository's new commit is copied into the mirror in the background: this settles
+   * once it is there (rejects when it could not be). Absent: the mirror has it already.
+   */
+  copied?: Promise<void>;
+  /** With `copied`: the user's own object directory, which holds the commit meanwhile. */
+  objects?: string;
 }
-
 
 /** Without undefined members, so the value survives a JSON round trip unchanged. */
 function resolved(repo: ResolvedRepo): ResolvedRepo {
@@ -118,23 +124,29 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   await ensureMirror(ctx.host, mirrorDir);
   // A local mirror gets each commit by a copy or a fetch, and both pin it: an unpinned commit is
   // copied without first asking git whether the mirror has it (a copy of one it has is empty).
-  if (!(await isPinned(mirrorDir, commit))) {
-    ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
-    if (!(await copyCommit({ host: ctx.host, top, mirrorDir, commit, signal: ctx.signal }))) {
-      const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
-        host: ctx.host,
-        gitDir: mirrorDir,
-        protocols: ['file'],
-        signal: ctx.signal,
-      });
-      if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
-    }
-    await noteCopied(mirrorDir, commit);
-  }
+  // The copy runs while the task's base is built from the user's own objects (bases.ts).
+  const copied = (await isPinned(mirrorDir, commit)) ? undefined : copyIntoMirror(ctx, top, mirrorDir, commit);
+  copied?.catch(() => undefined); // awaited by whoever reads the mirror
   return {
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
     patch,
+    ...(copied ? { copied, objects: facts.objectsPath } : {}),
   };
+}
+
+/** A commit of the user's repository into its mirror: copied (localCopy.ts), else fetched. */
+async function copyIntoMirror(ctx: SourceContext, top: string, mirrorDir: string, commit: string): Promise<void> {
+  ctx.onLog?.(`Fetching ${commit.slice(0, 12)} from ${top}`);
+  if (!(await copyCommit({ host: ctx.host, top, mirrorDir, commit, signal: ctx.signal }))) {
+    const r = await runGit(['fetch', '-q', '--no-tags', '--no-write-fetch-head', top, `${commit}:refs/pins/${commit}`], {
+      host: ctx.host,
+      gitDir: mirrorDir,
+      protocols: ['file'],
+      signal: ctx.signal,
+    });
+    if (r.code !== 0) throw repoError(`could not fetch ${commit.slice(0, 12)} from ${top}: ${firstLine(r.stderr)}`);
+  }
+  await noteCopied(mirrorDir, commit);
 }
 
 const missingRepo = (path: string) => repoError(`repository path ${path} does not exist`);

@@ -179,6 +179,8 @@ export interface SetupLayerRequest {
   baseLayers: string[];
   baseIndex: string;
   mirrorDir: string;
+  /** Settles once the mirror holds the commit (ResolvedSource.copied); absent: it does already. */
+  mirrored?: Promise<void>;
   signal?: AbortSignal;
 }
 

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { MAX_CHANGED, MAX_LAYERS } from '../../../server/src/workspace/bases';
 import { commitAll, makeRepo } from '../../support/gitRepo';
-import { makeFixture, type Fixture } from './fixture';
+import { makeFixture, SANDBOX_UID, type Fixture } from './fixture';
 
 /** Every path in the view with its type and content (symlinks: their target), sorted. */
 function snapshotOf(dir: string, rel = ''): string[] {
@@ -22,6 +22,11 @@ function snapshotOf(dir: string, rel = ''): string[] {
     else out.push(`${path} ${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${readFileSync(full, 'utf8')}`);
   }
   return out;
+}
+
+/** Every path under `dir` (itself included), depth first. */
+function entriesOf(dir: string): string[] {
+  return [dir, ...readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? entriesOf(join(dir, e.name)) : [join(dir, e.name)]))];
 }
 
 /** The same listing of a commit, from a fresh checkout of it. */
@@ -64,6 +69,10 @@ describe('workspace (overlay): bases built on the last one', function () {
     const layers = readFileSync(join(fx.dataDir, 'bases', `${second}.layers`), 'utf8').trim().split('\n');
     assert.equal(layers.length, 2, 'built on the first base');
     assert.ok(!existsSync(join(fx.dataDir, 'bases', second, 'keep')), 'unchanged files are not written again');
+    // Written as root from the user's own objects while the commit was copied into the mirror,
+    // then handed to the sandbox user, as a layer written by that user would be.
+    const notTheirs = entriesOf(join(fx.dataDir, 'bases', second)).filter((p) => lstatSync(p).uid !== SANDBOX_UID && !lstatSync(p).isCharacterDevice());
+    assert.deepEqual(notTheirs, [], 'every file of the layer belongs to the sandbox user');
     assert.deepEqual(snapshotOf(ws.dir), checkoutOf(repo, second, join(fx.root, 'expected')));
     assert.deepEqual(await ws.changedFiles(), []);
     const status = execFileSync('git', [`--git-dir=${ws.gitDir}`, `--work-tree=${ws.dir}`, 'status', '--porcelain'], { encoding: 'utf8' });
