@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { createSandboxCgroup, type CgroupDetection, type SandboxCgroup } from './cgroups';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
-import { limitReached, readCounts } from './limits';
+import { limitReached, readCounts, type Counts } from './limits';
 import { encodeSeccompFilter } from './seccomp';
 import { supervisorScript, SupervisorClient, supervisorArgs } from './supervisor';
 import { SpawnRunner, type ProcessRunner } from '../util/processRunner';
@@ -307,14 +307,18 @@ class BwrapSandbox implements Sandbox, SpareSandbox {
     return { client: new SupervisorClient(started.child, { kill: () => started.kill() }), closed: started.closed };
   }
 
+  /** The cgroup's counters as the last command left them (limits.ts readCounts). */
+  private counts: Promise<Counts> | undefined;
+
   async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const before = this.cgroup && (await readCounts(this.cgroup.counters));
+    const before = this.cgroup && (await (this.counts ??= readCounts(this.cgroup.counters)));
     const result = await this.run(command, options);
+    const after = this.cgroup && (this.counts = readCounts(this.cgroup.counters));
     const limit = await limitReached(result, {
       limits: this.limits,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       before,
-      after: this.cgroup && (await readCounts(this.cgroup.counters)),
+      after: await after,
       workspaceDir: this.workspaceDir,
       fileSizeLimited: !this.cgroup,
     });

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_BASE_ENV } from './baseEnv';
 import { countersOf, processesFileOf } from './cgroups';
-import { limitReached, readCounts, type CgroupCounters } from './limits';
+import { limitReached, readCounts, type CgroupCounters, type Counts } from './limits';
 import { attachedChild, dockerClient, dockerTarget, owner, OWNER_LABEL, sweepStaleContainers, withTimeout } from './dockerEngine';
 import { DEFAULT_TIMEOUT_MS, emptyResult } from './processGroup';
 import { attachSlot, processesSettle, releaseSlot, resetSpare, type Keeper, type Slot, type SlotDriver, type Spare, type SpareSandbox } from './spares';
@@ -201,6 +201,8 @@ class DockerSandbox implements Sandbox, SpareSandbox {
   private processes: Promise<{ file: string; pid: number } | undefined> | undefined;
   /** Where the container's OOM kills and refused forks are counted (an engine on this machine). */
   private counters: Promise<CgroupCounters> | undefined;
+  /** The cgroup's counters as the last command left them (limits.ts readCounts). */
+  private counts: Promise<Counts> | undefined;
   private gitDir: string | undefined;
   private readonly network: boolean;
   /** Without network of its own: a container with it, for execs that ask (the setup step). */
@@ -305,9 +307,10 @@ class DockerSandbox implements Sandbox, SpareSandbox {
     }
     this.counters ??= this.container.inspect().then((info) => (info.State.Pid ? countersOf(info.State.Pid) : {}), () => ({}));
     const counters = await this.counters;
-    const before = await readCounts(counters);
+    const before = await (this.counts ??= readCounts(counters));
     const result = await this.run(command, options);
-    const limit = await limitReached(result, { limits: this.limits, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, before, after: await readCounts(counters), workspaceDir: this.workspaceDir });
+    const after = (this.counts = readCounts(counters));
+    const limit = await limitReached(result, { limits: this.limits, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, before, after: await after, workspaceDir: this.workspaceDir });
     return limit ? { ...result, limit } : result;
   }
 

@@ -24,7 +24,12 @@ async function counter(file: string, key: string): Promise<number> {
   return Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
 }
 
-/** The OOM kills and refused forks a cgroup has counted so far. */
+/**
+ * The OOM kills and refused forks a cgroup has counted so far. A sandbox reads them after every
+ * command and takes that as the next command's "before" (two files less to read on the way to
+ * each command): a kill between two commands (a background process) counts for the next one, as
+ * one during a command already does.
+ */
 export async function readCounts(dirs: CgroupCounters): Promise<Counts> {
   const memory = dirs.memory;
   const [oomKills, pidsMax] = await Promise.all([

@@ -64,7 +64,7 @@ export function toChatMessages(items: ConversationItem[]): ChatCompletionMessage
   return out;
 }
 
-export function toChatTools(tools: ToolDefinition[]): ChatCompletionTool[] {
+export function toChatTools(tools: readonly ToolDefinition[]): ChatCompletionTool[] {
   return tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
 }
 

@@ -55,7 +55,7 @@ export function toResponsesInput(items: ConversationItem[]): { instructions?: st
   return { instructions: instructions.length ? instructions.join('\n\n') : undefined, input };
 }
 
-export function toResponsesTools(tools: ToolDefinition[]): FunctionTool[] {
+export function toResponsesTools(tools: readonly ToolDefinition[]): FunctionTool[] {
   return tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters, strict: false }));
 }
 

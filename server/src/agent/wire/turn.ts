@@ -23,7 +23,7 @@ export interface TurnRequest {
   model: string;
   reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
   history: ConversationItem[];
-  tools: ToolDefinition[];
+  tools: readonly ToolDefinition[];
   signal: AbortSignal;
   /** A streamed piece of visible text; `messageId` is new for every message of every attempt. */
   onDelta(messageId: string, text: string): void;
