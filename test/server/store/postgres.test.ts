@@ -82,11 +82,12 @@ describe('store (postgres only)', function () {
     const url = await database();
     const writers = await Promise.all(Array.from({ length: 4 }, () => store(url)));
     const reader = await store(url);
+    // Listening before the first write: a feed that starts later may rightly never see seq 1.
+    const fed = writers.map(() => [] as number[]);
+    writers.forEach((w, i) => w.onEvents((events) => fed[i]!.push(...events.map((e) => e.seq))));
     await seed(writers[0]!, 'g');
     const perWriter = 150;
     const total = 1 + perWriter * writers.length;
-    const fed = writers.map(() => [] as number[]);
-    writers.forEach((w, i) => w.onEvents((events) => fed[i]!.push(...events.map((e) => e.seq))));
     let done = false;
     const writing = Promise.all(
       writers.map(async (w, i) => {
