@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
           log(`bwrap: plain 4-step task, cold (${plan.coldRuns} new commits) and warm (${plan.warmup} + ${plan.runs})`);
           const r = await plainFourStep(bench, plan.warmup, plan.runs, plan.coldRuns);
           results['plain.bwrap'] = r;
-          rows.push({ figure: 'plain 4-step task (ls, printf, cat, finish)', driver: 'bwrap', unit: 'ms', s: r.warm });
+          rows.push({ figure: 'plain 4-step task (ls, printf, cat, finish)', driver: 'bwrap', unit: 'ms', s: r.warm, note: `${r.cpuPerWarmMs} ms of CPU each (server and its processes)` });
           rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: r.cold, target: plan.files > 5000 ? 500 : 150 });
         }
         if (plan.stages.has('task')) {

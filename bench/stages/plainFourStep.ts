@@ -3,12 +3,15 @@
 // (with the new file in its diff) received. Warm: the commit already has its base tree; cold: a
 // new commit before each task, as every commit a user makes is new.
 import { type Bench, finish, shell, toolResults, type TaskRun } from '../bench';
+import { treeCpuMs } from '../cpu';
 import { summarize, type Summary } from '../stats';
 import { newCommit } from './start';
 
 export interface PlainResult {
   warm: Summary | null;
   cold: Summary | null;
+  /** CPU time of the server's process tree per warm task (ms; one figure over all of them). */
+  cpuPerWarmMs: number;
 }
 
 function plainSteps(n: number) {
@@ -36,6 +39,8 @@ export async function plainFourStep(bench: Bench, warmup: number, runs: number, 
   }
   for (let i = 0; i < warmup; i++) await timed(bench, n++);
   const warm: number[] = [];
+  const cpuBefore = treeCpuMs(bench.server.pid);
   for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++));
-  return { warm: summarize(warm), cold: summarize(cold) };
+  const cpuPerWarmMs = Math.round((treeCpuMs(bench.server.pid) - cpuBefore) / runs);
+  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs };
 }
