@@ -18,8 +18,8 @@ import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
 import { PlainScanner, type UncommittedScanner } from './scanner';
 import { WatchedScanner } from './watchedScanner';
-import { resolveBundle, resolveLocal, resolveRemote, storeBundle, type ResolvedSource, type SourceContext } from './sources';
-import { createTaskGitDir, isSafeBranch, TaskGit, writeRef } from './taskGit';
+import { resolveSource, sourceIdentity, storeBundle, type ResolvedSource, type SourceContext } from './sources';
+import { createTaskGitDir, isSafeBranch, TaskGit, TreeIds, writeRef } from './taskGit';
 import type { PrepareOptions, SetupLayer, SetupLayerSource, Workspace, WorkspaceManager } from './types';
 import { ensureBase, layerDirs, removeBase } from './bases';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
@@ -58,6 +58,8 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   private readonly log: Logger;
   private readonly host: Host;
   private readonly scanner: UncommittedScanner;
+  /** The trees of the commits tasks start from: a new task's first record need not ask git (taskGit.ts). */
+  private readonly trees = new TreeIds();
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.log = options.log ?? NO_LOG;
@@ -347,6 +349,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       uid: this.options.sandboxUid,
       baseLayers: state.mode === 'overlay' ? [...this.setupLayerDirs(state), ...layerDirs(this.options.dataDir, state.baseLayers ?? [state.repo.commit])] : undefined,
       onDestroyed: (s) => this.dropBaseIfUnused(s.repo.commit),
+      trees: this.trees,
     });
   }
 
@@ -382,26 +385,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-function sourceIdentity(repo: RepoSpec): string {
-  switch (repo.kind) {
-    case 'local':
-      return `local:${repo.path}`;
-    case 'bundle':
-      return `bundle:${repo.remoteUrl ?? repo.name ?? 'default'}`;
-    case 'remote':
-      return `remote:${repo.url}`;
-  }
-}
-
-function resolveSource(repo: RepoSpec, ctx: SourceContext): Promise<ResolvedSource> {
-  switch (repo.kind) {
-    case 'local':
-      return resolveLocal(repo, ctx);
-    case 'bundle':
-      return resolveBundle(repo, ctx);
-    case 'remote':
-      return resolveRemote(repo, ctx);
-  }
 }

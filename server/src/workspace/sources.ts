@@ -332,3 +332,26 @@ export async function storeBundle(dataDir: string, data: Buffer, runner: Process
   return id;
 }
 
+/** Which mirror a source fills: tasks on the same one take turns (the manager's lock per source). */
+export function sourceIdentity(repo: RepoSpec): string {
+  switch (repo.kind) {
+    case 'local':
+      return `local:${repo.path}`;
+    case 'bundle':
+      return `bundle:${repo.remoteUrl ?? repo.name ?? 'default'}`;
+    case 'remote':
+      return `remote:${repo.url}`;
+  }
+}
+
+/** A task's commit, in its repository's mirror, from wherever the spec says it comes from. */
+export function resolveSource(repo: RepoSpec, ctx: SourceContext): Promise<ResolvedSource> {
+  switch (repo.kind) {
+    case 'local':
+      return resolveLocal(repo, ctx);
+    case 'bundle':
+      return resolveBundle(repo, ctx);
+    case 'remote':
+      return resolveRemote(repo, ctx);
+  }
+}

@@ -97,6 +97,23 @@ export function isSafeBranch(name: string): boolean {
   );
 }
 
+/** Commit → tree for the commits tasks start from: a commit names one tree, so it never goes stale. */
+export class TreeIds {
+  private readonly map = new Map<string, string>();
+
+  constructor(private readonly max = 256) {}
+
+  get(commit: string): string | undefined {
+    return this.map.get(commit);
+  }
+
+  set(commit: string, tree: string): void {
+    this.map.delete(commit);
+    this.map.set(commit, tree);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
 export class TaskGit {
   readonly indexFile: string;
 
@@ -106,8 +123,18 @@ export class TaskGit {
     readonly workTree: string,
     readonly baseRef: string,
     readonly snapshotRef: string,
+    private readonly trees?: TreeIds,
   ) {
     this.indexFile = join(gitDir, 'delegate-index');
+  }
+
+  /**
+   * No snapshot exists yet (a workspace just prepared): when the base's tree is known, that is all
+   * the snapshot state there is, and the first record asks git nothing for it.
+   */
+  startsFresh(): void {
+    const baseTree = this.trees?.get(this.baseRef);
+    if (baseTree) this.last ??= { commit: null, tree: baseTree, baseTree };
   }
 
   private run(extra: Partial<GitRun> = {}): GitRun {
@@ -208,6 +235,7 @@ export class TaskGit {
     const out = await git(['cat-file', '--batch-check=%(objectname)'], this.run({ input }));
     const [commit, tree, baseTree] = out.split('\n').map((line) => (/^[0-9a-f]{40,64}$/.test(line) ? line : null));
     if (!baseTree) throw new Error(`base ${this.baseRef} has no tree in the task's git dir`);
+    this.trees?.set(this.baseRef, baseTree);
     return commit && tree ? { commit, tree, baseTree } : { commit: null, tree: baseTree, baseTree };
   }
 

@@ -8,7 +8,7 @@ import { KeyedLock } from './keyedLock';
 import { overlayChangedPaths } from './overlayChanges';
 import { splitRelativePath } from './parse';
 import type { Host } from './git';
-import { TaskGit } from './taskGit';
+import { TaskGit, type TreeIds } from './taskGit';
 import type { Checkpoint, ConfinedFiles, RecordHooks, ResolvedRepo, Workspace } from './types';
 import { unmountView, viewPaths } from './view';
 
@@ -86,6 +86,8 @@ export interface TaskWorkspaceDeps {
   onDestroyed: (state: WorkspaceState) => Promise<void>;
   /** Just prepared: its view is the base and it has no snapshot yet. */
   fresh?: boolean;
+  /** The trees of base commits, shared by the manager's workspaces. */
+  trees?: TreeIds;
 }
 
 export class TaskWorkspace implements Workspace {
@@ -103,7 +105,8 @@ export class TaskWorkspace implements Workspace {
   constructor(private readonly deps: TaskWorkspaceDeps) {
     this.state = deps.state;
     this.pristine = deps.fresh === true;
-    this.git = new TaskGit(deps.host, this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key));
+    this.git = new TaskGit(deps.host, this.gitDir, this.dir, deps.state.baseRef, snapshotRef(deps.state.key), deps.trees);
+    if (deps.fresh) this.git.startsFresh();
     this.files = new ConfinedFileAccess({
       host: deps.host,
       root: this.dir,
