@@ -45,10 +45,10 @@ export interface BaseOptions {
   mirrorDir: string;
   uid: number;
   /**
-   * The commit is still being copied into `gitDir` (a local repository's new commit: sources.ts);
-   * `objects`, the user's own object directory, holds it meanwhile. A layer is then built from
-   * those objects beside the copy, as root (the sandbox user cannot read the user's repository)
-   * with its files handed to the sandbox user afterwards; a full checkout waits for the copy.
+   * The commit is still being copied into `gitDir` (ResolvedSource.copying: a local repository's
+   * new commit). A layer is then built from the user's objects beside the copy, as root (the
+   * sandbox user cannot read the user's repository) with its files handed to the sandbox user
+   * afterwards; a full checkout waits for the copy.
    */
   copying?: { done: Promise<void>; objects: string };
 }
@@ -126,13 +126,13 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
   if (!below || below.length >= MAX_LAYERS) return null;
   const { host, gitDir, commit, uid } = opts;
   const tree = join(tmp, 'tree');
-  // git writes index.lock beside the index: a directory of the sandbox user's.
   const scratch = join(tmp, 'scratch');
   const index = join(scratch, 'index');
+  // From the user's objects as root, the files handed over after; else from the git dir's as the
+  // sandbox user, who then needs tree, scratch (git writes index.lock beside the index) and index.
+  const fromUser = opts.copying !== undefined;
   const root = process.getuid?.() === 0;
-  // From the user's objects (as root), or from the git dir's (as the sandbox user).
   const env = alternates(opts);
-  const asUid = opts.copying ? undefined : uid;
   // What differs (for the whiteouts) is asked while git writes the layer: both only read the
   // commits, and a change too big for a layer is rare enough to waste that work.
   const [diff, r] = await Promise.all([
@@ -140,11 +140,11 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
     (async () => {
       await Promise.all([mkdir(tree), mkdir(scratch)]);
       await copyFile(`${layerDir(opts.dataDir, previous)}.index`, index);
-      if (root && asUid !== undefined) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
+      if (root && !fromUser) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
       // Unchanged entries keep the old index's stat data (their files are in the layers below);
       // git writes the changed files and records theirs.
-      const written = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, env, workTree: tree, indexFile: index, asUid });
-      if (root && asUid === undefined && written.code === 0) await chownTree(tree, uid);
+      const written = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, env, workTree: tree, indexFile: index, asUid: fromUser ? undefined : uid });
+      if (root && fromUser && written.code === 0) await chownTree(tree, uid);
       return written;
     })(),
   ]);

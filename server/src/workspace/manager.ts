@@ -133,7 +133,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const source = await this.resolve(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle });
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
-      void Promise.resolve(source.copied).then(() => this.tidy(source.repo.mirrorDir), () => undefined);
+      void Promise.resolve(source.copying?.done).then(() => this.tidy(source.repo.mirrorDir), () => undefined);
       this.useBase(commit, +1);
       try {
         return await this.build(taskDir, options, source, phases);
@@ -157,7 +157,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         .run(`source:${sourceIdentity(repo)}`, async () => {
           const source = await resolveSource(repo, ctx);
           resolve(source);
-          await source.copied?.catch(() => undefined);
+          await source.copying?.done.catch(() => undefined);
         })
         .catch(reject);
     });
@@ -178,16 +178,16 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     const phasesStart = Date.now();
     const [made, mounted] = await Promise.allSettled([
       (async () => {
-        await source.copied;
+        await source.copying?.done;
         await createTaskGitDir(this.host, gitDir, repo.mirrorDir, repo.commit);
       })(),
       (async () => {
         if (options.mode === 'checkout') return null;
         if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
         const t = Date.now();
-        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying: source.copied && source.objects ? { done: source.copied, objects: source.objects } : undefined }));
+        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying: source.copying }));
         phases.base = Date.now() - t;
-        const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, mirrored: source.copied, signal: options.signal })) ?? null;
+        const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, mirrored: source.copying?.done, signal: options.signal })) ?? null;
         phases.setup = Date.now() - t - phases.base;
         const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
         phases.mount = Date.now() - t - phases.base - phases.setup;

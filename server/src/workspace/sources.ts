@@ -34,12 +34,11 @@ export interface ResolvedSource {
    */
   patch?: Promise<string | undefined>;
   /**
-   * A local repository's new commit is copied into the mirror in the background: this settles
-   * once it is there (rejects when it could not be). Absent: the mirror has it already.
+   * A local repository's new commit is copied into the mirror in the background: `done` settles
+   * once it is there (rejects when it could not be), and `objects`, the user's own object
+   * directory, holds it meanwhile. Absent: the mirror has it already.
    */
-  copied?: Promise<void>;
-  /** With `copied`: the user's own object directory, which holds the commit meanwhile. */
-  objects?: string;
+  copying?: { done: Promise<void>; objects: string };
 }
 
 /** Without undefined members, so the value survives a JSON round trip unchanged. */
@@ -125,12 +124,12 @@ export async function resolveLocal(spec: Extract<RepoSpec, { kind: 'local' }>, c
   // A local mirror gets each commit by a copy or a fetch, and both pin it: an unpinned commit is
   // copied without first asking git whether the mirror has it (a copy of one it has is empty).
   // The copy runs while the task's base is built from the user's own objects (bases.ts).
-  const copied = (await isPinned(mirrorDir, commit)) ? undefined : copyIntoMirror(ctx, top, mirrorDir, commit);
-  copied?.catch(() => undefined); // awaited by whoever reads the mirror
+  const done = (await isPinned(mirrorDir, commit)) ? undefined : copyIntoMirror(ctx, top, mirrorDir, commit);
+  done?.catch(() => undefined); // awaited by whoever reads the mirror
   return {
     repo: resolved({ name: basename(top), commit, branch, remoteUrl: origin ? stripCredentials(origin) : undefined, mirrorDir }),
     patch,
-    ...(copied ? { copied, objects: facts.objectsPath } : {}),
+    ...(done ? { copying: { done, objects: facts.objectsPath } } : {}),
   };
 }
 

@@ -112,10 +112,11 @@ export interface Workspace {
   snapshot(message: string): Promise<string>;
   /**
    * changedFiles() and snapshot() with one look at the view. `onChanges` gets the changed files
-   * as soon as they are known (version null), and again with the diff's version when a snapshot
-   * was wanted (its tree names it), before the snapshot is written; when `skipSnapshot` then says
-   * so (newer changes are already waiting to be recorded) no snapshot is made and `snapshot` is null. Also null, with
-   * no version, while a view just prepared still shows its base (nothing to snapshot yet).
+   * as soon as they are known (version null). The tree is written either way; `skipSnapshot` is
+   * asked then: when it says so (newer changes are already waiting to be recorded) no snapshot is
+   * made and `snapshot` and `version` are null; else `onChanges` gets the files again with the
+   * diff's version (the tree names it) before the snapshot is written. Also null, with no version,
+   * while a view just prepared still shows its base (nothing to snapshot yet).
    */
   record(message: string, hooks?: RecordHooks): Promise<{ changedFiles: ChangedFile[]; snapshot: string | null; version: string | null }>;
   /**
@@ -179,7 +180,7 @@ export interface SetupLayerRequest {
   baseLayers: string[];
   baseIndex: string;
   mirrorDir: string;
-  /** Settles once the mirror holds the commit (ResolvedSource.copied); absent: it does already. */
+  /** Settles once the mirror holds the commit (ResolvedSource.copying); absent: it does already. */
   mirrored?: Promise<void>;
   signal?: AbortSignal;
 }
