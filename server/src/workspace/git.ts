@@ -79,6 +79,12 @@ function environment(run: GitRun): Record<string, string> {
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '/bin/false',
     GIT_NO_REPLACE_OBJECTS: '1',
+    // git copies the whole index into memory it allocates in a few large pools. On 50,000 files
+    // that is ~4 MB, and the page faults for it cost more than the copy (`perf`); with 2 MB pages
+    // (where the kernel's transparent huge pages allow them) each git process here takes 8–40 ms
+    // less: write-tree 35 → 25 ms, diff --cached 39 → 28 ms, status 150 → 128 ms. On 5,000 files
+    // the difference is within the noise (under 1 ms).
+    GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
     GIT_AUTHOR_NAME: GIT_IDENTITY.name,
     GIT_AUTHOR_EMAIL: GIT_IDENTITY.email,
     GIT_COMMITTER_NAME: GIT_IDENTITY.name,
