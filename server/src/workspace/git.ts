@@ -181,9 +181,11 @@ export async function git(args: string[], run: GitRun): Promise<string> {
 /**
  * `git add -A` for exactly these paths (taken literally, passed on stdin), not the whole tree.
  * Exit 1: some were ignored, the rest is added; 128: a path matches neither a file nor the index.
+ * Without preloadIndex: its threads would look through the whole index for the few paths (3 ms
+ * of CPU per add on 5,000 files, 8–10 ms on 50,000, measured).
  */
 export function addPaths(paths: string[], run: GitRun): Promise<GitResult> {
-  return runGit(['add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+  return runGit(['-c', 'core.preloadIndex=false', 'add', '-A', '--ignore-errors', '--pathspec-from-file=-', '--pathspec-file-nul'], {
     ...run,
     input: paths.join('\0'),
     env: { ...run.env, GIT_LITERAL_PATHSPECS: '1' },
