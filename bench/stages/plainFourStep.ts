@@ -12,6 +12,8 @@ export interface PlainResult {
   cold: Summary | null;
   /** CPU time of the server's process tree per warm task (ms; one figure over all of them). */
   cpuPerWarmMs: number;
+  /** The same per cold task, median (its new commit copied, its base layer built, the user's status). */
+  cpuPerColdMs: number;
 }
 
 function plainSteps(n: number) {
@@ -33,14 +35,19 @@ async function timed(bench: Bench, n: number): Promise<number> {
 export async function plainFourStep(bench: Bench, warmup: number, runs: number, coldRuns: number): Promise<PlainResult> {
   let n = 0;
   const cold: number[] = [];
+  const coldCpu: number[] = [];
   for (let i = 0; i < coldRuns; i++) {
     newCommit(bench);
+    const before = treeCpuMs(bench.server.pid);
     cold.push(await timed(bench, n++));
+    coldCpu.push(treeCpuMs(bench.server.pid) - before);
   }
+  // The median: every MAX_LAYERS-th new commit gets a full checkout (bases.ts), which would swamp a mean.
+  const cpuPerColdMs = Math.round(summarize(coldCpu)?.median ?? 0);
   for (let i = 0; i < warmup; i++) await timed(bench, n++);
   const warm: number[] = [];
   const cpuBefore = treeCpuMs(bench.server.pid);
   for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++));
   const cpuPerWarmMs = Math.round((treeCpuMs(bench.server.pid) - cpuBefore) / runs);
-  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs };
+  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs, cpuPerColdMs };
 }
