@@ -15,6 +15,11 @@
 // differ, the whole tree is checked out again and starts a new stack. A local repository's new
 // commit is still being copied into the mirror while its layer is built: git reads the user's own
 // objects for it (BaseOptions.copying), so the copy and the layer take their time side by side.
+//
+// So that a task rarely waits for that whole checkout, a stack FLATTEN_AT layers deep has its top
+// commit checked out in full in the background (flattenBase), as a base of its own named
+// `<commit>.flat`; once there, it is the repository's last base, and the next new commits stack
+// on it. The stacked base stays for the tasks that mount it.
 import { chmod, chown, copyFile, lchown, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { firstLine, runGit, type Host } from './git';
@@ -25,11 +30,25 @@ import { checkoutTree, run } from './view';
 export const MAX_LAYERS = 8;
 /** Files differing from the last base beyond which a full checkout is the simpler way. */
 export const MAX_CHANGED = 5000;
+/**
+ * A stack this deep has its top commit flattened in the background: the next two new commits
+ * still stack on it meanwhile, before a full stack would make a task wait for a checkout. (A
+ * shallower threshold flattens more often: with commits back to back, as in `npm run bench`,
+ * that checkout then takes the cores from the tasks.)
+ */
+export const FLATTEN_AT = MAX_LAYERS - 2;
+
+const FLAT = '.flat';
+
+/** The commit a layer shows: a flattened base is named after its commit (flattenBase). */
+export function commitOf(name: string): string {
+  return name.endsWith(FLAT) ? name.slice(0, -FLAT.length) : name;
+}
 
 export interface Base {
   /** The layer directories for the overlay's lowerdir, top first. */
   layers: string[];
-  /** The commits of those layers (what a workspace records to find them again). */
+  /** The names of those layers: their commits, `<commit>.flat` for a flattened base (what a workspace records to find them again). */
   commits: string[];
   /** The commit's index with stat data matching the view's files. */
   index: string;
@@ -87,10 +106,17 @@ function baseOf(dataDir: string, commits: string[]): Base {
   return { layers: commits.map((c) => layerDir(dataDir, c)), commits, index: `${layerDir(dataDir, commits[0]!)}.index` };
 }
 
+/** The names of a commit's bases: the flattened one first (one layer instead of a stack). */
+export function baseNames(commit: string): string[] {
+  return [`${commit}${FLAT}`, commit];
+}
+
 /** The base for a commit, built once (callers serialise per commit). */
 export async function ensureBase(opts: BaseOptions): Promise<Base> {
-  const known = await readLayers(opts.dataDir, opts.commit);
-  if (known) return baseOf(opts.dataDir, known);
+  for (const name of baseNames(opts.commit)) {
+    const known = await readLayers(opts.dataDir, name);
+    if (known) return baseOf(opts.dataDir, known);
+  }
   const bases = basesDir(opts.dataDir);
   await mkdir(bases, { recursive: true });
   const tmp = await mkdtemp(join(bases, '.tmp-'));
@@ -98,7 +124,7 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
     await chmod(tmp, 0o755); // the sandbox user writes the tree inside
     const tree = join(tmp, 'tree');
     const previous = (await readFile(latestFile(opts.mirrorDir), 'utf8').catch(() => '')).trim();
-    const stacked = previous && previous !== opts.commit ? await buildOn(previous, opts, tmp) : null;
+    const stacked = previous && commitOf(previous) !== opts.commit ? await buildOn(previous, opts, tmp) : null;
     const commits = stacked ?? [opts.commit];
     if (!stacked) await opts.copying?.done;
     const index = stacked ? join(tmp, 'scratch', 'index') : await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: tree, scratchDir: join(tmp, 'scratch'), uid: opts.uid });
@@ -114,6 +140,38 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
     return baseOf(opts.dataDir, commits);
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Checks out the whole tree of `opts.commit` (whose base is a stack FLATTEN_AT deep or more) as the
+ * base `<commit>.flat`, beside everything else: only putting it in place takes the bases lock
+ * (`locked`). It becomes the repository's last base if that is still one of the stacks on top of
+ * this commit (else a newer base is the better one to build on). True when it did.
+ */
+export async function flattenBase(opts: Omit<BaseOptions, 'copying'>, locked: <T>(fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
+  const name = `${opts.commit}${FLAT}`;
+  const dir = layerDir(opts.dataDir, name);
+  const tmp = (await readLayers(opts.dataDir, name)) ? null : await mkdtemp(join(basesDir(opts.dataDir), '.tmp-'));
+  try {
+    let index: string | null = null;
+    if (tmp) {
+      await chmod(tmp, 0o755); // the sandbox user writes the tree inside
+      index = await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: join(tmp, 'tree'), scratchDir: join(tmp, 'scratch'), uid: opts.uid });
+    }
+    return await locked(async () => {
+      if (tmp && index) {
+        await rename(index, `${dir}.index`);
+        await rm(dir, { recursive: true, force: true });
+        await rename(join(tmp, 'tree'), dir);
+      }
+      const latest = (await readFile(latestFile(opts.mirrorDir), 'utf8').catch(() => '')).trim();
+      if (latest === name || !(await readLayers(opts.dataDir, latest))?.includes(opts.commit)) return false;
+      await writeFile(latestFile(opts.mirrorDir), `${name}\n`);
+      return true;
+    });
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -135,15 +193,16 @@ async function buildOn(previous: string, opts: BaseOptions, tmp: string): Promis
   const env = alternates(opts);
   // What differs (for the whiteouts) is asked while git writes the layer: both only read the
   // commits, and a change too big for a layer is rare enough to waste that work.
+  const from = commitOf(previous);
   const [diff, r] = await Promise.all([
-    runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', previous, commit], { host, gitDir, env, maxOutputBytes: 64 << 20 }),
+    runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-status', from, commit], { host, gitDir, env, maxOutputBytes: 64 << 20 }),
     (async () => {
       await Promise.all([mkdir(tree), mkdir(scratch)]);
       await copyFile(`${layerDir(opts.dataDir, previous)}.index`, index);
       if (root && !fromUser) await Promise.all([chown(tree, uid, uid), chown(scratch, uid, uid), chown(index, uid, uid)]);
       // Unchanged entries keep the old index's stat data (their files are in the layers below);
       // git writes the changed files and records theirs.
-      const written = await runGit(['read-tree', '-m', '-u', previous, commit], { host, gitDir, env, workTree: tree, indexFile: index, asUid: fromUser ? undefined : uid });
+      const written = await runGit(['read-tree', '-m', '-u', from, commit], { host, gitDir, env, workTree: tree, indexFile: index, asUid: fromUser ? undefined : uid });
       if (root && fromUser && written.code === 0) await chownTree(tree, uid);
       return written;
     })(),

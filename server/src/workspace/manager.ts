@@ -12,7 +12,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
 import { firstLine, runGit, repoError, type Host } from './git';
 import { KeyedLock } from './keyedLock';
-import { tidyMirror } from './mirrorTidy';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
@@ -21,7 +20,8 @@ import { WatchedScanner } from './watchedScanner';
 import { resolveSource, sourceIdentity, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, TreeIds, writeRef } from './taskGit';
 import type { PrepareOptions, SetupLayer, SetupLayerSource, Workspace, WorkspaceManager } from './types';
-import { ensureBase, layerDirs, removeBase } from './bases';
+import { baseNames, commitOf, ensureBase, FLATTEN_AT, layerDirs, removeBase } from './bases';
+import { Upkeep } from './upkeep';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
 import { NO_LOG, type Logger } from '../log';
@@ -38,6 +38,11 @@ export interface WorkspaceManagerOptions {
    * task scans the user's tree with git.
    */
   watches?: RepoWatches;
+  /**
+   * false: a deep stack of base layers is not flattened in the background (bases.ts flattenBase);
+   * a new commit on a full stack then waits for a whole checkout. On by default.
+   */
+  flattenBases?: boolean;
   /** Set-up layers to put under views (environments/); without it views stack the base alone. */
   setupLayers?: SetupLayerSource;
   /** Uploaded bundles this node's disk lacks, from the store (a fleet; see sources.ts ensureBundleFile). */
@@ -60,24 +65,20 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   private readonly scanner: UncommittedScanner;
   /** The trees of the commits tasks start from: a new task's first record need not ask git (taskGit.ts). */
   private readonly trees = new TreeIds();
+  /** Repacks and flattened bases, beside the tasks. */
+  private readonly upkeep: Upkeep;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.log = options.log ?? NO_LOG;
     this.host = options.host;
     const plain = new PlainScanner();
     this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
+    this.upkeep = new Upkeep({ host: this.host, dataDir: options.dataDir, sandboxUid: options.sandboxUid, log: this.log, underBasesLock: (fn) => this.locks.run('bases', fn), flatten: options.flattenBases !== false });
   }
 
-  /** Mirrors being repacked: one repack at a time per mirror, off every task's path (mirrorTidy.ts). */
-  private readonly tidying = new Set<string>();
-
-  private tidy(mirrorDir: string): void {
-    if (this.tidying.has(mirrorDir)) return;
-    this.tidying.add(mirrorDir);
-    void tidyMirror(this.host, mirrorDir)
-      .then((done) => done && this.log.info('mirror repacked', { mirrorDir }))
-      .catch((err: unknown) => this.log.warn('repacking a mirror failed', { mirrorDir, err: err as Error }))
-      .finally(() => this.tidying.delete(mirrorDir));
+  /** Resolves once the work started beside the tasks (repacks, flattened bases) is done. */
+  idle(): Promise<void> {
+    return this.upkeep.idle();
   }
 
   private taskDir(key: string): string {
@@ -133,7 +134,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const source = await this.resolve(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle });
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
-      void Promise.resolve(source.copying?.done).then(() => this.tidy(source.repo.mirrorDir), () => undefined);
+      void Promise.resolve(source.copying?.done).then(() => this.upkeep.tidy(source.repo.mirrorDir), () => undefined);
       this.useBase(commit, +1);
       try {
         return await this.build(taskDir, options, source, phases);
@@ -187,6 +188,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         const t = Date.now();
         const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying: source.copying }));
         phases.base = Date.now() - t;
+        if (base.commits.length >= FLATTEN_AT) this.upkeep.flatten(repo.mirrorDir, repo.commit, source.copying?.done);
         const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, mirrored: source.copying?.done, signal: options.signal })) ?? null;
         phases.setup = Date.now() - t - phases.base;
         const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
@@ -363,13 +365,15 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     else this.basesInUse.delete(commit);
   }
 
-  /** Removes a commit's base once no task uses it (bases are otherwise kept for reuse). */
+  /** Removes a commit's bases once no task uses them (bases are otherwise kept for reuse). */
   private async dropBaseIfUnused(commit: string): Promise<void> {
     await this.locks.run('bases', async () => {
       const tasks = join(this.options.dataDir, 'tasks');
       const states = await Promise.all((await readdir(tasks).catch(() => [] as string[])).map((key) => readState(join(tasks, key))));
       const used = new Set(states.flatMap((s) => (s?.mode === 'overlay' ? (s.baseLayers ?? [s.repo.commit]) : [])));
-      await removeBase(this.options.dataDir, commit, async (c) => this.basesInUse.has(c) || used.has(c));
+      // A prepare under way holds its commit (basesInUse): whichever of the commit's bases it mounts.
+      const inUse = async (name: string) => this.basesInUse.has(commitOf(name)) || used.has(name);
+      for (const name of baseNames(commit)) await removeBase(this.options.dataDir, name, inUse);
     });
   }
 

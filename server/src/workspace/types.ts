@@ -151,6 +151,8 @@ export interface WorkspaceManager {
    * tasks, git locks); the work in a mounted view is recorded first. Call before anything else.
    */
   releaseLeftovers(): Promise<void>;
+  /** Resolves once the work it started beside the tasks (repacks, flattened bases) is done. */
+  idle(): Promise<void>;
 }
 
 /**

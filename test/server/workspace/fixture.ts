@@ -36,13 +36,18 @@ export function mountsUnder(root: string): string[] {
     .filter((p) => p === root || p.startsWith(root + '/'));
 }
 
-export function makeFixture(name: string, options: { watches?: RepoWatches } = {}): Fixture {
+export function makeFixture(name: string, options: { watches?: RepoWatches; flattenBases?: boolean } = {}): Fixture {
   const root = mkdtempSync(join(tmpdir(), `delegate-ws-${name}-`));
   chmodSync(root, 0o755); // the sandbox uid checks out bases and views below it
   const dataDir = join(root, 'data');
   const logs: string[] = [];
   const watches = options.watches ?? (REPO_WATCH ? new RepoWatches({ firstScanDelayMs: 0 }) : undefined);
-  const create = () => createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches });
+  const managers: WorkspaceManager[] = [];
+  const create = () => {
+    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches, flattenBases: options.flattenBases });
+    managers.push(manager);
+    return manager;
+  };
   const prepared: Workspace[] = [];
   const fixture: Fixture = {
     root,
@@ -55,6 +60,8 @@ export function makeFixture(name: string, options: { watches?: RepoWatches } = {
       return ws;
     },
     async cleanup() {
+      // What the managers still do beside the tasks (a base being flattened) writes in the root.
+      for (const manager of managers) await manager.idle();
       for (const ws of prepared) await ws.destroy().catch(() => undefined);
       if (watches !== options.watches) await watches?.close();
       // Deepest first; lazily if something still holds a mount.

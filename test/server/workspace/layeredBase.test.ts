@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_CHANGED, MAX_LAYERS } from '../../../server/src/workspace/bases';
+import { FLATTEN_AT, MAX_CHANGED, MAX_LAYERS } from '../../../server/src/workspace/bases';
 import { commitAll, makeRepo } from '../../support/gitRepo';
 import { makeFixture, SANDBOX_UID, type Fixture } from './fixture';
 
@@ -108,7 +108,11 @@ describe('workspace (overlay): bases built on the last one', function () {
     assert.deepEqual(await ws.changedFiles(), []);
   });
 
-  it(`starts a new stack after ${MAX_LAYERS} layers, and removes bases no task needs`, async () => {
+  it(`starts a new stack after ${MAX_LAYERS} layers when none was flattened, and removes bases no task needs`, async () => {
+    await fx.cleanup();
+    fx = makeFixture('layers-unflattened', { flattenBases: false });
+    repo = join(fx.root, 'repo');
+    makeRepo(repo, { 'a.txt': 'a\n', 'keep/k.txt': 'k\n' });
     const workspaces = [];
     for (let i = 0; i <= MAX_LAYERS; i++) {
       writeFileSync(join(repo, 'a.txt'), `a ${i}\n`);
@@ -128,5 +132,42 @@ describe('workspace (overlay): bases built on the last one', function () {
     assert.equal(readFileSync(join(stack.at(-1)!.ws.dir, 'keep/k.txt'), 'utf8'), 'k\n');
     await stack.at(-1)!.ws.destroy();
     for (const { commit } of stack) assert.ok(!existsSync(join(fx.dataDir, 'bases', commit)), `base of ${commit} removed`);
+  });
+
+  it(`flattens a stack ${FLATTEN_AT} layers deep in the background, and stacks the next commits on that`, async () => {
+    const bases = join(fx.dataDir, 'bases');
+    const depth = (name: string) => (existsSync(join(bases, `${name}.layers`)) ? readFileSync(join(bases, `${name}.layers`), 'utf8').trim().split('\n').length : 1);
+    const workspaces = [];
+    let top = '';
+    for (let i = 0; i < FLATTEN_AT; i++) {
+      writeFileSync(join(repo, 'a.txt'), `a ${i}\n`);
+      top = commitAll(repo, `c${i}`);
+      workspaces.push(await fx.prepare({ key: `t${i}`, repo: { kind: 'local', path: repo }, mode: 'overlay' }));
+      await fx.manager.idle();
+    }
+    assert.equal(depth(top), FLATTEN_AT, 'the last commit stacked on the others');
+    const flat = `${top}.flat`;
+    assert.ok(existsSync(join(bases, flat, 'keep', 'k.txt')) && !existsSync(join(bases, `${flat}.layers`)), 'its whole tree, checked out beside the stack');
+    assert.deepEqual(snapshotOf(join(bases, flat)), checkoutOf(repo, top, join(fx.root, 'expected')));
+    assert.equal(readFileSync(join(bases, flat, 'a.txt'), 'utf8'), `a ${FLATTEN_AT - 1}\n`);
+    // The next commit (an edit and a deletion) is one layer on the flattened base.
+    writeFileSync(join(repo, 'a.txt'), 'after\n');
+    rmSync(join(repo, 'gone'), { recursive: true });
+    const next = commitAll(repo, 'next');
+    const ws = await fx.prepare({ key: 'next', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    workspaces.push(ws);
+    assert.deepEqual(readFileSync(join(bases, `${next}.layers`), 'utf8').trim().split('\n'), [next, flat]);
+    assert.deepEqual(snapshotOf(ws.dir), checkoutOf(repo, next, join(fx.root, 'expected')));
+    assert.deepEqual(await ws.changedFiles(), []);
+    const status = execFileSync('git', [`--git-dir=${ws.gitDir}`, `--work-tree=${ws.dir}`, 'status', '--porcelain'], { encoding: 'utf8' });
+    assert.equal(status, '', 'git in the view finds nothing to report');
+    // A new task on the flattened commit mounts its one layer, not the stack.
+    const again = await fx.prepare({ key: 'again', repo: { kind: 'local', path: repo, commit: top, includeUncommitted: false }, mode: 'overlay' });
+    workspaces.push(again);
+    assert.deepEqual(JSON.parse(readFileSync(join(fx.dataDir, 'tasks', 'again', 'state.json'), 'utf8')).baseLayers, [flat]);
+    assert.equal(readFileSync(join(again.dir, 'a.txt'), 'utf8'), `a ${FLATTEN_AT - 1}\n`);
+    // Every base goes once no task needs it, the flattened one too.
+    for (const w of workspaces) await w.destroy();
+    assert.deepEqual(readdirSync(bases).filter((name) => !name.startsWith('.')), []);
   });
 });

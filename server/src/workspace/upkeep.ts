@@ -1,0 +1,66 @@
+// Work the workspace manager starts beside the tasks, off every task's path: rolling up a mirror's
+// packs (mirrorTidy.ts) and flattening a deep stack of base layers (bases.ts flattenBase). One job
+// of each kind at a time per mirror; idle() waits for what was started (a clean stop, tests).
+import type { Logger } from '../log';
+import { flattenBase } from './bases';
+import type { Host } from './git';
+import { tidyMirror } from './mirrorTidy';
+
+export interface UpkeepDeps {
+  host: Host;
+  dataDir: string;
+  sandboxUid: number;
+  log: Logger;
+  /** Runs `fn` under the manager's bases lock. */
+  underBasesLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** false: deep stacks are not flattened (WorkspaceManagerOptions.flattenBases). */
+  flatten: boolean;
+}
+
+export class Upkeep {
+  private readonly jobs = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: UpkeepDeps) {}
+
+  /** Rolls up a mirror's packs when there are many. */
+  tidy(mirrorDir: string): void {
+    this.start(`tidy:${mirrorDir}`, async () => {
+      try {
+        if (await tidyMirror(this.deps.host, mirrorDir)) this.deps.log.info('mirror repacked', { mirrorDir });
+      } catch (err) {
+        this.deps.log.warn('repacking a mirror failed', { mirrorDir, err: err as Error });
+      }
+    });
+  }
+
+  /**
+   * Checks out in full a commit whose base is a deep stack, for the next new commits to stack on.
+   * `copied`: the commit is still being copied into the mirror the checkout reads.
+   */
+  flatten(mirrorDir: string, commit: string, copied: Promise<void> | undefined): void {
+    if (!this.deps.flatten) return;
+    this.start(`flatten:${mirrorDir}`, async () => {
+      const started = Date.now();
+      try {
+        await copied;
+        const { host, dataDir, sandboxUid: uid } = this.deps;
+        if (await flattenBase({ host, dataDir, gitDir: mirrorDir, mirrorDir, commit, uid }, this.deps.underBasesLock)) {
+          this.deps.log.info('base flattened', { commit, ms: Date.now() - started });
+        }
+      } catch (err) {
+        this.deps.log.warn('flattening a base failed', { commit, err: err as Error });
+      }
+    });
+  }
+
+  /** Resolves once every job started so far (and any they led to) is done. */
+  async idle(): Promise<void> {
+    while (this.jobs.size > 0) await Promise.all([...this.jobs.values()]);
+  }
+
+  /** Starts `job` unless one of the same key still runs. */
+  private start(key: string, job: () => Promise<void>): void {
+    if (this.jobs.has(key)) return;
+    this.jobs.set(key, job().finally(() => this.jobs.delete(key)));
+  }
+}
