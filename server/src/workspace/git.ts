@@ -42,6 +42,11 @@ export interface GitRun {
   protocols?: ('file' | 'http' | 'https')[];
   /** Stop reading (and kill git) once stdout exceeds this many bytes. */
   maxOutputBytes?: number;
+  /**
+   * Work no task waits for (a base flattened beside the tasks): git runs under `nice -n 19`, so
+   * it takes only the CPU the tasks leave.
+   */
+  background?: boolean;
 }
 
 export interface GitResult {
@@ -128,7 +133,7 @@ export function runGit(args: string[], run: GitRun): Promise<GitResult> {
     const onAbort = (): void => handle.kill();
     const handle = run.host.runner.run(
       {
-        argv: ['git', ...gitArgs(run, args)],
+        argv: [...(run.background ? ['nice', '-n', '19'] : []), 'git', ...gitArgs(run, args)],
         cwd: run.cwd ?? run.workTree ?? run.gitDir ?? '/',
         env: environment(run),
         stdin: run.input ?? '',
