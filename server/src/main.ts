@@ -236,6 +236,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       fleet?.close();
       await runner.drain();
       await workspaces.closeAll();
+      await manager.stop();
       await watches?.close();
       await sandbox.driver?.close?.();
       await store.close();

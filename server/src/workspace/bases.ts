@@ -150,7 +150,7 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
  * (`locked`). It becomes the repository's last base if that is still one of the stacks on top of
  * this commit (else a newer base is the better one to build on). True when it did.
  */
-export async function flattenBase(opts: Omit<BaseOptions, 'copying'>, locked: <T>(fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
+export async function flattenBase(opts: Omit<BaseOptions, 'copying'> & { signal?: AbortSignal }, locked: <T>(fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
   const name = `${opts.commit}${FLAT}`;
   const dir = layerDir(opts.dataDir, name);
   const tmp = (await readLayers(opts.dataDir, name)) ? null : await mkdtemp(join(basesDir(opts.dataDir), '.tmp-'));
@@ -158,9 +158,10 @@ export async function flattenBase(opts: Omit<BaseOptions, 'copying'>, locked: <T
     let index: string | null = null;
     if (tmp) {
       await chmod(tmp, 0o755); // the sandbox user writes the tree inside
-      index = await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: join(tmp, 'tree'), scratchDir: join(tmp, 'scratch'), uid: opts.uid, background: true });
+      index = await checkoutTree({ host: opts.host, gitDir: opts.gitDir, tree: opts.commit, dest: join(tmp, 'tree'), scratchDir: join(tmp, 'scratch'), uid: opts.uid, background: true, signal: opts.signal });
     }
     return await locked(async () => {
+      if (opts.signal?.aborted) return false;
       if (tmp && index) {
         await rename(index, `${dir}.index`);
         await rm(dir, { recursive: true, force: true });

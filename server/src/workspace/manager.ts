@@ -81,6 +81,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     return this.upkeep.idle();
   }
 
+  /** Kills that work where it is (the server stops) and waits for it to end. */
+  stop(): Promise<void> {
+    return this.upkeep.stop();
+  }
+
   private taskDir(key: string): string {
     return join(this.options.dataDir, 'tasks', key);
   }

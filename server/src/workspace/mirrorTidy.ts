@@ -20,9 +20,9 @@ export async function packCount(gitDir: string): Promise<number> {
 }
 
 /** Rolls up a mirror's small packs when it has more than `max`; true when it did. */
-export async function tidyMirror(host: Host, mirrorDir: string, max = MAX_PACKS): Promise<boolean> {
-  if ((await packCount(mirrorDir)) <= max) return false;
-  const r = await runGit(['repack', '-d', '-q', '--geometric=2'], { host, gitDir: mirrorDir });
+export async function tidyMirror(host: Host, mirrorDir: string, options: { max?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  if ((await packCount(mirrorDir)) <= (options.max ?? MAX_PACKS)) return false;
+  const r = await runGit(['repack', '-d', '-q', '--geometric=2'], { host, gitDir: mirrorDir, signal: options.signal });
   if (r.code !== 0) throw new Error(`repacking ${mirrorDir} failed: ${firstLine(r.stderr)}`);
   return true;
 }

@@ -153,6 +153,8 @@ export interface WorkspaceManager {
   releaseLeftovers(): Promise<void>;
   /** Resolves once the work it started beside the tasks (repacks, flattened bases) is done. */
   idle(): Promise<void>;
+  /** Kills that work where it is and waits for it to end (the server stops); nothing new starts. */
+  stop(): Promise<void>;
 }
 
 /**

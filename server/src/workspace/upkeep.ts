@@ -19,6 +19,8 @@ export interface UpkeepDeps {
 
 export class Upkeep {
   private readonly jobs = new Map<string, Promise<void>>();
+  /** Aborted by stop(): the git processes of the jobs still running are killed. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: UpkeepDeps) {}
 
@@ -26,9 +28,9 @@ export class Upkeep {
   tidy(mirrorDir: string): void {
     this.start(`tidy:${mirrorDir}`, async () => {
       try {
-        if (await tidyMirror(this.deps.host, mirrorDir)) this.deps.log.info('mirror repacked', { mirrorDir });
+        if (await tidyMirror(this.deps.host, mirrorDir, { signal: this.stopping.signal })) this.deps.log.info('mirror repacked', { mirrorDir });
       } catch (err) {
-        this.deps.log.warn('repacking a mirror failed', { mirrorDir, err: err as Error });
+        if (!this.stopping.signal.aborted) this.deps.log.warn('repacking a mirror failed', { mirrorDir, err: err as Error });
       }
     });
   }
@@ -44,11 +46,13 @@ export class Upkeep {
       try {
         await copied;
         const { host, dataDir, sandboxUid: uid } = this.deps;
-        if (await flattenBase({ host, dataDir, gitDir: mirrorDir, mirrorDir, commit, uid }, this.deps.underBasesLock)) {
+        const signal = this.stopping.signal;
+        if (await flattenBase({ host, dataDir, gitDir: mirrorDir, mirrorDir, commit, uid, signal }, this.deps.underBasesLock)) {
           this.deps.log.info('base flattened', { commit, ms: Date.now() - started });
         }
       } catch (err) {
-        this.deps.log.warn('flattening a base failed', { commit, err: err as Error });
+        // Stopped: its git was killed and what it had written removed (flattenBase).
+        if (!this.stopping.signal.aborted) this.deps.log.warn('flattening a base failed', { commit, err: err as Error });
       }
     });
   }
@@ -58,9 +62,15 @@ export class Upkeep {
     while (this.jobs.size > 0) await Promise.all([...this.jobs.values()]);
   }
 
-  /** Starts `job` unless one of the same key still runs. */
+  /** Kills what still runs and waits for it to end; nothing starts after. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.idle();
+  }
+
+  /** Starts `job` unless one of the same key still runs (or it has stopped). */
   private start(key: string, job: () => Promise<void>): void {
-    if (this.jobs.has(key)) return;
+    if (this.jobs.has(key) || this.stopping.signal.aborted) return;
     this.jobs.set(key, job().finally(() => this.jobs.delete(key)));
   }
 }

@@ -50,8 +50,8 @@ export async function mountedFsType(path: string): Promise<string | null> {
  * sandbox user so the files are theirs without a chown pass. The index lives in a directory that
  * user can write; the caller moves it where it belongs.
  */
-export async function checkoutTree(opts: { host: Host; gitDir: string; tree: string; dest: string; scratchDir: string; uid: number; background?: boolean }): Promise<string> {
-  const { host, gitDir, tree, dest, scratchDir, uid, background } = opts;
+export async function checkoutTree(opts: { host: Host; gitDir: string; tree: string; dest: string; scratchDir: string; uid: number; background?: boolean; signal?: AbortSignal }): Promise<string> {
+  const { host, gitDir, tree, dest, scratchDir, uid, background, signal } = opts;
   await mkdir(dest, { recursive: true });
   await mkdir(scratchDir, { recursive: true });
   if (isRoot()) {
@@ -59,9 +59,9 @@ export async function checkoutTree(opts: { host: Host; gitDir: string; tree: str
     await chown(scratchDir, uid, uid);
   }
   const indexFile = join(scratchDir, 'index');
-  const r1 = await runGit(['read-tree', tree], { host, gitDir, indexFile, asUid: uid, background });
+  const r1 = await runGit(['read-tree', tree], { host, gitDir, indexFile, asUid: uid, background, signal });
   if (r1.code !== 0) throw new Error(`read-tree ${tree} failed: ${firstLine(r1.stderr)}`);
-  const r2 = await runGit(['checkout-index', '-a', '-f', '-q', '-u'], { host, gitDir, workTree: dest, indexFile, asUid: uid, background });
+  const r2 = await runGit(['checkout-index', '-a', '-f', '-q', '-u'], { host, gitDir, workTree: dest, indexFile, asUid: uid, background, signal });
   if (r2.code !== 0) throw new Error(`checkout of ${tree} failed: ${firstLine(r2.stderr)}`);
   return indexFile;
 }

@@ -170,4 +170,30 @@ describe('workspace (overlay): bases built on the last one', function () {
     for (const w of workspaces) await w.destroy();
     assert.deepEqual(readdirSync(bases).filter((name) => !name.startsWith('.')), []);
   });
+
+  it('stops a flattening where it is: nothing half-built is left in the bases', async () => {
+    const bases = join(fx.dataDir, 'bases');
+    // Enough files that the flattening is still checking out when it is stopped.
+    for (let d = 0; d < 30; d++) {
+      mkdirSync(join(repo, 'many', `d${d}`), { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(repo, 'many', `d${d}`, `f${f}.txt`), `${d} ${f}\n`);
+    }
+    let top = '';
+    for (let i = 0; i < FLATTEN_AT; i++) {
+      writeFileSync(join(repo, 'a.txt'), `a ${i}\n`);
+      top = commitAll(repo, `c${i}`);
+      await fx.prepare({ key: `t${i}`, repo: { kind: 'local', path: repo }, mode: 'overlay' });
+      if (i < FLATTEN_AT - 1) await fx.manager.idle();
+    }
+    // The last prepare started a flattening; stop it (where it is, or after it, if it was quick).
+    await fx.manager.stop();
+    assert.deepEqual(readdirSync(bases).filter((name) => name.startsWith('.tmp-')), [], 'no half-built base');
+    const flat = `${top}.flat`;
+    assert.equal(existsSync(join(bases, flat)), existsSync(join(bases, `${flat}.index`)), 'a flattened base is whole or absent');
+    // Tasks still start; no new flattening does.
+    writeFileSync(join(repo, 'a.txt'), 'after\n');
+    const next = commitAll(repo, 'next');
+    const ws = await fx.prepare({ key: 'next', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    assert.deepEqual(snapshotOf(ws.dir), checkoutOf(repo, next, join(fx.root, 'expected')));
+  });
 });
