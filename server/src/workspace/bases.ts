@@ -1,9 +1,10 @@
 // The shared, read-only base under every task view on a commit:
 //   DATA/bases/<commit>            a layer: the whole tree, or only what differs from the base it
 //                                  was built on (changed files, and whiteouts for deleted ones)
-//   DATA/bases/<commit>.layers     the layers a view stacks, top first, one commit a line
+//   DATA/bases/<commit>.layers     the layers a view stacks, top first, one layer name a line
 //   DATA/bases/<commit>.index      the commit's index, with the stat data of the files a view shows
-//   DATA/repos/<mirror>/delegate-last-base   the commit whose base was built last for that repository
+//   DATA/bases/<commit>.flat       (and .flat.index) the commit's whole tree, made from a deep stack
+//   DATA/repos/<mirror>/delegate-last-base   the base built last for that repository (its name)
 //
 // Why layers: every commit a user makes is new, and checking out a whole tree for it costs ~1 s on
 // 5,000 files and many seconds on 50,000 here. A new commit's base is built on the repository's
