@@ -85,6 +85,11 @@ function latestFile(mirrorDir: string): string {
   return join(mirrorDir, 'delegate-last-base');
 }
 
+/** The name of the base built last for a repository; '' when none is noted. */
+async function readLatest(mirrorDir: string): Promise<string> {
+  return (await readFile(latestFile(mirrorDir), 'utf8').catch(() => '')).trim();
+}
+
 /** The commits of a complete base, top first; null when there is none (or it is unfinished). */
 export async function readLayers(dataDir: string, commit: string): Promise<string[] | null> {
   const dir = layerDir(dataDir, commit);
@@ -107,9 +112,14 @@ function baseOf(dataDir: string, commits: string[]): Base {
   return { layers: commits.map((c) => layerDir(dataDir, c)), commits, index: `${layerDir(dataDir, commits[0]!)}.index` };
 }
 
+/** The name of a commit's flattened base (flattenBase). */
+function flatName(commit: string): string {
+  return `${commit}${FLAT}`;
+}
+
 /** The names of a commit's bases: the flattened one first (one layer instead of a stack). */
 export function baseNames(commit: string): string[] {
-  return [`${commit}${FLAT}`, commit];
+  return [flatName(commit), commit];
 }
 
 /** The base for a commit, built once (callers serialise per commit). */
@@ -124,7 +134,7 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
   try {
     await chmod(tmp, 0o755); // the sandbox user writes the tree inside
     const tree = join(tmp, 'tree');
-    const previous = (await readFile(latestFile(opts.mirrorDir), 'utf8').catch(() => '')).trim();
+    const previous = await readLatest(opts.mirrorDir);
     const stacked = previous && commitOf(previous) !== opts.commit ? await buildOn(previous, opts, tmp) : null;
     const commits = stacked ?? [opts.commit];
     if (!stacked) await opts.copying?.done;
@@ -152,7 +162,7 @@ export async function ensureBase(opts: BaseOptions): Promise<Base> {
  * this commit (else a newer base is the better one to build on). True when it did.
  */
 export async function flattenBase(opts: Omit<BaseOptions, 'copying'> & { signal?: AbortSignal }, locked: <T>(fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
-  const name = `${opts.commit}${FLAT}`;
+  const name = flatName(opts.commit);
   const dir = layerDir(opts.dataDir, name);
   const tmp = (await readLayers(opts.dataDir, name)) ? null : await mkdtemp(join(basesDir(opts.dataDir), '.tmp-'));
   try {
@@ -168,7 +178,7 @@ export async function flattenBase(opts: Omit<BaseOptions, 'copying'> & { signal?
         await rm(dir, { recursive: true, force: true });
         await rename(join(tmp, 'tree'), dir);
       }
-      const latest = (await readFile(latestFile(opts.mirrorDir), 'utf8').catch(() => '')).trim();
+      const latest = await readLatest(opts.mirrorDir);
       if (latest === name || !(await readLayers(opts.dataDir, latest))?.includes(opts.commit)) return false;
       await writeFile(latestFile(opts.mirrorDir), `${name}\n`);
       return true;

@@ -57,7 +57,7 @@ export class Upkeep {
     });
   }
 
-  /** Resolves once every job started so far (and any they led to) is done. */
+  /** Resolves once no job runs (those started while it waits included). */
   async idle(): Promise<void> {
     while (this.jobs.size > 0) await Promise.all([...this.jobs.values()]);
   }
