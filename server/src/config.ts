@@ -53,6 +53,8 @@ export interface Config {
   allowedHosts: string[];
   /** --no-repo-watch: scan the user's repository with git for every task (workspace/watchedScanner.ts). */
   repoWatch: boolean;
+  /** --no-flatten-bases: no deep stack of base layers is checked out whole in the background (workspace/bases.ts flattenBase). */
+  flattenBases: boolean;
   /**
    * --github-allow / DELEGATE_GITHUB_ALLOW: GitHub logins (lowercase) and `org:NAME` entries whose
    * GitHub token is accepted as a user's credential (api/githubAuth.ts); empty: GitHub sign-in is off.
@@ -147,6 +149,9 @@ Options:
                          recently used first)
   --no-repo-watch        Scan a local repository for uncommitted changes with git for every task,
                          without watching it (inotify) for changes between tasks
+  --no-flatten-bases     Do not check out a commit whose base is a deep stack of layers in the
+                         background; the first task on a new commit then waits for that checkout
+                         when the stack is full
   -h, --help             Show this help
 
 Environment:
@@ -193,6 +198,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'no-spares': { type: 'boolean' },
         'allowed-hosts': { type: 'string' },
         'no-repo-watch': { type: 'boolean' },
+        'no-flatten-bases': { type: 'boolean' },
         'github-allow': { type: 'string' },
         'github-web-url': { type: 'string' },
         'github-oauth-client-id': { type: 'string' },
@@ -287,6 +293,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     spares: values['no-spares'] !== true,
     allowedHosts,
     repoWatch: values['no-repo-watch'] !== true,
+    flattenBases: values['no-flatten-bases'] !== true,
     githubAllow,
     githubAuthCacheMs,
     githubWebUrl,

@@ -40,7 +40,7 @@ const UNPRIVILEGED_BIN = join(__dirname, 'unprivilegedServer.cjs');
 
 /**
  * DELEGATE_TEST_PLAIN=1: every server runs on the plain path alone (no sandboxes started ahead, no
- * repository watch, node's spawn instead of the launcher), so the suite shows the fast layers are
+ * repository watch, no base flattened in the background, node's spawn instead of the launcher), so the suite shows the fast layers are
  * only layers: `DELEGATE_TEST_PLAIN=1 node test/run.mjs server`.
  */
 export const PLAIN = process.env.DELEGATE_TEST_PLAIN === '1';
@@ -59,7 +59,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   if (uid !== undefined) Object.assign(env, { DELEGATE_TEST_UID: String(uid), DELEGATE_TEST_GID: String(uid) });
   const bin = uid === undefined ? SERVER_BIN : UNPRIVILEGED_BIN;
   if (PLAIN) env.DELEGATE_NODE_SPAWN = '1';
-  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(PLAIN ? ['--no-spares', '--no-repo-watch'] : []), ...(options.args ?? [])];
+  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(PLAIN ? ['--no-spares', '--no-repo-watch', '--no-flatten-bases'] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

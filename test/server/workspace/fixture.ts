@@ -20,6 +20,9 @@ export const SANDBOX_UID = 1500;
  */
 export const REPO_WATCH = process.env.DELEGATE_TEST_REPO_WATCH === 'on';
 
+/** DELEGATE_TEST_PLAIN=1: no base is flattened in the background unless a test asks for it. */
+const FLATTEN_BASES = process.env.DELEGATE_TEST_PLAIN !== '1';
+
 export interface Fixture {
   root: string;
   dataDir: string;
@@ -44,7 +47,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches; flat
   const watches = options.watches ?? (REPO_WATCH ? new RepoWatches({ firstScanDelayMs: 0 }) : undefined);
   const managers: WorkspaceManager[] = [];
   const create = () => {
-    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches, flattenBases: options.flattenBases });
+    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches, flattenBases: options.flattenBases ?? FLATTEN_BASES });
     managers.push(manager);
     return manager;
   };

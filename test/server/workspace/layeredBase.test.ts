@@ -43,12 +43,14 @@ describe('workspace (overlay): bases built on the last one', function () {
   before(function () {
     if (process.getuid?.() !== 0) this.skip(); // overlay views need root
   });
-  beforeEach(() => {
-    fx = makeFixture('layers');
+  /** A fixture and repository; `flattenBases` as the test needs it, else as the run says (fixture.ts). */
+  function setUp(options: { flattenBases?: boolean } = {}): void {
+    fx = makeFixture('layers', options);
     repo = join(fx.root, 'repo');
     makeRepo(repo, { 'a.txt': 'a\n', 'keep/k.txt': 'k\n', 'gone/deep/g.txt': 'g\n', 'gone/h.txt': 'h\n', 'becomes-dir': 'file\n', 'dir-to-file/x.txt': 'x\n', 'tool.sh': 'echo\n' });
     chmodSync(fx.root, 0o755);
-  });
+  }
+  beforeEach(() => setUp());
   afterEach(() => fx.cleanup());
 
   it('shows exactly the new commit: edits, additions, deletions, whole directories gone, type and mode changes', async () => {
@@ -110,9 +112,7 @@ describe('workspace (overlay): bases built on the last one', function () {
 
   it(`starts a new stack after ${MAX_LAYERS} layers when none was flattened, and removes bases no task needs`, async () => {
     await fx.cleanup();
-    fx = makeFixture('layers-unflattened', { flattenBases: false });
-    repo = join(fx.root, 'repo');
-    makeRepo(repo, { 'a.txt': 'a\n', 'keep/k.txt': 'k\n' });
+    setUp({ flattenBases: false });
     const workspaces = [];
     for (let i = 0; i <= MAX_LAYERS; i++) {
       writeFileSync(join(repo, 'a.txt'), `a ${i}\n`);
@@ -135,6 +135,8 @@ describe('workspace (overlay): bases built on the last one', function () {
   });
 
   it(`flattens a stack ${FLATTEN_AT} layers deep in the background, and stacks the next commits on that`, async () => {
+    await fx.cleanup();
+    setUp({ flattenBases: true });
     const bases = join(fx.dataDir, 'bases');
     const depth = (name: string) => (existsSync(join(bases, `${name}.layers`)) ? readFileSync(join(bases, `${name}.layers`), 'utf8').trim().split('\n').length : 1);
     const workspaces = [];
@@ -172,6 +174,8 @@ describe('workspace (overlay): bases built on the last one', function () {
   });
 
   it('stops a flattening where it is: nothing half-built is left in the bases', async () => {
+    await fx.cleanup();
+    setUp({ flattenBases: true });
     const bases = join(fx.dataDir, 'bases');
     // Enough files that the flattening is still checking out when it is stopped.
     for (let d = 0; d < 30; d++) {
