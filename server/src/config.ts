@@ -55,6 +55,8 @@ export interface Config {
   repoWatch: boolean;
   /** --no-flatten-bases: no deep stack of base layers is checked out whole in the background (workspace/bases.ts flattenBase). */
   flattenBases: boolean;
+  /** --no-prepare-ahead: a local repository's new commit waits for its first task to be copied and get its base (workspace/ahead.ts). */
+  prepareAhead: boolean;
   /**
    * --github-allow / DELEGATE_GITHUB_ALLOW: GitHub logins (lowercase) and `org:NAME` entries whose
    * GitHub token is accepted as a user's credential (api/githubAuth.ts); empty: GitHub sign-in is off.
@@ -152,6 +154,8 @@ Options:
   --no-flatten-bases     Do not check out a commit whose base is a deep stack of layers in the
                          background; the first task on a new commit then waits for that checkout
                          when the stack is full
+  --no-prepare-ahead     Do not watch a local repository a task used for new commits; the first
+                         task on a new commit then copies it and builds its base itself
   -h, --help             Show this help
 
 Environment:
@@ -199,6 +203,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'allowed-hosts': { type: 'string' },
         'no-repo-watch': { type: 'boolean' },
         'no-flatten-bases': { type: 'boolean' },
+        'no-prepare-ahead': { type: 'boolean' },
         'github-allow': { type: 'string' },
         'github-web-url': { type: 'string' },
         'github-oauth-client-id': { type: 'string' },
@@ -294,6 +299,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     allowedHosts,
     repoWatch: values['no-repo-watch'] !== true,
     flattenBases: values['no-flatten-bases'] !== true,
+    prepareAhead: values['no-prepare-ahead'] !== true,
     githubAllow,
     githubAuthCacheMs,
     githubWebUrl,

@@ -143,7 +143,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   else if (sandbox.driver.name === 'none') log.warn('SANDBOX DISABLED (--sandbox none): agent commands run directly on this machine as this user');
   const watches = config.repoWatch ? new RepoWatches({ log: log.child({ component: 'repoWatch' }) }) : undefined;
   const environments = new Environments({ dataDir: config.dataDir, host: processHost, uid: config.sandboxUid, driver: sandbox.driver, defaultImage: sandbox.driver?.name === 'docker' ? config.dockerImage : undefined, secrets: config.setupSecrets, cache: config.environmentCache, log: log.child({ component: 'environments' }) });
-  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, host: processHost, log: log.child({ component: 'workspace' }), watches, flattenBases: config.flattenBases, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
+  const manager = createWorkspaceManager({ dataDir: config.dataDir, sandboxUid: config.sandboxUid, host: processHost, log: log.child({ component: 'workspace' }), watches, flattenBases: config.flattenBases, prepareAhead: config.prepareAhead, fetchBundle: (id) => store.getBlob(bundleBlobKey(id)), setupLayers: environments });
   await manager.releaseLeftovers();
   await environments.sweep();
   // Once, by file: a bwrap sandbox runs the host's /usr, so its toolchains are the host's.

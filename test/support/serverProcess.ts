@@ -59,7 +59,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   if (uid !== undefined) Object.assign(env, { DELEGATE_TEST_UID: String(uid), DELEGATE_TEST_GID: String(uid) });
   const bin = uid === undefined ? SERVER_BIN : UNPRIVILEGED_BIN;
   if (PLAIN) env.DELEGATE_NODE_SPAWN = '1';
-  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(PLAIN ? ['--no-spares', '--no-repo-watch', '--no-flatten-bases'] : []), ...(options.args ?? [])];
+  const args = [bin, '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(PLAIN ? ['--no-spares', '--no-repo-watch', '--no-flatten-bases', '--no-prepare-ahead'] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

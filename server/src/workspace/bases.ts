@@ -86,7 +86,7 @@ function latestFile(mirrorDir: string): string {
 }
 
 /** The name of the base built last for a repository; '' when none is noted. */
-async function readLatest(mirrorDir: string): Promise<string> {
+export async function readLatest(mirrorDir: string): Promise<string> {
   return (await readFile(latestFile(mirrorDir), 'utf8').catch(() => '')).trim();
 }
 

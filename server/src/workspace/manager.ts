@@ -7,20 +7,22 @@
 //   DATA/tasks/<key>/state.json  what open() needs after a restart
 // A set-up layer (SetupLayerSource: the environment's setup, cached) may sit between the base and
 // the view; the task's base commit is then the set-up tree, so setup's changes are not in its diff.
-import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
-import { firstLine, runGit, repoError, type Host } from './git';
+import type { Host } from './git';
 import { KeyedLock } from './keyedLock';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
 import type { RepoWatches } from './repoWatch';
-import { PlainScanner, type UncommittedScanner } from './scanner';
+import { applyUncommitted, PlainScanner, type UncommittedScanner } from './scanner';
 import { WatchedScanner } from './watchedScanner';
 import { resolveSource, sourceIdentity, storeBundle, type ResolvedSource, type SourceContext } from './sources';
 import { createTaskGitDir, isSafeBranch, TaskGit, TreeIds, writeRef } from './taskGit';
 import type { PrepareOptions, SetupLayer, SetupLayerSource, Workspace, WorkspaceManager } from './types';
-import { baseNames, commitOf, ensureBase, FLATTEN_AT, layerDirs, removeBase } from './bases';
+import { HeadWatch } from './ahead';
+import { readyDataDir } from './dataDir';
+import { baseNames, commitOf, ensureBase, FLATTEN_AT, layerDirs, readLatest, removeBase, type Base } from './bases';
 import { Upkeep } from './upkeep';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
@@ -43,6 +45,8 @@ export interface WorkspaceManagerOptions {
    * a new commit on a full stack then waits for a whole checkout. On by default.
    */
   flattenBases?: boolean;
+  /** true: a local repository's new commits are prepared before their first task (ahead.ts). */
+  prepareAhead?: boolean;
   /** Set-up layers to put under views (environments/); without it views stack the base alone. */
   setupLayers?: SetupLayerSource;
   /** Uploaded bundles this node's disk lacks, from the store (a fleet; see sources.ts ensureBundleFile). */
@@ -65,8 +69,9 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   private readonly scanner: UncommittedScanner;
   /** The trees of the commits tasks start from: a new task's first record need not ask git (taskGit.ts). */
   private readonly trees = new TreeIds();
-  /** Repacks and flattened bases, beside the tasks. */
+  /** Repacks, flattened bases and new commits prepared ahead (of the repositories in `heads`), beside the tasks. */
   private readonly upkeep: Upkeep;
+  private readonly heads: HeadWatch | undefined;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.log = options.log ?? NO_LOG;
@@ -74,6 +79,8 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     const plain = new PlainScanner();
     this.scanner = options.watches ? new WatchedScanner(options.watches, plain) : plain;
     this.upkeep = new Upkeep({ host: this.host, dataDir: options.dataDir, sandboxUid: options.sandboxUid, log: this.log, underBasesLock: (fn) => this.locks.run('bases', fn), flatten: options.flattenBases !== false });
+    const onCommit = (top: string) => this.upkeep.ahead(top, (signal) => this.prepareAhead(top, signal));
+    this.heads = options.prepareAhead ? new HeadWatch({ onCommit, log: this.log }) : undefined;
   }
 
   /** Resolves once the work started beside the tasks (repacks, flattened bases) is done. */
@@ -83,6 +90,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
 
   /** Kills that work where it is (the server stops) and waits for it to end. */
   stop(): Promise<void> {
+    this.heads?.close();
     return this.upkeep.stop();
   }
 
@@ -90,35 +98,11 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     return join(this.options.dataDir, 'tasks', key);
   }
 
-  /**
-   * The sandbox user must reach the views and bases (bwrap binds them as that user; checkouts run
-   * as that user): every directory above them needs o+x. DATA itself is ours to open up for
-   * traversal only (no listing; the token file stays 0600); a parent we refuse to touch.
-   */
-  private async checkReachable(): Promise<void> {
-    if (process.getuid?.() !== 0) return;
-    const data = resolve(this.options.dataDir);
-    for (let dir = data; ; dir = dirname(dir)) {
-      const st = await stat(dir).catch(() => null);
-      if (st && (st.mode & 0o001) === 0) {
-        if (dir !== data) {
-          throw new Error(`data dir ${data}: ${dir} is not traversable by the sandbox user (uid ${this.options.sandboxUid}); chmod o+x it`);
-        }
-        await chmod(dir, (st.mode & 0o7777) | 0o001);
-      }
-      if (dir === dirname(dir)) return;
-    }
-  }
-
   private ready: Promise<void> | undefined;
 
   /** DATA's own directories and its traversability: checked once (retried after a failure). */
   private dataDirReady(): Promise<void> {
-    this.ready ??= (async () => {
-      await mkdir(join(this.options.dataDir, 'tmp'), { recursive: true });
-      await mkdir(join(this.options.dataDir, 'repos'), { recursive: true });
-      await this.checkReachable();
-    })();
+    this.ready ??= readyDataDir(this.options.dataDir, this.options.sandboxUid);
     this.ready.catch(() => (this.ready = undefined));
     return this.ready;
   }
@@ -139,6 +123,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const source = await this.resolve(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle });
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
+      if (options.repo.kind === 'local') void this.heads?.use(options.repo.path);
       void Promise.resolve(source.copying?.done).then(() => this.upkeep.tidy(source.repo.mirrorDir), () => undefined);
       this.useBase(commit, +1);
       try {
@@ -191,9 +176,8 @@ export class LocalWorkspaceManager implements WorkspaceManager {
         if (options.mode === 'checkout') return null;
         if (process.getuid?.() !== 0) return options.mode === 'overlay' ? { failure: 'not running as root' } : null;
         const t = Date.now();
-        const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir: this.options.dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying: source.copying }));
+        const base = await this.baseFor(source);
         phases.base = Date.now() - t;
-        if (base.commits.length >= FLATTEN_AT) this.upkeep.flatten(repo.mirrorDir, repo.commit, source.copying?.done);
         const layer = (await this.options.setupLayers?.layerFor({ key: options.key, commit: repo.commit, baseLayers: base.layers, baseIndex: base.index, mirrorDir: repo.mirrorDir, mirrored: source.copying?.done, signal: options.signal })) ?? null;
         phases.setup = Date.now() - t - phases.base;
         const failure = await mountOverlay({ runner: this.host.runner, paths, layers: layer ? [layer.dir, ...base.layers] : base.layers, diskBytes, uid });
@@ -221,20 +205,9 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     const patch = await source.patch;
     if (patch) {
       options.onLog?.('Applying uncommitted changes');
-      const patchFile = join(taskDir, 'uncommitted.patch');
-      await writeFile(patchFile, patch, { mode: 0o644 });
-      try {
-        // Into the index (no scan of the view needed for the base commit), then into the view as
-        // the sandbox user so the files it creates are theirs.
-        const apply = ['apply', '--binary', '--whitespace=nowarn'];
-        const cached = await runGit([...apply, '--cached', patchFile], { host: this.host, gitDir, indexFile });
-        const r = cached.code === 0 ? await runGit([...apply, patchFile], { host: this.host, gitDir, workTree: paths.dir, cwd: paths.dir, asUid: uid }) : cached;
-        // On a set-up layer they apply to what the setup left, which may have changed the same files.
-        const onto = layer ? `${repo.commit.slice(0, 12)} as the environment's setup left it (it changed the same files; commit them, or set them aside)` : repo.commit.slice(0, 12);
-        if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${onto}: ${firstLine(r.stderr)}`);
-      } finally {
-        await rm(patchFile, { force: true });
-      }
+      // On a set-up layer they apply to what the setup left, which may have changed the same files.
+      const onto = layer ? `${repo.commit.slice(0, 12)} as the environment's setup left it (it changed the same files; commit them, or set them aside)` : repo.commit.slice(0, 12);
+      await applyUncommitted({ host: this.host, gitDir, indexFile, dir: paths.dir, uid, patch, patchFile: join(taskDir, 'uncommitted.patch'), onto });
       const provisional = new TaskGit(this.host, gitDir, paths.dir, repo.commit, snapshotRef(options.key));
       baseRef = await provisional.commitTree(await provisional.writeTree(), start, 'Uncommitted changes (applied by Delegate)');
     }
@@ -260,6 +233,36 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     };
     await writeState(taskDir, state);
     return this.instance(taskDir, state, { fresh: !patch });
+  }
+
+  /** The base of the source's commit, built unless there (and flattened later when deep). */
+  private async baseFor({ repo, copying }: ResolvedSource): Promise<Base> {
+    const { dataDir, sandboxUid: uid } = this.options;
+    const base = await this.locks.run('bases', () => ensureBase({ host: this.host, dataDir, gitDir: repo.mirrorDir, mirrorDir: repo.mirrorDir, commit: repo.commit, uid, copying }));
+    if (base.commits.length >= FLATTEN_AT) this.upkeep.flatten(repo.mirrorDir, repo.commit, copying?.done);
+    return base;
+  }
+
+  /**
+   * What the first task on the new HEAD at `top` would do before its view (ahead.ts): the commit
+   * copied, the tree scanned (only if the repository watch keeps that for the task), the base
+   * built. The last base before it goes unless a task or a base needs it.
+   */
+  private async prepareAhead(top: string, signal: AbortSignal): Promise<void> {
+    await this.dataDirReady();
+    const spec = { kind: 'local', path: top, includeUncommitted: this.options.watches !== undefined } as const;
+    const source = await this.resolve(spec, { host: this.host, dataDir: this.options.dataDir, signal, scanner: this.scanner });
+    const { commit, mirrorDir } = source.repo;
+    this.useBase(commit, +1);
+    try {
+      const previous = await readLatest(mirrorDir);
+      // Overlay views (and so bases) need root; without, a task checks out its own tree.
+      if (process.getuid?.() === 0) await this.baseFor(source);
+      await Promise.all([source.copying?.done, source.patch]);
+      if (previous && commitOf(previous) !== commit) await this.dropBaseIfUnused(commitOf(previous));
+    } finally {
+      this.useBase(commit, -1);
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // The user's uncommitted changes, as a binary patch applied in the task's view. The plain scanner
 // asks git every time (`git status`, then a diff of what it named); watchedScanner.ts is a cache
 // in front of it, switched on by the server's --repo-watch option.
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addPaths, firstLine, repoError, runGit, type GitResult, type GitRun, type Host } from './git';
 
@@ -96,5 +96,23 @@ export async function uncommittedPatch(status: GitResult, where: ScanTarget & { 
     return diff.stdout.toString('utf8');
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Applies the user's uncommitted changes (uncommittedPatch) in a task's workspace: into its index
+ * (no scan of the view needed for the base commit), then into the view as the sandbox user, so
+ * the files it creates are theirs. `onto` names what they must apply to, for the error.
+ */
+export async function applyUncommitted(opts: { host: Host; gitDir: string; indexFile: string; dir: string; uid: number; patch: string; patchFile: string; onto: string }): Promise<void> {
+  const { host, gitDir, indexFile, dir, patchFile } = opts;
+  await writeFile(patchFile, opts.patch, { mode: 0o644 });
+  try {
+    const apply = ['apply', '--binary', '--whitespace=nowarn'];
+    const cached = await runGit([...apply, '--cached', patchFile], { host, gitDir, indexFile });
+    const r = cached.code === 0 ? await runGit([...apply, patchFile], { host, gitDir, workTree: dir, cwd: dir, asUid: opts.uid }) : cached;
+    if (r.code !== 0) throw repoError(`the uncommitted changes do not apply to ${opts.onto}: ${firstLine(r.stderr)}`);
+  } finally {
+    await rm(patchFile, { force: true });
   }
 }

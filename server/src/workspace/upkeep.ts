@@ -1,6 +1,7 @@
 // Work the workspace manager starts beside the tasks, off every task's path: rolling up a mirror's
-// packs (mirrorTidy.ts) and flattening a deep stack of base layers (bases.ts flattenBase). One job
-// of each kind at a time per mirror; idle() waits for what was started (a clean stop, tests).
+// packs (mirrorTidy.ts), flattening a deep stack of base layers (bases.ts flattenBase) and
+// preparing a user's new commit before its first task (ahead.ts). One job of each kind at a time
+// per mirror or repository; idle() waits for what was started (a clean stop, tests).
 import type { Logger } from '../log';
 import { flattenBase } from './bases';
 import type { Host } from './git';
@@ -19,6 +20,8 @@ export interface UpkeepDeps {
 
 export class Upkeep {
   private readonly jobs = new Map<string, Promise<void>>();
+  /** Jobs asked for again while they ran (ahead). */
+  private readonly again = new Set<string>();
   /** Aborted by stop(): the git processes of the jobs still running are killed. */
   private readonly stopping = new AbortController();
 
@@ -54,6 +57,30 @@ export class Upkeep {
         // Stopped: its git was killed and what it had written removed (flattenBase).
         if (!this.stopping.signal.aborted) this.deps.log.warn('flattening a base failed', { commit, err: err as Error });
       }
+    });
+  }
+
+  /**
+   * Prepares the new HEAD of the user's repository at `top` (`prepare`: the manager's
+   * prepareAhead). Asked again while it runs, it runs once more after: HEAD may have moved on.
+   */
+  ahead(top: string, prepare: (signal: AbortSignal) => Promise<void>): void {
+    const key = `ahead:${top}`;
+    if (this.jobs.has(key)) {
+      this.again.add(key);
+      return;
+    }
+    this.start(key, async () => {
+      do {
+        this.again.delete(key);
+        const started = Date.now();
+        try {
+          await prepare(this.stopping.signal);
+          this.deps.log.info('new commit prepared ahead of its task', { top, ms: Date.now() - started });
+        } catch (err) {
+          if (!this.stopping.signal.aborted) this.deps.log.warn('preparing a new commit ahead failed', { top, err: err as Error });
+        }
+      } while (this.again.has(key) && !this.stopping.signal.aborted);
     });
   }
 

@@ -39,7 +39,11 @@ export function mountsUnder(root: string): string[] {
     .filter((p) => p === root || p.startsWith(root + '/'));
 }
 
-export function makeFixture(name: string, options: { watches?: RepoWatches; flattenBases?: boolean } = {}): Fixture {
+/**
+ * `prepareAhead`: off unless a test asks (the server's default is on). These tests commit and
+ * prepare back to back and look at the bases a task built; ahead.test.ts tests the layer.
+ */
+export function makeFixture(name: string, options: { watches?: RepoWatches; flattenBases?: boolean; prepareAhead?: boolean } = {}): Fixture {
   const root = mkdtempSync(join(tmpdir(), `delegate-ws-${name}-`));
   chmodSync(root, 0o755); // the sandbox uid checks out bases and views below it
   const dataDir = join(root, 'data');
@@ -47,7 +51,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches; flat
   const watches = options.watches ?? (REPO_WATCH ? new RepoWatches({ firstScanDelayMs: 0 }) : undefined);
   const managers: WorkspaceManager[] = [];
   const create = () => {
-    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches, flattenBases: options.flattenBases ?? FLATTEN_BASES });
+    const manager = createWorkspaceManager({ dataDir, sandboxUid: SANDBOX_UID, host: { runner: new SpawnRunner(), env: hostEnvOf(process.env) }, log: loggerFrom((level, msg) => void logs.push(`${level} ${msg}`)), watches, flattenBases: options.flattenBases ?? FLATTEN_BASES, prepareAhead: options.prepareAhead ?? false });
     managers.push(manager);
     return manager;
   };
@@ -64,7 +68,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches; flat
     },
     async cleanup() {
       // What the managers still do beside the tasks (a base being flattened) writes in the root.
-      for (const manager of managers) await manager.idle();
+      for (const manager of managers) await manager.stop();
       for (const ws of prepared) await ws.destroy().catch(() => undefined);
       if (watches !== options.watches) await watches?.close();
       // Deepest first; lazily if something still holds a mount.

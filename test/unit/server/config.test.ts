@@ -38,11 +38,11 @@ describe('server configuration', () => {
     assert.deepEqual([c.host, c.port, c.dataDir, c.sandbox, c.maxParallel, c.model, c.wireApi, c.githubApiUrl], ['::1', 0, '/d', 'bwrap', 7, 'm', 'chat', 'https://ghe.example/api/v3']);
     assert.equal(parseConfig(['--help'], {}), 'help');
     // The fast layers are on unless switched off, each by its own flag.
-    const plain = parseConfig(['--no-spares', '--no-repo-watch', '--no-flatten-bases'], {});
+    const plain = parseConfig(['--no-spares', '--no-repo-watch', '--no-flatten-bases', '--no-prepare-ahead'], {});
     const fast = parseConfig([], {});
     assert.ok(plain !== 'help' && fast !== 'help');
-    assert.deepEqual([plain.spares, plain.repoWatch, plain.flattenBases], [false, false, false]);
-    assert.deepEqual([fast.spares, fast.repoWatch, fast.flattenBases], [true, true, true]);
+    assert.deepEqual([plain.spares, plain.repoWatch, plain.flattenBases, plain.prepareAhead], [false, false, false, false]);
+    assert.deepEqual([fast.spares, fast.repoWatch, fast.flattenBases, fast.prepareAhead], [true, true, true, true]);
   });
 
   it('rejects bad values with a clear message', () => {
