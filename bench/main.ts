@@ -19,7 +19,7 @@ import { fourStep } from './stages/fourStep';
 import { plainFourStep } from './stages/plainFourStep';
 import { setupStage } from './stages/setup';
 import { fleetStage } from './stages/fleet';
-import { startCold, startWarm } from './stages/start';
+import { AHEAD_MS, startAhead, startCold, startWarm } from './stages/start';
 
 const STAGES = ['start', 'plain', 'task', 'diff', 'setup', 'concurrent', 'docker', 'fleet', 'extension'] as const;
 type Stage = (typeof STAGES)[number];
@@ -36,6 +36,8 @@ interface Plan {
   bursts: number;
   /** Files in the generated repository (--files=N; default 5,000). */
   files: number;
+  /** Flags for every server the stages start (--server-arg=F, repeatable). */
+  serverArgs: string[];
 }
 
 function parsePlan(argv: string[]): Plan {
@@ -46,9 +48,10 @@ function parsePlan(argv: string[]): Plan {
   if (argv.includes('--no-docker')) stages.delete('docker');
   const files = Number(argv.find((a) => a.startsWith('--files='))?.slice('--files='.length) ?? 5000);
   if (!Number.isInteger(files) || files < 10) throw new Error('--files=N: a whole number of files, at least 10');
+  const serverArgs = argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
   return quick
-    ? { stages, files, warmup: 1, runs: 3, dockerRuns: 3, coldRuns: 1, diffTasks: 1, concurrency: 5, warmupBurst: 2, bursts: 1 }
-    : { stages, files, warmup: 2, runs: 12, dockerRuns: 8, coldRuns: 5, diffTasks: 4, concurrency: 20, warmupBurst: 5, bursts: 3 };
+    ? { stages, files, serverArgs, warmup: 1, runs: 3, dockerRuns: 3, coldRuns: 1, diffTasks: 1, concurrency: 5, warmupBurst: 2, bursts: 1 }
+    : { stages, files, serverArgs, warmup: 2, runs: 12, dockerRuns: 8, coldRuns: 5, diffTasks: 4, concurrency: 20, warmupBurst: 5, bursts: 3 };
 }
 
 /** A server + event client + bench context for one block of stages; always torn down. */
@@ -56,10 +59,10 @@ async function withServer<T>(
   model: FakeModel,
   repo: string,
   bundle: string,
-  opts: { sandbox: 'bwrap' | 'docker'; maxParallel?: number; env?: Record<string, string>; label: string },
+  opts: { sandbox: 'bwrap' | 'docker'; maxParallel?: number; env?: Record<string, string>; args: string[]; label: string },
   fn: (bench: Bench) => Promise<T>,
 ): Promise<T> {
-  const server: BenchServer = await startBenchServer({ bundle, modelBaseUrl: model.baseUrl, sandbox: opts.sandbox, maxParallel: opts.maxParallel, env: opts.env });
+  const server: BenchServer = await startBenchServer({ bundle, modelBaseUrl: model.baseUrl, sandbox: opts.sandbox, maxParallel: opts.maxParallel, env: opts.env, args: opts.args });
   let feed: EventFeed | undefined;
   try {
     feed = await EventFeed.open(server);
@@ -108,15 +111,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     const sequential = (['start', 'plain', 'task', 'diff', 'setup'] as Stage[]).filter((s) => plan.stages.has(s));
     if (sequential.length) {
-      await withServer(model, repo, bundle, { sandbox: 'bwrap', label: 'bwrap' }, async (bench) => {
+      await withServer(model, repo, bundle, { sandbox: 'bwrap', args: plan.serverArgs, label: 'bwrap' }, async (bench) => {
         if (plan.stages.has('start')) {
           log(`bwrap: start, cold (${plan.coldRuns} new commits)`);
           const cold = await startCold(bench, plan.coldRuns);
+          log(`bwrap: start, a new commit ${AHEAD_MS} ms before each task (${plan.coldRuns})`);
+          const ahead = await startAhead(bench, plan.coldRuns);
           log(`bwrap: start, warm (${plan.warmup} + ${plan.runs})`);
           const warm = await startWarm(bench, plan.warmup, plan.runs);
-          results['start.bwrap'] = { warm, cold };
+          results['start.bwrap'] = { warm, cold, ahead };
           rows.push({ figure: 'task accepted → first command started', driver: 'bwrap', unit: 'ms', s: warm.startMs, target: 100 });
           rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: cold.startMs, target: plan.files > 5000 ? 400 : 120 });
+          rows.push({ figure: `  … a new commit ${AHEAD_MS / 1000} s before the task`, driver: 'bwrap', unit: 'ms', s: ahead.startMs, note: 'prepared ahead meanwhile' });
         }
         if (plan.stages.has('plain')) {
           log(`bwrap: plain 4-step task, cold (${plan.coldRuns} new commits) and warm (${plan.warmup} + ${plan.runs})`);
@@ -124,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
           results['plain.bwrap'] = r;
           rows.push({ figure: 'plain 4-step task (ls, printf, cat, finish)', driver: 'bwrap', unit: 'ms', s: r.warm, note: `${r.cpuPerWarmMs} ms of CPU each (server and its processes)` });
           rows.push({ figure: '  … first task of a new commit (cold)', driver: 'bwrap', unit: 'ms', s: r.cold, target: plan.files > 5000 ? 500 : 150, note: `${r.cpuPerColdMs} ms of CPU each (median)` });
+          rows.push({ figure: `  … a new commit ${AHEAD_MS / 1000} s before the task`, driver: 'bwrap', unit: 'ms', s: r.ahead, note: 'prepared ahead meanwhile' });
         }
         if (plan.stages.has('task')) {
           log(`bwrap: 4-step task (${plan.warmup} + ${plan.runs})`);
@@ -152,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (plan.stages.has('concurrent')) {
       log(`bwrap: ${plan.concurrency} concurrent tasks (warm-up burst of ${plan.warmupBurst}, then ${plan.bursts} bursts; --max-parallel ${plan.concurrency})`);
-      const r = await withServer(model, repo, bundle, { sandbox: 'bwrap', maxParallel: plan.concurrency, label: 'conc' }, (bench) => concurrent(bench, plan.concurrency, plan.warmupBurst, plan.bursts));
+      const r = await withServer(model, repo, bundle, { sandbox: 'bwrap', maxParallel: plan.concurrency, args: plan.serverArgs, label: 'conc' }, (bench) => concurrent(bench, plan.concurrency, plan.warmupBurst, plan.bursts));
       results['concurrent.bwrap'] = r;
       const n = plan.concurrency;
       rows.push({ figure: `${n} concurrent 4-step tasks: wall time`, driver: 'bwrap', unit: 'ms', s: r.wallMs, note: r.allCompleted ? 'all completed' : 'NOT all completed' });
@@ -170,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       if (dockerd) {
         const env = { DOCKER_HOST: `unix://${dockerd.socket}` };
-        await withServer(model, repo, bundle, { sandbox: 'docker', env, label: 'docker' }, async (bench) => {
+        await withServer(model, repo, bundle, { sandbox: 'docker', env, args: plan.serverArgs, label: 'docker' }, async (bench) => {
           log(`docker: start, warm (${plan.warmup} + ${plan.dockerRuns})`);
           const warm = await startWarm(bench, plan.warmup, plan.dockerRuns);
           log(`docker: 4-step task (${plan.warmup} + ${plan.dockerRuns})`);
@@ -219,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     results,
   };
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS, files: plan.files }));
+  process.stdout.write(renderTable(rows, { loadBefore, loadAfter, cores: cpus().length, durationS: report.durationS, files: plan.files, serverArgs: plan.serverArgs }));
   return 0;
 }
 

@@ -22,9 +22,9 @@ function verdict(row: Row): string {
   return `${value <= row.target ? 'met' : 'MISSED'} (${on} ≤ ${row.target} ${row.unit})`;
 }
 
-export function renderTable(rows: Row[], meta: { loadBefore: number[]; loadAfter: number[]; cores: number; durationS: number; files: number }): string {
+export function renderTable(rows: Row[], meta: { loadBefore: number[]; loadAfter: number[]; cores: number; durationS: number; files: number; serverArgs: string[] }): string {
   const lines = [
-    `\nDelegate benchmark — ${meta.files.toLocaleString('en')}-file repository, ${meta.cores} cores, load average ${meta.loadBefore.join(' ')} before, ${meta.loadAfter.join(' ')} after, ${meta.durationS} s\n`,
+    `\nDelegate benchmark — ${meta.files.toLocaleString('en')}-file repository, ${meta.cores} cores, load average ${meta.loadBefore.join(' ')} before, ${meta.loadAfter.join(' ')} after, ${meta.durationS} s${meta.serverArgs.length ? `, server flags ${meta.serverArgs.join(' ')}` : ''}\n`,
     '| figure | driver | n | min | median | p95 | target |',
     '|---|---|--:|--:|--:|--:|---|',
   ];

@@ -24,6 +24,8 @@ export interface BenchServerOptions {
   env?: Record<string, string>;
   /** Extra node flags (profiling: --cpu-prof ...). */
   nodeArgs?: string[];
+  /** Extra server flags (--server-arg: a fast layer switched off, say). */
+  args?: string[];
 }
 
 const BIN = join(__dirname, 'serverBin.cjs');
@@ -44,6 +46,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     ...(options.nodeArgs ?? []), BIN, options.bundle,
     '--port', '0', '--data-dir', dataDir, '--sandbox', options.sandbox,
     ...(options.maxParallel ? ['--max-parallel', String(options.maxParallel)] : []),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

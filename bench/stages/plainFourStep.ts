@@ -5,7 +5,7 @@
 import { type Bench, finish, shell, toolResults, type TaskRun } from '../bench';
 import { treeCpuMs } from '../cpu';
 import { summarize, type Summary } from '../stats';
-import { newCommit } from './start';
+import { newCommit, newCommitAhead } from './start';
 
 export interface PlainResult {
   warm: Summary | null;
@@ -14,6 +14,8 @@ export interface PlainResult {
   cpuPerWarmMs: number;
   /** The same per cold task, median (its new commit copied, its base layer built, the user's status). */
   cpuPerColdMs: number;
+  /** A new commit AHEAD_MS before each task (start.ts): prepared ahead by the server meanwhile. */
+  ahead: Summary | null;
 }
 
 function plainSteps(n: number) {
@@ -42,6 +44,11 @@ export async function plainFourStep(bench: Bench, warmup: number, runs: number, 
     cold.push(await timed(bench, n++));
     coldCpu.push(treeCpuMs(bench.server.pid) - before);
   }
+  const ahead: number[] = [];
+  for (let i = 0; i < coldRuns; i++) {
+    await newCommitAhead(bench);
+    ahead.push(await timed(bench, n++));
+  }
   // The median: every MAX_LAYERS-th new commit gets a full checkout (bases.ts), which would swamp a mean.
   const cpuPerColdMs = Math.round(summarize(coldCpu)?.median ?? 0);
   for (let i = 0; i < warmup; i++) await timed(bench, n++);
@@ -49,5 +56,5 @@ export async function plainFourStep(bench: Bench, warmup: number, runs: number, 
   const cpuBefore = treeCpuMs(bench.server.pid);
   for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++));
   const cpuPerWarmMs = Math.round((treeCpuMs(bench.server.pid) - cpuBefore) / runs);
-  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs, cpuPerColdMs };
+  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs, cpuPerColdMs, ahead: summarize(ahead) };
 }

@@ -39,11 +39,11 @@ function phasesOf(run: TaskRun, startedAt: number): Record<string, number> {
   };
 }
 
-async function measure(bench: Bench, runs: number, before?: () => void): Promise<StartResult> {
+async function measure(bench: Bench, runs: number, before?: () => void | Promise<void>): Promise<StartResult> {
   const totals: number[] = [];
   const phases: Record<string, number[]> = {};
   for (let i = 0; i < runs; i++) {
-    before?.();
+    await before?.();
     const run = await bench.run(STEPS);
     const startedAt = commandStartedAt(run);
     totals.push(startedAt - run.sentAt);
@@ -68,4 +68,21 @@ export function newCommit(bench: Bench): void {
 /** Cold: a new commit each time, so the server mirrors it and builds the commit's base first. */
 export async function startCold(bench: Bench, runs: number): Promise<StartResult> {
   return measure(bench, runs, () => newCommit(bench));
+}
+
+/** How long a user takes from a commit to a task, in the "ahead" rows: the server's --prepare-ahead has it ready by then. */
+export const AHEAD_MS = 1000;
+
+/**
+ * A new commit, and the task AHEAD_MS later: the server noticed the commit (workspace/ahead.ts)
+ * and prepared it meanwhile, as it does for a user who commits, then delegates.
+ */
+export async function newCommitAhead(bench: Bench): Promise<void> {
+  newCommit(bench);
+  await new Promise((r) => setTimeout(r, AHEAD_MS));
+}
+
+/** Cold, but the task comes AHEAD_MS after the commit. */
+export async function startAhead(bench: Bench, runs: number): Promise<StartResult> {
+  return measure(bench, runs, () => newCommitAhead(bench));
 }
