@@ -122,6 +122,11 @@ export function baseNames(commit: string): string[] {
   return [flatName(commit), commit];
 }
 
+/** Whether a commit has a complete base (stacked or flattened). */
+export async function hasBase(dataDir: string, commit: string): Promise<boolean> {
+  return (await Promise.all(baseNames(commit).map((name) => readLayers(dataDir, name)))).some(Boolean);
+}
+
 /** The base for a commit, built once (callers serialise per commit). */
 export async function ensureBase(opts: BaseOptions): Promise<Base> {
   for (const name of baseNames(opts.commit)) {

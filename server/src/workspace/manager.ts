@@ -14,6 +14,7 @@ import type { Host } from './git';
 import { KeyedLock } from './keyedLock';
 import { releaseLeftovers } from './leftovers';
 import { validateKey } from './parse';
+import { readRepoFacts } from './repoFiles';
 import type { RepoWatches } from './repoWatch';
 import { applyUncommitted, PlainScanner, type UncommittedScanner } from './scanner';
 import { WatchedScanner } from './watchedScanner';
@@ -22,12 +23,11 @@ import { createTaskGitDir, isSafeBranch, TaskGit, TreeIds, writeRef } from './ta
 import type { PrepareOptions, SetupLayer, SetupLayerSource, Workspace, WorkspaceManager } from './types';
 import { HeadWatch } from './ahead';
 import { readyDataDir } from './dataDir';
-import { baseNames, commitOf, ensureBase, FLATTEN_AT, layerDirs, readLatest, removeBase, type Base } from './bases';
+import { baseNames, commitOf, ensureBase, FLATTEN_AT, hasBase, layerDirs, readLatest, removeBase, type Base } from './bases';
 import { Upkeep } from './upkeep';
 import { checkoutTree, isOverlayMounted, mountOverlay, switchView, unmountView, viewPaths } from './view';
 import { readState, snapshotRef, TaskWorkspace, writeState, type WorkspaceState } from './workspace';
 import { NO_LOG, type Logger } from '../log';
-
 
 export interface WorkspaceManagerOptions {
   dataDir: string;
@@ -123,7 +123,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       const source = await this.resolve(options.repo, { host: this.host, dataDir: this.options.dataDir, signal: options.signal, onLog: options.onLog, fetchToken: options.fetchToken, scanner: this.scanner, fetchBundle: this.options.fetchBundle });
       const commit = source.repo.commit;
       phases.source = Date.now() - started;
-      if (options.repo.kind === 'local') void this.heads?.use(options.repo.path);
+      if (options.repo.kind === 'local') void this.heads?.use(options.repo.path); // its next commits are prepared ahead
       void Promise.resolve(source.copying?.done).then(() => this.upkeep.tidy(source.repo.mirrorDir), () => undefined);
       this.useBase(commit, +1);
       try {
@@ -245,10 +245,12 @@ export class LocalWorkspaceManager implements WorkspaceManager {
 
   /**
    * What the first task on the new HEAD at `top` would do before its view (ahead.ts): the commit
-   * copied, the tree scanned (only if the repository watch keeps that for the task), the base
-   * built. The last base before it goes unless a task or a base needs it.
+   * copied, the tree scanned (if the repository watch keeps that), the base built; the last base
+   * before it goes unless needed. False: a task on that commit prepares it, or did.
    */
-  private async prepareAhead(top: string, signal: AbortSignal): Promise<void> {
+  private async prepareAhead(top: string, signal: AbortSignal): Promise<boolean> {
+    const head = (await readRepoFacts(top))?.head;
+    if (!head || this.basesInUse.has(head) || (await hasBase(this.options.dataDir, head))) return false;
     await this.dataDirReady();
     const spec = { kind: 'local', path: top, includeUncommitted: this.options.watches !== undefined } as const;
     const source = await this.resolve(spec, { host: this.host, dataDir: this.options.dataDir, signal, scanner: this.scanner });
@@ -260,6 +262,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
       if (process.getuid?.() === 0) await this.baseFor(source);
       await Promise.all([source.copying?.done, source.patch]);
       if (previous && commitOf(previous) !== commit) await this.dropBaseIfUnused(commitOf(previous));
+      return true;
     } finally {
       this.useBase(commit, -1);
     }
@@ -392,9 +395,6 @@ export class LocalWorkspaceManager implements WorkspaceManager {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }

@@ -62,9 +62,10 @@ export class Upkeep {
 
   /**
    * Prepares the new HEAD of the user's repository at `top` (`prepare`: the manager's
-   * prepareAhead). Asked again while it runs, it runs once more after: HEAD may have moved on.
+   * prepareAhead; false when there was nothing to do). Asked again while it runs, it runs once
+   * more after: HEAD may have moved on.
    */
-  ahead(top: string, prepare: (signal: AbortSignal) => Promise<void>): void {
+  ahead(top: string, prepare: (signal: AbortSignal) => Promise<boolean>): void {
     const key = `ahead:${top}`;
     if (this.jobs.has(key)) {
       this.again.add(key);
@@ -75,8 +76,7 @@ export class Upkeep {
         this.again.delete(key);
         const started = Date.now();
         try {
-          await prepare(this.stopping.signal);
-          this.deps.log.info('new commit prepared ahead of its task', { top, ms: Date.now() - started });
+          if (await prepare(this.stopping.signal)) this.deps.log.info('new commit prepared ahead of its task', { top, ms: Date.now() - started });
         } catch (err) {
           if (!this.stopping.signal.aborted) this.deps.log.warn('preparing a new commit ahead failed', { top, err: err as Error });
         }

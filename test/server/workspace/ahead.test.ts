@@ -49,6 +49,7 @@ describe('workspace: new commits prepared ahead of their first task', function (
     const layers = readFileSync(join(fx.dataDir, 'bases', `${second}.layers`), 'utf8').trim().split('\n');
     assert.deepEqual(layers, [second, git(repo, 'rev-parse', 'HEAD~1')], 'one layer on the last base');
 
+    assert.ok(fx.logs.includes('info new commit prepared ahead of its task'), fx.logs.join('\n'));
     const ws = await fx.prepare({ key: 'second', repo: { kind: 'local', path: repo }, mode: 'overlay' });
     assert.equal(statSync(join(fx.dataDir, 'bases', second)).ino, built, 'the task mounted the base built ahead');
     assert.equal(readFileSync(join(ws.dir, 'a.txt'), 'utf8'), 'a, second\n');
@@ -92,6 +93,18 @@ describe('workspace: new commits prepared ahead of their first task', function (
     // but for the base the first task mounts.
     assert.deepEqual(basesOf(fx), [start, commits.at(-1)!].sort());
     assert.equal(existsSync(join(fx.dataDir, 'bases', `${commits.at(-1)!}.layers`)), false);
+  });
+
+  it('leaves a commit to the task that prepares it (a commit and a task back to back)', async () => {
+    setUp(true);
+    await fx.prepare({ key: 'first', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    writeFileSync(join(repo, 'a.txt'), 'a, second\n');
+    const second = commitAll(repo, 'second');
+    const ws = await fx.prepare({ key: 'second', repo: { kind: 'local', path: repo }, mode: 'overlay' });
+    await new Promise((r) => setTimeout(r, 1000)); // past the quiet time: the layer looked
+    await fx.manager.idle();
+    assert.ok(based(second) && readFileSync(join(ws.dir, 'a.txt'), 'utf8') === 'a, second\n');
+    assert.deepEqual(fx.logs.filter((l) => l.includes('prepared ahead')), [], 'nothing was done ahead');
   });
 
   it('does nothing between tasks when switched off', async () => {

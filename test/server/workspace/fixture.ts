@@ -27,6 +27,8 @@ export interface Fixture {
   root: string;
   dataDir: string;
   manager: WorkspaceManager;
+  /** What the managers logged ("level message"). */
+  logs: string[];
   /** A new manager over the same data dir, as after a server restart. */
   restart(): WorkspaceManager;
   prepare(options: PrepareOptions): Promise<Workspace>;
@@ -59,6 +61,7 @@ export function makeFixture(name: string, options: { watches?: RepoWatches; flat
   const fixture: Fixture = {
     root,
     dataDir,
+    logs,
     manager: create(),
     restart: create,
     async prepare(options) {

@@ -17,7 +17,7 @@ function gate() {
   const state = { runs: 0, release: () => undefined as void };
   const job = () => {
     state.runs++;
-    return new Promise<void>((resolve) => (state.release = resolve));
+    return new Promise<boolean>((resolve) => (state.release = () => resolve(true)));
   };
   return { state, job };
 }
