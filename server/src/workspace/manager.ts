@@ -83,7 +83,7 @@ export class LocalWorkspaceManager implements WorkspaceManager {
     this.heads = options.prepareAhead ? new HeadWatch({ onCommit, log: this.log }) : undefined;
   }
 
-  /** Resolves once the work started beside the tasks (repacks, flattened bases) is done. */
+  /** Resolves once the work started beside the tasks (repacks, flattened bases, commits prepared ahead) is done. */
   idle(): Promise<void> {
     return this.upkeep.idle();
   }

@@ -151,7 +151,7 @@ export interface WorkspaceManager {
    * tasks, git locks); the work in a mounted view is recorded first. Call before anything else.
    */
   releaseLeftovers(): Promise<void>;
-  /** Resolves once the work it started beside the tasks (repacks, flattened bases) is done. */
+  /** Resolves once the work it started beside the tasks (repacks, flattened bases, commits prepared ahead) is done. */
   idle(): Promise<void>;
   /** Kills that work where it is and waits for it to end (the server stops); nothing new starts. */
   stop(): Promise<void>;
