@@ -49,8 +49,10 @@ describe(`new commits prepared ahead through the server (${PLAIN ? 'switched off
       await new Promise((r) => setTimeout(r, 1500)); // ten times the quiet time the layer waits for
       assert.equal(existsSync(base), false, 'nothing is prepared between the tasks');
     } else {
-      await until(() => existsSync(`${base}.index`) && existsSync(base), 20_000, 'the base of the new commit');
-      assert.match(server.logs(), /new commit prepared ahead of its task/);
+      // The base is in place before the job ends (it then waits for the copy and the scan): its
+      // log line says it is done.
+      await until(() => /new commit prepared ahead of its task/.test(server.logs()), 20_000, 'the commit prepared ahead');
+      assert.ok(existsSync(`${base}.index`) && existsSync(base), 'the base of the new commit');
       built = statSync(base).ino;
     }
     assert.match(await readA(repo), /second/);
