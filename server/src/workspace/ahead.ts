@@ -18,8 +18,8 @@ import type { Logger } from '../log';
 import { readRepoFacts } from './repoFiles';
 
 export interface HeadWatchOptions {
-  /** Called with the repository's top and its new HEAD commit. */
-  onCommit: (top: string, commit: string) => void;
+  /** Called with the top of a repository whose HEAD names a new commit (the job reads HEAD itself: it may have moved on by then). */
+  onCommit: (top: string) => void;
   /** Quiet after the last event before HEAD is read (default 150 ms: git writes several files). */
   quietMs?: number;
   /** A repository no task used for this long is no longer watched (default 10 min). */
@@ -75,11 +75,6 @@ export class HeadWatch {
     for (const old of [...this.repos.values()].slice(0, Math.max(0, this.repos.size - this.maxRepos))) this.drop(old);
   }
 
-  /** The repositories watched (their tops). */
-  watched(): string[] {
-    return [...this.repos.keys()];
-  }
-
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
@@ -123,7 +118,7 @@ export class HeadWatch {
     }
     if (facts.head === repo.head) return;
     repo.head = facts.head;
-    if (Date.now() - repo.lastUsed <= this.idleMs) this.options.onCommit(repo.top, facts.head);
+    if (Date.now() - repo.lastUsed <= this.idleMs) this.options.onCommit(repo.top);
   }
 
   private drop(repo: Watched): void {
