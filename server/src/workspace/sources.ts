@@ -1,7 +1,7 @@
 // Where a task's commit comes from: the user's local repository, an uploaded bundle or a remote.
 // Each source is fetched into a bare mirror per repository; the user's uncommitted changes come
 // back as a binary patch that is applied in the task's view.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, stat, writeFile, rename, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RepoSpec } from '../../../protocol';
@@ -46,6 +46,12 @@ function resolved(repo: ResolvedRepo): ResolvedRepo {
   return Object.fromEntries(Object.entries(repo).filter(([, v]) => v !== undefined)) as unknown as ResolvedRepo;
 }
 
+/**
+ * A temporary name beside `path`, unique per call: two writers of the same file in one process
+ * (a task's prepare and a POST /v1/tasks fetching the same bundle) may start in one millisecond.
+ */
+const tmpBeside = (path: string): string => `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+
 export async function ensureMirror(host: Host, mirrorDir: string): Promise<void> {
   try {
     await stat(join(mirrorDir, 'HEAD'));
@@ -53,7 +59,7 @@ export async function ensureMirror(host: Host, mirrorDir: string): Promise<void>
   } catch {
     // create below
   }
-  const tmp = `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = tmpBeside(mirrorDir);
   await git(['init', '--bare', '-q', tmp], { host });
   // Packs only (no loose objects) so task git dirs can hardlink everything they need.
   for (const [k, v] of [
@@ -203,7 +209,7 @@ export async function ensureBundleFile(dataDir: string, bundleId: string, fetch:
   const data = await fetch(bundleId);
   if (!data) return false;
   await mkdir(join(dataDir, 'bundles'), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = tmpBeside(file);
   await writeFile(tmp, data, { mode: 0o600 });
   await rename(tmp, file);
   return true;
@@ -315,7 +321,7 @@ export async function storeBundle(dataDir: string, data: Buffer, runner: Process
   const dir = join(dataDir, 'bundles');
   await mkdir(dir, { recursive: true });
   const final = bundlePath(dataDir, id);
-  const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = tmpBeside(final);
   await writeFile(tmp, data, { mode: 0o600 });
   const heads = await bundleHeads(tmp, runner);
   if (!heads || heads.length === 0) {
