@@ -27,8 +27,8 @@ const reporter = join(root, 'test', 'support', 'statsReporter.cjs');
 
 const commands = {
   unit: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '10000', '--recursive', '--extension', 'ts', 'test/unit', ...extra]],
-  server: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '60000', '--slow', '2000', '--exit', '--recursive', '--extension', 'ts', 'test/server', ...extra]],
-  web: [process.execPath, [mocha, '--require', 'tsx/cjs', '--reporter', reporter, '--timeout', '120000', '--slow', '5000', '--exit', '--recursive', '--extension', 'ts', '--ignore', 'test/web/fixture.ts', 'test/web', ...extra]],
+  server: [process.execPath, [mocha, '--require', 'tsx/cjs', '--require', 'test/support/failureLogs.ts', '--reporter', reporter, '--timeout', '60000', '--slow', '2000', '--exit', '--recursive', '--extension', 'ts', 'test/server', ...extra]],
+  web: [process.execPath, [mocha, '--require', 'tsx/cjs', '--require', 'test/support/failureLogs.ts', '--reporter', reporter, '--timeout', '120000', '--slow', '5000', '--exit', '--recursive', '--extension', 'ts', '--ignore', 'test/web/fixture.ts', 'test/web', ...extra]],
   vscode: [process.execPath, ['--require', 'tsx/cjs', 'test/vscode/runner.ts', ...extra]],
 };
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createNetns, type NetNs } from './netns';
+import { watchLogs } from './failureLogs';
 import { SERVER_BIN } from './serverProcess';
 
 export interface FleetNode {
@@ -157,6 +158,7 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
+  watchLogs(`fleet node ${options.id}`, () => output, () => child.exitCode !== null || child.signalCode !== null);
   return {
     id: options.id,
     url,

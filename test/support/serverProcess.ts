@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { watchLogs } from './failureLogs';
 
 const ROOT = join(__dirname, '..', '..');
 export const SERVER_BIN = join(ROOT, 'server', 'bin', 'delegate-server.js');
@@ -106,6 +107,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     },
   };
   trackChild(child);
+  watchLogs(`server ${url}`, () => output, () => child.exitCode !== null || child.signalCode !== null);
   return proc;
 }
 
