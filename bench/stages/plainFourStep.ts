@@ -16,6 +16,12 @@ export interface PlainResult {
   cpuPerColdMs: number;
   /** A new commit AHEAD_MS before each task (start.ts): prepared ahead by the server meanwhile. */
   ahead: Summary | null;
+  /**
+   * Of each warm task, the first model request → `completed`: the agent's own run (four turns,
+   * three commands, the record of the file), without the workspace and the sandbox set up before
+   * it. An agent that runs in the user's checkout, as a CLI does, has only this part.
+   */
+  agentWarm: Summary | null;
 }
 
 function plainSteps(n: number) {
@@ -28,9 +34,10 @@ function check(run: TaskRun, n: number): void {
   if (failed.length) throw new Error(`task ${run.id}: a tool failed: ${JSON.stringify(failed[0])}`);
 }
 
-async function timed(bench: Bench, n: number): Promise<number> {
+async function timed(bench: Bench, n: number, agent?: number[]): Promise<number> {
   const run = await bench.run(plainSteps(n));
   check(run, n);
+  agent?.push(run.finishedAt - run.turns[0]!.requestAt);
   return run.finishedAt - run.sentAt;
 }
 
@@ -53,8 +60,9 @@ export async function plainFourStep(bench: Bench, warmup: number, runs: number, 
   const cpuPerColdMs = Math.round(summarize(coldCpu)?.median ?? 0);
   for (let i = 0; i < warmup; i++) await timed(bench, n++);
   const warm: number[] = [];
+  const agent: number[] = [];
   const cpuBefore = treeCpuMs(bench.server.pid);
-  for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++));
+  for (let i = 0; i < runs; i++) warm.push(await timed(bench, n++, agent));
   const cpuPerWarmMs = Math.round((treeCpuMs(bench.server.pid) - cpuBefore) / runs);
-  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs, cpuPerColdMs, ahead: summarize(ahead) };
+  return { warm: summarize(warm), cold: summarize(cold), cpuPerWarmMs, cpuPerColdMs, ahead: summarize(ahead), agentWarm: summarize(agent) };
 }
