@@ -1,11 +1,14 @@
 // A fleet node fetches a bundle another node took in from the store into its own data dir. The
 // API (POST /v1/tasks checks the bundle) and a task's prepare may fetch the same bundle at once in
-// one process; both must find it whole, and nothing half-written may stay behind.
+// one process; both must find it whole, and nothing half-written may stay behind. The same holds
+// for the same bundle uploaded twice at once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBundleFile } from '../../../server/src/workspace/sources';
+import { SpawnRunner } from '../../../server/src/util/processRunner';
+import { ensureBundleFile, storeBundle } from '../../../server/src/workspace/sources';
+import { git, makeRepo } from '../../support/gitRepo';
 
 describe('workspace: a bundle fetched from the store', () => {
   let dataDir: string;
@@ -38,5 +41,17 @@ describe('workspace: a bundle fetched from the store', () => {
     assert.equal(await ensureBundleFile(dataDir, id, async () => assert.fail('fetched again')), true);
     assert.equal(await ensureBundleFile(dataDir, 'cd'.repeat(20), async () => undefined), false);
     assert.equal(await ensureBundleFile(dataDir, '../escape', async () => data), false, 'not an id: never fetched');
+  });
+
+  it('is stored once whole when the same upload arrives several times at once', async () => {
+    const repo = join(dataDir, 'repo');
+    makeRepo(repo, { 'a.txt': 'a\n' });
+    git(repo, 'bundle', 'create', '-q', join(dataDir, 'up.bundle'), '--all');
+    const upload = readFileSync(join(dataDir, 'up.bundle'));
+    const store = join(dataDir, 'data');
+    const ids = await Promise.all(Array.from({ length: 6 }, () => storeBundle(store, upload, new SpawnRunner())));
+    assert.equal(new Set(ids).size, 1, 'one content, one id');
+    assert.deepEqual(readdirSync(join(store, 'bundles')), [`${ids[0]}.bundle`], 'no temporary file left');
+    assert.ok(readFileSync(join(store, 'bundles', `${ids[0]}.bundle`)).equals(upload));
   });
 });
