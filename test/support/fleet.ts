@@ -154,11 +154,12 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
       reject(new Error(`${options.id} did not start in 30 s:\n${output}`));
     }, 30_000).unref();
   });
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (!hasExited()) child.kill(signal);
     await exited;
   };
-  watchLogs(`fleet node ${options.id}`, () => output, () => child.exitCode !== null || child.signalCode !== null);
+  watchLogs(`fleet node ${options.id}`, () => output, hasExited);
   return {
     id: options.id,
     url,
@@ -169,7 +170,7 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
     logs: () => output,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
-    exited: () => child.exitCode !== null || child.signalCode !== null,
+    exited: hasExited,
   };
 }
 

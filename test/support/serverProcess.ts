@@ -88,8 +88,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const port = Number(new URL(url).port);
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (!hasExited()) child.kill(signal);
     await exited;
   };
   const proc: ServerProcess = {
@@ -107,7 +108,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     },
   };
   trackChild(child);
-  watchLogs(`server ${url}`, () => output, () => child.exitCode !== null || child.signalCode !== null);
+  watchLogs(`server ${url}`, () => output, hasExited);
   return proc;
 }
 
