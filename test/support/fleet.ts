@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createNetns, type NetNs } from './netns';
 import { watchLogs } from './failureLogs';
-import { SERVER_BIN } from './serverProcess';
+import { hasExited, SERVER_BIN } from './serverProcess';
 
 export interface FleetNode {
   id: string;
@@ -154,12 +154,11 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
       reject(new Error(`${options.id} did not start in 30 s:\n${output}`));
     }, 30_000).unref();
   });
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (!hasExited()) child.kill(signal);
+    if (!hasExited(child)) child.kill(signal);
     await exited;
   };
-  watchLogs(`fleet node ${options.id}`, () => output, hasExited);
+  watchLogs(`fleet node ${options.id}`, () => output, () => hasExited(child));
   return {
     id: options.id,
     url,
@@ -170,7 +169,7 @@ async function startNode(options: FleetOptions & { token: string; id: string; sp
     logs: () => output,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
-    exited: hasExited,
+    exited: () => hasExited(child),
   };
 }
 

@@ -88,9 +88,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const port = Number(new URL(url).port);
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (!hasExited()) child.kill(signal);
+    if (!hasExited(child)) child.kill(signal);
     await exited;
   };
   const proc: ServerProcess = {
@@ -108,8 +107,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     },
   };
   trackChild(child);
-  watchLogs(`server ${url}`, () => output, hasExited);
+  watchLogs(`server ${url}`, () => output, () => hasExited(child));
   return proc;
+}
+
+/** Whether a child process has ended (by exit code or by signal). */
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }
 
 /** Children still running when the test process exits are killed (no orphans on the shared box). */
